@@ -1,0 +1,47 @@
+# The README's two commands: `make demo` runs the main job, `make test` runs every test.
+# Both start with `make setup`, which installs only what is missing.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SV     := $(VENV)/bin/soroban-vision
+OUT    ?= out
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
+
+.PHONY: setup test lint demo model lock clean
+
+setup: $(VENV)/.installed web/node_modules/.installed
+	@bash scripts/ensure-chromium.sh
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "soroban-vision needs Python 3.11, found " + sys.version.split()[0]'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+web/node_modules/.installed: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+test: lint
+	$(PY) -m pytest -q
+
+demo: setup
+	@rm -rf $(OUT)/demo-data
+	$(SV) render --out $(OUT)/demo-data --per-digit 100 --seed 7 --preview $(OUT)/demo-preview.png
+	@echo "rendered images: $(OUT)/demo-data/{0..9}/*.png   preview: $(OUT)/demo-preview.png"
+
+# Re-pin every Python package from the current environment.
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^soroban-vision' \
+	  | sed '1i # Every package of the Python environment, pinned exactly. Made by `make lock` (pip freeze).' > requirements.lock
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests use real components: real renderer, real TensorFlow, real Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run_cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `soroban-vision ARGS` as a user would, in a fresh process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "soroban_vision.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> None:
+    """A user error: the given exit code, no traceback, one `error:` line that says what."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    for w in words:
+        assert w.lower() in errors[0].lower(), (w, errors[0])
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """A rendered dataset of 20 columns per digit, shared by the tests that only read it."""
+    from soroban_vision.data import write_dataset
+
+    out = tmp_path_factory.mktemp("data") / "small"
+    write_dataset(out, per_digit=20, seed=123, workers=1)
+    return out
