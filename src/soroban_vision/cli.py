@@ -71,6 +71,31 @@ def render(out: Path, per_digit: int, seed: int, workers: int | None, preview: P
         click.echo(f"preview: {preview}")
 
 
+@main.command("render-scenes")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A fresh folder for scene PNGs.")
+@click.option("--count", type=click.IntRange(min=1), required=True, help="How many scenes.")
+@click.option(
+    "--columns", type=click.IntRange(min=1, max=17), default=13, show_default=True, help="Rods, 1-17."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives identical bytes.")
+@click.option(
+    "--markers/--no-markers",
+    default=False,
+    show_default=True,
+    help="ArUco DICT_4X4_50 markers, ids 0-3 clockwise from top-left, outside the frame corners.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
+def render_scenes(out: Path, count: int, columns: int, seed: int, markers: bool, workers: int | None) -> None:
+    """Render whole-soroban photos with ground truth: number, frame corners, column quads."""
+    from tqdm import tqdm
+
+    from soroban_vision.render.scene import write_scenes
+
+    with tqdm(total=count, unit="scene", desc="render-scenes", file=sys.stderr, disable=None) as bar:
+        manifest = write_scenes(out, count, columns, seed, markers, workers=workers, progress=bar.update)
+    click.echo(f"wrote {len(manifest['items'])} scenes to {out}/ with {out / 'manifest.json'}")
+
+
 @main.command("bench-render")
 @click.option(
     "--count", type=click.IntRange(min=10), default=2000, show_default=True, help="Columns per measurement."
@@ -90,6 +115,195 @@ def bench_render(count: int, workers: int | None) -> None:
         click.echo(
             f"{row['processes']:>2} process(es): {row['columns_per_s']:8.0f} columns/s "
             f"({row['count']} columns in {row['seconds']:.2f} s)"
+        )
+
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "column"
+
+
+def _quiet_tensorflow() -> None:
+    """TensorFlow's C++ start-up chatter (no GPU here, plugin registration) is not for users;
+    real failures still surface as Python exceptions."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A {digit}/*.png folder; repeat to mix sources (synthetic + real).",
+)
+@click.option(
+    "--manifest", type=click.Path(path_type=Path), help="Train only on the items this manifest lists."
+)
+@click.option("--synthetic", type=click.IntRange(min=0), default=0, help="Also render N columns to train on.")
+@click.option("--arch", default="compact", show_default=True, help="compact | mobilenetv2")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--val-split", type=float, default=0.15, show_default=True)
+@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="Epochs without val_loss improvement before stopping.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder for model.keras and its evidence."
+)
+@click.option(
+    "--stop-file",
+    type=click.Path(path_type=Path),
+    help="When this file appears, stop after the current batch and keep the best weights.",
+)
+@click.option(
+    "--distribute",
+    type=click.Choice(["mirrored", "multiworker"]),
+    help="Use a tf.distribute strategy (many GPUs, or many machines via TF_CONFIG).",
+)
+@click.option("--weights", type=click.Path(path_type=Path), help="Local backbone weights for mobilenetv2.")
+@click.option(
+    "--cache-limit-mb",
+    type=click.IntRange(min=0),
+    default=512,
+    show_default=True,
+    help="Cache decoded images in memory only when they fit in this budget.",
+)
+@click.option(
+    "--json-progress", is_flag=True, help="Print newline-delimited JSON events instead of a progress bar."
+)
+def train(
+    data_dirs,
+    manifest,
+    synthetic,
+    arch,
+    epochs,
+    batch_size,
+    val_split,
+    learning_rate,
+    patience,
+    seed,
+    out,
+    stop_file,
+    distribute,
+    weights,
+    cache_limit_mb,
+    json_progress,
+) -> None:
+    """Train a two-head column model on one or more labelled folders."""
+    _quiet_tensorflow()
+    from soroban_vision import train as training
+
+    cfg = training.TrainConfig(
+        data=[str(d) for d in data_dirs],
+        manifest=str(manifest) if manifest else None,
+        synthetic=synthetic,
+        arch=arch,
+        epochs=epochs,
+        batch_size=batch_size,
+        val_split=val_split,
+        learning_rate=learning_rate,
+        patience=patience,
+        seed=seed,
+        out=str(out),
+        stop_file=str(stop_file) if stop_file else None,
+        distribute=distribute,
+        weights=str(weights) if weights else None,
+        cache_limit_mb=cache_limit_mb,
+    )
+    reporter = training.JsonReporter() if json_progress else training.HumanReporter()
+    metrics = training.train(cfg, reporter)
+    if not json_progress:
+        v = metrics["val"]
+        click.echo(
+            f"model: {out / 'model.keras'}  val digit accuracy {v['digit_accuracy']:.4f} "
+            f"(heaven {v['heaven_accuracy']:.4f}, earth {v['earth_accuracy']:.4f}, n={metrics['n_val']})"
+        )
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    "data_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A labelled {digit}/*.png folder (repeatable).",
+)
+@click.option(
+    "--manifest", type=click.Path(path_type=Path), help="Evaluate only the items this manifest lists."
+)
+@click.option("--json", "json_out", is_flag=True, help="Print the result as JSON.")
+@click.option("--plot", type=click.Path(path_type=Path), help="Write the confusion matrix as a PNG.")
+@click.option("--worst", type=click.Path(path_type=Path), help="Write a contact sheet of the worst mistakes.")
+def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
+    """Accuracy of MODEL (a .keras file or a folder holding one) on labelled images."""
+    _quiet_tensorflow()
+    import json
+
+    from soroban_vision import evaluate as ev
+    from soroban_vision.model import load_model
+
+    result = ev.evaluate(load_model(model), data_dirs, manifest=manifest)
+    _warn(result["warnings"])
+    if plot:
+        from soroban_vision.report import plot_confusion
+
+        plot_confusion(__import__("numpy").array(result["confusion"]), plot, f"{model}")
+    if worst:
+        sheet = ev.worst_sheet(result)
+        if sheet is not None:
+            sheet.save(worst)
+    if json_out:
+        click.echo(json.dumps({k: v for k, v in result.items() if k != "warnings"}, indent=1))
+        return
+    click.echo(
+        f"images {result['n']}   digit accuracy {result['digit_accuracy']:.4f}   "
+        f"heaven {result['heaven_accuracy']:.4f}   earth {result['earth_accuracy']:.4f}   "
+        f"errors {result['errors']}"
+    )
+    click.echo(ev.confusion_table(result["confusion"]))
+
+
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="A .keras file or a folder holding one.",
+)
+@click.option("--json", "json_out", is_flag=True, help="Print the result as JSON.")
+def classify(images, model, json_out) -> None:
+    """Read the digit on single column images (any size, any colour mode)."""
+    _quiet_tensorflow()
+    import json
+
+    from soroban_vision.evaluate import classify as run
+    from soroban_vision.model import load_model
+
+    results = run(load_model(model), images)
+    if json_out:
+        click.echo(json.dumps(results, indent=1))
+        return
+    for r in results:
+        h, e = r["heaven"], r["earth"]
+        click.echo(
+            f"{r['file']}: {r['digit']}  confidence {r['confidence']:.3f}  "
+            f"heaven {'down' if h['active'] else 'up'} (p={h['p']:.3f})  earth {e['count']} "
+            f"(p={max(e['probs']):.3f})"
         )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+LARGE = 256  # images with a side longer than this (scenes, not column crops) take shortcuts
+
 
 def _r(x: float) -> float:
     return round(float(x), 4)
@@ -38,10 +40,17 @@ def shadow(img: np.ndarray, rng: np.random.Generator) -> dict:
         return {}
     h, w = img.shape[:2]
     pts = np.stack([rng.uniform(-0.3, 1.3, 4) * w, rng.uniform(-0.3, 1.3, 4) * h], axis=1)
-    mask = np.zeros((h, w), np.float32)
-    cv2.fillPoly(mask, [pts.astype(np.int32)], 1.0)
     sigma = max(1.0, rng.uniform(0.02, 0.08) * max(h, w))
-    mask = cv2.GaussianBlur(mask, (0, 0), sigma)
+    if max(h, w) <= LARGE:
+        mask = np.zeros((h, w), np.float32)
+        cv2.fillPoly(mask, [pts.astype(np.int32)], 1.0)
+        mask = cv2.GaussianBlur(mask, (0, 0), sigma)
+    else:
+        # The mask is smooth: made at a quarter of the size it looks the same, 20x faster.
+        small = np.zeros((-(-h // 4), -(-w // 4)), np.float32)
+        cv2.fillPoly(small, [np.round(pts / 4 * 16).astype(np.int32)], 1.0, cv2.LINE_AA, 4)
+        small = cv2.GaussianBlur(small, (0, 0), sigma / 4)
+        mask = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     depth = rng.uniform(0.2, 0.6)
     cv2.multiply(img, _per_pixel(1.0 - np.float32(depth) * mask, img), dst=img)
     return {"depth": _r(depth)}
@@ -55,7 +64,7 @@ def exposure(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dic
     levels = np.arange(256, dtype=np.float32) / 255.0
     lut = ((levels**gamma - 0.5) * contrast + 0.5) * 255.0 + brightness
     idx = np.clip(img, 0, 255).astype(np.uint8)
-    return lut.astype(np.float32)[idx], {
+    return cv2.LUT(idx, lut.astype(np.float32)), {
         "gamma": _r(gamma),
         "contrast": _r(contrast),
         "brightness": _r(brightness),
@@ -90,8 +99,11 @@ def jpeg(img_u8: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict
     if rng.random() > 0.5:
         return img_u8, {}
     quality = int(rng.integers(35, 95))
-    ok, buf = cv2.imencode(".jpg", img_u8, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED), {"quality": quality}
+    rgb = img_u8.ndim == 3  # cv2 codecs take BGR: swap so luma and chroma are the true ones
+    bgr = cv2.cvtColor(img_u8, cv2.COLOR_RGB2BGR) if rgb else img_u8
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    return (cv2.cvtColor(out, cv2.COLOR_BGR2RGB) if rgb else out), {"quality": quality}
 
 
 def photograph(img: np.ndarray, rng: np.random.Generator, blur_scale: float = 1.0) -> tuple[np.ndarray, dict]:

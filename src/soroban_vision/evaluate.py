@@ -1,0 +1,95 @@
+"""Evaluation of a column model on a labelled folder, and classification of single images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from soroban_vision.beads import to_beads
+from soroban_vision.contract import decode, readings
+from soroban_vision.data import contact_sheet, scan
+from soroban_vision.errors import UsageError
+from soroban_vision.preprocess import ImageError, preprocess_file
+
+
+def run_model(model, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(heaven [N,1], earth [N,5]) for model inputs [N,128,64,1]."""
+    hs, es = [], []
+    for i in range(0, len(images), batch_size):
+        out = model(images[i : i + batch_size], training=False)
+        hs.append(np.asarray(out["heaven"]))
+        es.append(np.asarray(out["earth"]))
+    return np.concatenate(hs), np.concatenate(es)
+
+
+def evaluate(model, dirs: Sequence[str | Path], manifest: str | Path | None = None, worst: int = 40) -> dict:
+    """Heaven, earth and digit accuracy, the 10x10 confusion matrix, and the worst mistakes."""
+    from soroban_vision import pipeline
+
+    ds = scan(dirs, manifest=manifest)
+    items = ds.items
+    heaven, earth = pipeline.predict_items(model, items)
+    digits, confidence = decode(heaven, earth)
+    true = np.array([it.digit for it in items])
+    true_h = np.array([to_beads(int(d)).heaven for d in true])
+    true_e = true % 5
+    confusion = np.zeros((10, 10), np.int64)
+    np.add.at(confusion, (true, digits), 1)
+    wrong = np.flatnonzero(digits != true)
+    # the most confident mistakes first: those are the ones that hurt
+    wrong = wrong[np.argsort(-confidence[wrong])][:worst]
+    return {
+        "n": len(items),
+        "digit_accuracy": float((digits == true).mean()),
+        "heaven_accuracy": float(((heaven.reshape(-1) >= 0.5) == true_h).mean()),
+        "earth_accuracy": float((earth.argmax(1) == true_e).mean()),
+        "confusion": confusion.tolist(),
+        "errors": int((digits != true).sum()),
+        "worst": [
+            {
+                "file": str(items[i].path),
+                "true": int(true[i]),
+                "predicted": int(digits[i]),
+                "confidence": float(confidence[i]),
+            }
+            for i in wrong
+        ],
+        "skipped": len(ds.skipped),
+        "warnings": ds.warnings,
+    }
+
+
+def worst_sheet(result: dict, per_row: int = 8):
+    """A contact sheet of the worst mistakes, each labelled `true -> predicted (confidence)`."""
+    from PIL import Image
+
+    cells = []
+    for w in result["worst"]:
+        with Image.open(w["file"]) as im:
+            gray = np.asarray(im.convert("L").resize((64, 128)))
+        cells.append((gray, f"{w['true']}->{w['predicted']} {w['confidence']:.2f}"))
+    if not cells:
+        return None
+    return contact_sheet([cells[i : i + per_row] for i in range(0, len(cells), per_row)])
+
+
+def confusion_table(confusion: Sequence[Sequence[int]]) -> str:
+    head = "true\\pred " + " ".join(f"{d:>5}" for d in range(10))
+    rows = [f"{t:>9} " + " ".join(f"{v:>5}" for v in row) for t, row in enumerate(confusion)]
+    return "\n".join([head, *rows])
+
+
+def classify(model, paths: Sequence[str | Path]) -> list[dict]:
+    """Read single column images of any size and colour mode; one result per path."""
+    if not paths:
+        raise UsageError("give at least one image")
+    inputs = []
+    for p in paths:
+        try:
+            inputs.append(preprocess_file(p))
+        except ImageError as e:
+            raise UsageError(str(e)) from None
+    heaven, earth = run_model(model, np.stack(inputs))
+    return [{"file": str(p), **r} for p, r in zip(paths, readings(heaven, earth), strict=True)]

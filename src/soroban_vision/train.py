@@ -1,0 +1,365 @@
+"""Training: data in, a trained column model and its evidence out.
+
+The wiring only: data comes from `data`/`pipeline`, the model from `model`, the decode rule
+from `contract`. Events go to a `Reporter` (a progress bar for people, NDJSON for web UIs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from soroban_vision.contract import decode
+from soroban_vision.data import Dataset, Item, scan, write_dataset, write_json_atomic
+from soroban_vision.errors import DatasetError, SorobanError, UsageError
+
+MIN_IMAGES = 50
+
+
+class TrainingError(SorobanError):
+    code = 1
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(f"{message}" + (f" ({hint})" if hint else ""))
+        self.message, self.hint = message, hint
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = field(default_factory=list)
+    manifest: str | None = None
+    synthetic: int = 0
+    arch: str = "compact"
+    epochs: int = 30
+    batch_size: int = 64
+    val_split: float = 0.15
+    learning_rate: float = 3e-3
+    seed: int = 0
+    out: str = "runs/column"
+    patience: int = 6
+    stop_file: str | None = None
+    distribute: str | None = None  # None, "mirrored" or "multiworker"
+    cache_limit_mb: int = 512
+    weights: str | None = None  # a local weights file for the mobilenetv2 backbone
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+class Reporter:
+    """Receives training events. The base class prints nothing."""
+
+    def event(self, kind: str, **fields) -> None:
+        pass
+
+
+class JsonReporter(Reporter):
+    """Newline-delimited JSON events on stdout, one per line, for a web UI."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def event(self, kind: str, **fields) -> None:
+        self.stream.write(json.dumps({"event": kind, **fields}) + "\n")
+        self.stream.flush()
+
+
+class HumanReporter(Reporter):
+    """A progress bar per epoch and one summary line per epoch, on stderr/stdout."""
+
+    def __init__(self):
+        self.bar = None
+
+    def event(self, kind: str, **f) -> None:
+        from tqdm import tqdm
+
+        if kind == "status":
+            print(f"{f['message']}", file=sys.stderr)
+        elif kind == "dataset_loaded":
+            counts = " ".join(f"{d}:{n}" for d, n in f["counts"].items())
+            print(f"data: {f['train']} train / {f['val']} val images   per digit {counts}", file=sys.stderr)
+        elif kind == "epoch_start":
+            self.bar = tqdm(
+                total=f["steps"],
+                desc=f"epoch {f['epoch']}/{f['epochs']}",
+                unit="batch",
+                file=sys.stderr,
+                leave=False,
+                disable=None,
+            )
+        elif kind == "batch" and self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{f['loss']:.3f}")
+        elif kind == "epoch":
+            if self.bar is not None:
+                self.bar.close()
+            v, t = f["val"], f["train"]
+            print(
+                f"epoch {f['epoch']:>3}/{f['epochs']}  loss {f['loss']:.4f}  val_loss {f['val_loss']:.4f}  "
+                f"val digit {v['digit_accuracy']:.4f}  heaven {v['heaven_accuracy']:.4f}  "
+                f"earth {v['earth_accuracy']:.4f}  (train digit {t['digit_accuracy']:.4f})  "
+                f"lr {f['learning_rate']:.2g}",
+                file=sys.stderr,
+            )
+        elif kind == "complete":
+            m = f["metrics"]["val"]
+            print(
+                f"done in {f['duration_s']:.0f} s: val digit accuracy {m['digit_accuracy']:.4f} "
+                f"on {f['metrics']['n_val']} images; model in {f['out']}",
+                file=sys.stderr,
+            )
+
+
+# --------------------------------------------------------------------------- data
+
+
+def stratified_split(items: list[Item], val_split: float, seed: int) -> tuple[list[Item], list[Item]]:
+    """Per digit, the same fraction goes to validation; a fixed seed gives a fixed split."""
+    if not 0 < val_split < 1:
+        raise UsageError(f"--val-split must be between 0 and 1, got {val_split}")
+    rng = random.Random(seed)
+    train, val = [], []
+    by_digit: dict[int, list[Item]] = {}
+    for it in sorted(items, key=lambda i: str(i.path)):
+        by_digit.setdefault(it.digit, []).append(it)
+    for _digit, group in sorted(by_digit.items()):
+        rng.shuffle(group)
+        n_val = max(1, round(len(group) * val_split)) if len(group) > 1 else 0
+        val += group[:n_val]
+        train += group[n_val:]
+    return train, val
+
+
+def load_training_data(cfg: TrainConfig, workdir: Path, reporter: Reporter) -> Dataset:
+    dirs = list(cfg.data)
+    if cfg.synthetic:
+        per_digit = max(1, cfg.synthetic // 10)
+        where = workdir / "synthetic"
+        reporter.event("status", message=f"rendering {per_digit * 10} synthetic columns (seed {cfg.seed})")
+        write_dataset(where, per_digit, seed=cfg.seed)
+        dirs.append(str(where))
+    if not dirs and not cfg.manifest:
+        raise UsageError("no training data: give --data DIR (repeatable), --manifest FILE or --synthetic N")
+    ds = scan(dirs, manifest=cfg.manifest)
+    for w in ds.warnings:
+        reporter.event("status", message=f"warning: {w}")
+    if len(ds.items) < MIN_IMAGES:
+        raise DatasetError(f"only {len(ds.items)} usable images; training needs at least {MIN_IMAGES}")
+    return ds
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Reporter, steps: int):
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        """Exact digit accuracy (both heads right on the same image), the stop file, NaN
+        guard and best-weight keeping, in one place so their order is explicit."""
+
+        def __init__(self):
+            super().__init__()
+            self.best = np.inf
+            self.best_weights = None
+            self.history: list[dict] = []
+            self.stopped_by_file = False
+            self.epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            reporter.event("epoch_start", epoch=epoch + 1, epochs=cfg.epochs, steps=steps)
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = float((logs or {}).get("loss", 0.0))
+            if not np.isfinite(loss):
+                raise TrainingError(
+                    f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}",
+                    "the learning rate is likely too high for this data; try --learning-rate "
+                    f"{cfg.learning_rate / 10:g}, and check that the images are not blank or corrupt",
+                )
+            reporter.event("batch", batch=batch + 1, loss=loss)
+            if cfg.stop_file and os.path.exists(cfg.stop_file):
+                self.stopped_by_file = True
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs if logs is not None else {}
+            val = evaluate_arrays(self.model, val_ds, *val_labels)
+            train = evaluate_arrays(self.model, train_probe[0], *train_probe[1])
+            logs["val_loss"] = val["loss"]
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            row = {
+                "epoch": epoch + 1,
+                "epochs": cfg.epochs,
+                "loss": float(logs.get("loss", np.nan)),
+                "val_loss": val["loss"],
+                "train": {k: train[k] for k in ("heaven_accuracy", "earth_accuracy", "digit_accuracy")},
+                "val": {k: val[k] for k in ("heaven_accuracy", "earth_accuracy", "digit_accuracy")},
+                "learning_rate": lr,
+            }
+            self.history.append(row)
+            reporter.event("epoch", **row)
+            if val["loss"] < self.best:
+                self.best = val["loss"]
+                self.best_weights = self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    progress = Progress()
+    return progress, [
+        progress,
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.3, patience=max(1, cfg.patience // 3), min_lr=1e-5, verbose=0
+        ),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, verbose=0),
+    ]
+
+
+def evaluate_arrays(model, images_ds, heaven_true: np.ndarray, earth_true: np.ndarray) -> dict:
+    """Loss and accuracies of a model on a batched image dataset with known labels."""
+    from soroban_vision.pipeline import predict
+
+    heaven, earth = predict(model, images_ds)
+    eps = 1e-7
+    p = np.clip(heaven.reshape(-1), eps, 1 - eps)
+    h = heaven_true.reshape(-1)
+    bce = -np.mean(h * np.log(p) + (1 - h) * np.log(1 - p))
+    cce = -np.mean(np.log(np.clip(earth[np.arange(len(earth_true)), earth_true], eps, 1)))
+    digits, _ = decode(heaven, earth)
+    true_digits = 5 * h.astype(np.int64) + earth_true
+    heaven_ok = (p >= 0.5) == (h >= 0.5)
+    earth_ok = earth.argmax(axis=1) == earth_true
+    return {
+        "n": len(h),
+        "loss": float(bce + cce),
+        "heaven_accuracy": float(heaven_ok.mean()),
+        "earth_accuracy": float(earth_ok.mean()),
+        "digit_accuracy": float((digits == true_digits).mean()),
+    }
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _strategy(name: str | None):
+    import tensorflow as tf
+
+    if name is None:
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        # Reads the cluster from TF_CONFIG; with none set it is a one-worker cluster.
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise UsageError(f"--distribute must be 'mirrored' or 'multiworker', got {name!r}")
+
+
+def train(cfg: TrainConfig, reporter: Reporter | None = None) -> dict:
+    """Train a column model as `cfg` says; write model.keras and its evidence to cfg.out."""
+    reporter = reporter or Reporter()
+    try:
+        return _train(cfg, reporter)
+    except SorobanError as e:
+        reporter.event("error", message=str(e), hint=getattr(e, "hint", ""))
+        raise
+
+
+def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from soroban_vision import pipeline
+    from soroban_vision.model import build_model, weight_bytes
+    from soroban_vision.report import model_card, plot_history
+
+    out = Path(cfg.out)
+    if out.exists() and (out / "model.keras").exists():
+        raise UsageError(f"{out} already holds a trained model; choose a fresh --out")
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise UsageError("--epochs and --batch-size must be at least 1")
+    started = time.time()
+    reporter.event("status", message=f"training {cfg.arch} (seed {cfg.seed})", config=asdict(cfg))
+    keras.utils.set_random_seed(cfg.seed)
+    with tempfile.TemporaryDirectory(prefix="sv-train-") as tmp:
+        ds = load_training_data(cfg, Path(tmp), reporter)
+        train_items, val_items = stratified_split(ds.items, cfg.val_split, cfg.seed)
+        counts = ds.counts()
+        reporter.event(
+            "dataset_loaded",
+            counts={str(k): v for k, v in counts.items()},
+            train=len(train_items),
+            val=len(val_items),
+            skipped=len(ds.skipped),
+            resized=len(ds.resized),
+        )
+        missing = [d for d, n in counts.items() if n == 0]
+        if missing:
+            reporter.event(
+                "status", message=f"warning: no images of digit(s) {missing}; the model cannot learn them"
+            )
+        strategy = _strategy(cfg.distribute)
+        if cfg.distribute:
+            reporter.event(
+                "status", message=f"{cfg.distribute} strategy over {strategy.num_replicas_in_sync} replica(s)"
+            )
+        global_batch = cfg.batch_size * strategy.num_replicas_in_sync
+        train_ds = pipeline.dataset(
+            train_items, global_batch, training=True, seed=cfg.seed, cache_limit_mb=cfg.cache_limit_mb
+        )
+        val_ds = pipeline.dataset(val_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb)
+        probe_items = random.Random(cfg.seed).sample(train_items, min(len(train_items), 2000))
+        probe = (
+            pipeline.dataset(probe_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb),
+            pipeline.labels(probe_items),
+        )
+        steps = int(np.ceil(len(train_items) / global_batch))
+        with strategy.scope():
+            kwargs = {"weights": cfg.weights} if cfg.arch == "mobilenetv2" else {}
+            model = build_model(cfg.arch, **kwargs)
+            model.compile(
+                optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                loss={"heaven": "binary_crossentropy", "earth": "sparse_categorical_crossentropy"},
+            )
+        progress, callbacks = _callbacks(cfg, val_ds, pipeline.labels(val_items), probe, reporter, steps)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        model.fit(train_ds.with_options(options), epochs=cfg.epochs, callbacks=callbacks, verbose=0)
+        final_val = evaluate_arrays(model, val_ds, *pipeline.labels(val_items))
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    duration = time.time() - started
+    metrics = {
+        "arch": cfg.arch,
+        "n_train": len(train_items),
+        "n_val": len(val_items),
+        "val": final_val,
+        "best_epoch": int(np.argmin([h["val_loss"] for h in progress.history]) + 1)
+        if progress.history
+        else 0,
+        "epochs_run": len(progress.history),
+        "stopped_by_file": progress.stopped_by_file,
+        "params": int(model.count_params()),
+        "replicas": int(strategy.num_replicas_in_sync),
+        "weight_bytes_float32": weight_bytes(model),
+        "duration_s": round(duration, 1),
+        "seed": cfg.seed,
+        "digit_counts": {str(k): v for k, v in counts.items()},
+    }
+    write_json_atomic(out / "history.json", progress.history)
+    write_json_atomic(out / "metrics.json", metrics)
+    plot_history(progress.history, out / "training.png")
+    (out / "model-card.md").write_text(model_card(cfg, metrics))
+    reporter.event("complete", metrics=metrics, duration_s=round(duration, 1), out=str(out))
+    return metrics
