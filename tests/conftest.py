@@ -45,3 +45,25 @@ def small_dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("data") / "small"
     write_dataset(out, per_digit=20, seed=123, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A compact model trained briefly on rendered data: real weights, a few seconds of training."""
+    from soroban_vision.data import write_dataset
+    from soroban_vision.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("tiny-model")
+    write_dataset(root / "data", per_digit=60, seed=11)
+    train(TrainConfig(data=[str(root / "data")], epochs=4, batch_size=32, seed=2, out=str(root / "run")))
+    return root / "run" / "model.keras"
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model exported as a float32 TF.js graph model with its contract."""
+    from soroban_vision.export import export
+
+    out = tmp_path_factory.mktemp("tiny-export") / "tfjs"
+    export(tiny_model, out, say=lambda *_: None)
+    return out

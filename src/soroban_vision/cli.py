@@ -35,6 +35,11 @@ class Cli(click.Group):
             fail(str(e), e.code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as e:
+            if os.environ.get("SOROBAN_DEBUG"):
+                raise
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            fail(f"internal error: {type(e).__name__}: {first} (set SOROBAN_DEBUG=1 for the traceback)", 1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -305,6 +310,31 @@ def classify(images, model, json_out) -> None:
             f"heaven {'down' if h['active'] else 'up'} (p={h['p']:.3f})  earth {e['count']} "
             f"(p={max(e['probs']):.3f})"
         )
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A fresh folder for the export.")
+@click.option(
+    "--precision",
+    type=click.Choice(["float32", "float16", "uint8"]),
+    default="float32",
+    show_default=True,
+    help="Weight precision; float16/uint8 are checked against float32 first.",
+)
+@click.option("--format", "fmt", type=click.Choice(["tfjs", "onnx"]), default="tfjs", show_default=True)
+@click.option(
+    "--check-data",
+    type=click.Path(path_type=Path),
+    help="Labelled folder for the precision check (default: 1,000 freshly rendered columns).",
+)
+@click.option("--force", is_flag=True, help="Write a quantized export even if it changes answers (recorded).")
+def export(model, out, precision, fmt, check_data, force) -> None:
+    """Export MODEL for the browser (TF.js graph model) or ONNX Runtime, with contract.json."""
+    _quiet_tensorflow()
+    from soroban_vision.export import export as run
+
+    run(model, out, precision=precision, fmt=fmt, force=force, check_data=check_data, say=click.echo)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,33 @@ the two heads into a digit the same way.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
 
 from soroban_vision.beads import to_digit
+from soroban_vision.errors import UsageError
+from soroban_vision.preprocess import HEIGHT, SPEC, WIDTH
+
+FORMAT = "soroban-vision/contract"
+VERSION = 1
+FILENAME = "contract.json"
+PRECISIONS = ("float32", "float16", "uint8")
+INPUT = {
+    "name": "image",
+    "shape": [1, HEIGHT, WIDTH, 1],
+    "batch_dimension": 0,
+    "layout": "NHWC",
+    "dtype": "float32",
+    "range": [0.0, 1.0],
+}
+# How far a runtime's probabilities may stray from the golden float32 reference, by backend.
+# float32 runtimes differ only by float rounding; WebGL's shaders are looser.
+FLOAT32_TOLERANCE = {"keras": 1e-5, "onnxruntime": 1e-5, "cpu": 1e-5, "wasm": 1e-5, "webgl": 1e-3}
 
 HEAVEN_THRESHOLD = 0.5
 
@@ -71,3 +93,122 @@ def readings(heaven: np.ndarray, earth: np.ndarray) -> list[Reading]:
             }
         )
     return out
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def normalization_layers(model) -> list[dict]:
+    """The normalization and preprocessing layers inside a Keras model, with the input range
+    each one expects, so nobody applies them again outside."""
+    found = []
+    for layer in _all_layers(model):
+        kind = layer.__class__.__name__
+        if kind == "Rescaling":
+            scale, offset = float(np.asarray(layer.scale)), float(np.asarray(layer.offset))
+            found.append(
+                {
+                    "layer": layer.name,
+                    "type": kind,
+                    "scale": scale,
+                    "offset": offset,
+                    "maps": [[0.0, 1.0], [offset, scale + offset]],
+                }
+            )
+        elif kind in ("Normalization", "Resizing", "CenterCrop"):
+            found.append({"layer": layer.name, "type": kind})
+    return found
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
+def png_data_url(gray: np.ndarray) -> str:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", gray)
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode()
+
+
+def build(
+    *,
+    model,
+    source_keras: Path,
+    precision: str,
+    files: dict[str, str],
+    weight_bytes: int,
+    golden: list[dict],
+    verification: dict,
+    versions: dict,
+    tolerance: dict,
+) -> dict:
+    """The contract document for one exported model."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"unsupported precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": {
+            "name": model.name,
+            "source_keras_sha256": sha256_file(source_keras),
+            "versions": versions,
+        },
+        "input": {**INPUT, "normalization_inside_model": normalization_layers(model)},
+        "preprocessing": SPEC,
+        "outputs": OUTPUTS,
+        "decode": {**DECODE, "threshold": HEAVEN_THRESHOLD},
+        "weights": {"precision": precision, "bytes": weight_bytes, "files": files},
+        "verification": verification,
+        "golden": {"tolerance": tolerance, "vectors": golden},
+    }
+
+
+def write(contract: dict, directory: Path) -> Path:
+    path = Path(directory) / FILENAME
+    path.write_text(json.dumps(contract, indent=1) + "\n")
+    return path
+
+
+def read(directory: str | Path) -> dict:
+    """Load and check a contract; every problem is one UsageError line."""
+    path = Path(directory) / FILENAME
+    if not path.is_file():
+        raise UsageError(f"{directory} has no {FILENAME}; export the model with `soroban-vision export`")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path} is not valid JSON ({e})") from None
+    if doc.get("format") != FORMAT:
+        raise UsageError(f"{path} is not a soroban-vision contract")
+    if doc.get("version") != VERSION:
+        raise UsageError(f"{path} has contract version {doc.get('version')}; this reader knows {VERSION}")
+    precision = doc.get("weights", {}).get("precision")
+    if precision not in PRECISIONS:
+        raise UsageError(f"{path}: unsupported weight precision {precision!r}")
+    return doc
+
+
+def verify_files(contract: dict, directory: str | Path) -> None:
+    """Every file the contract lists is there and has the recorded SHA-256."""
+    directory = Path(directory)
+    for name, digest in contract["weights"]["files"].items():
+        f = directory / name
+        if not f.is_file():
+            raise UsageError(f"{f} is missing (the contract lists it)")
+        if sha256_file(f) != digest:
+            raise UsageError(
+                f"{f} does not match the contract's SHA-256: the file is corrupt, truncated, "
+                "or from another model"
+            )

@@ -1,0 +1,336 @@
+"""Export a trained column model for the browser (TF.js graph model) or for ONNX Runtime,
+with its contract, and refuse exports whose weights would change the answers.
+
+Keras -> SavedModel -> the real `tensorflowjs_converter` -> graph model. Nothing here depends
+on the converter's output order: outputs are always fetched by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from soroban_vision import contract as contract_mod
+from soroban_vision.contract import FLOAT32_TOLERANCE, PRECISIONS, decode, png_data_url
+from soroban_vision.errors import SorobanError, UsageError
+from soroban_vision.preprocess import preprocess
+
+MAX_DISAGREEMENT = 0.001  # a quantized export may change at most 0.1% of digit decisions
+GOLDEN_SEED = 20_240_601
+CHECK_SEED = 777_000
+CHECK_COUNT = 1000
+
+
+class ExportRefused(SorobanError):
+    """The exported weights change the model's answers; exit code 3."""
+
+    code = 3
+
+
+def versions() -> dict:
+    names = ["tensorflow", "keras", "tensorflowjs", "tf2onnx", "onnxruntime", "soroban-vision"]
+    out = {}
+    for n in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[n] = metadata.version(n)
+    out["python"] = platform.python_version()
+    return out
+
+
+# --------------------------------------------------------------------------- inputs for checks
+
+
+def golden_inputs() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """One rendered column per digit: (inputs [10,128,64,1], labels [10], gray images)."""
+    from soroban_vision.render import render_column
+
+    grays = [render_column(d, GOLDEN_SEED + d)[0] for d in range(10)]
+    return np.stack([preprocess(g) for g in grays]), np.arange(10), grays
+
+
+def check_inputs(data: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """A labelled validation set: the user's folder, or 1,000 freshly rendered columns."""
+    if data is not None:
+        from soroban_vision.data import scan
+        from soroban_vision.preprocess import preprocess_file
+
+        items = scan([data]).items
+        return np.stack([preprocess_file(it.path) for it in items]), np.array([it.digit for it in items])
+    from soroban_vision.render import render_column
+
+    labels = np.arange(CHECK_COUNT) % 10
+    return np.stack(
+        [preprocess(render_column(int(d), CHECK_SEED + i)[0]) for i, d in enumerate(labels)]
+    ), labels
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def saved_model(model, where: Path) -> Path:
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.export(str(where), format="tf_saved_model", verbose=False)
+    return where
+
+
+def convert(saved: Path, out: Path, precision: str) -> Path:
+    """The real tensorflowjs_converter, SavedModel -> graph model."""
+    args = [
+        sys.executable,
+        "-m",
+        "tensorflowjs.converters.converter",
+        "--input_format=tf_saved_model",
+        "--output_format=tfjs_graph_model",
+        "--weight_shard_size_bytes=4194304",
+    ]
+    # `--quantize_float16 IN OUT` would swallow IN as the flag's value: always use `=*`.
+    if precision == "float16":
+        args.append("--quantize_float16=*")
+    elif precision == "uint8":
+        args.append("--quantize_uint8=*")
+    proc = subprocess.run(
+        [*args, str(saved), str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    if proc.returncode != 0 or not (out / "model.json").is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SorobanError(f"tensorflowjs_converter failed: {last}")
+    return out
+
+
+def graph_weights(model_dir: Path) -> dict[str, np.ndarray]:
+    """The weights a graph model ships, dequantized to float32, by name."""
+    doc = json.loads((model_dir / "model.json").read_text())
+    out = {}
+    for group in doc["weightsManifest"]:
+        data = b"".join((model_dir / p).read_bytes() for p in group["paths"])
+        offset = 0
+        for w in group["weights"]:
+            n = int(np.prod(w["shape"])) if w["shape"] else 1
+            q = w.get("quantization")
+            dtype = q["dtype"] if q else w["dtype"]
+            width = {"float32": 4, "int32": 4, "float16": 2, "uint8": 1, "uint16": 2, "bool": 1}[dtype]
+            raw = data[offset : offset + n * width]
+            offset += n * width
+            if q is None:
+                arr = np.frombuffer(raw, {"float32": np.float32, "int32": np.int32, "bool": np.uint8}[dtype])
+            elif dtype == "float16":
+                arr = np.frombuffer(raw, np.float16).astype(np.float32)
+            else:
+                ints = np.frombuffer(raw, {"uint8": np.uint8, "uint16": np.uint16}[dtype]).astype(np.float32)
+                arr = ints * np.float32(q["scale"]) + np.float32(q["min"])
+            out[w["name"]] = arr.reshape(w["shape"]).astype(np.float32)
+    return out
+
+
+def rank_quantization_error(reference: dict[str, np.ndarray], quantized: dict[str, np.ndarray]) -> list[dict]:
+    """Weight tensors ranked by quantization error relative to each tensor's own range."""
+    rows = []
+    for name, ref in reference.items():
+        if name not in quantized or ref.dtype != np.float32 or ref.size == 0:
+            continue
+        err = np.abs(quantized[name] - ref)
+        span = float(ref.max() - ref.min()) or 1.0
+        typical = float(np.median(np.abs(ref))) or 1e-12
+        rows.append(
+            {
+                "tensor": name,
+                "size": int(ref.size),
+                "max_abs_error": float(err.max()),
+                "relative_to_range": float(err.max() / span),
+                "mean_error_vs_typical_weight": float(err.mean() / typical),
+            }
+        )
+    return sorted(rows, key=lambda r: -r["mean_error_vs_typical_weight"])
+
+
+def _files(directory: Path) -> dict[str, str]:
+    doc = json.loads((directory / "model.json").read_text())
+    names = ["model.json"] + [p for g in doc["weightsManifest"] for p in g["paths"]]
+    return {n: contract_mod.sha256_file(directory / n) for n in names}
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out} exists and is not empty; export into a fresh folder")
+
+
+def _compare(reference: dict, other: dict, labels: np.ndarray) -> dict:
+    d_ref, _ = decode(reference["heaven"], reference["earth"])
+    d_other, _ = decode(other["heaven"], other["earth"])
+    return {
+        "n": len(labels),
+        "agreement": float((d_ref == d_other).mean()),
+        "disagreements": int((d_ref != d_other).sum()),
+        "reference_accuracy": float((d_ref == labels).mean()),
+        "accuracy": float((d_other == labels).mean()),
+        "max_abs_diff": {
+            k: float(np.abs(np.asarray(other[k]) - np.asarray(reference[k])).max())
+            for k in ("heaven", "earth")
+        },
+    }
+
+
+def export(
+    model_path: str | Path,
+    out: str | Path,
+    precision: str = "float32",
+    fmt: str = "tfjs",
+    force: bool = False,
+    check_data: str | Path | None = None,
+    say=print,
+) -> dict:
+    """Write the exported model and its contract.json into `out`; return the contract."""
+    from soroban_vision.model import load_model, weight_bytes
+    from soroban_vision.runners.keras import KerasRunner
+
+    if precision not in PRECISIONS:
+        raise UsageError(f"unsupported precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+    if fmt not in ("tfjs", "onnx"):
+        raise UsageError(f"unsupported format {fmt!r}; choose tfjs or onnx")
+    if fmt == "onnx" and precision != "float32":
+        raise UsageError("ONNX export is float32 only")
+    out = Path(out)
+    _prepare_out(out)
+    model_path = Path(model_path)
+    model = load_model(model_path)
+    source = model_path if model_path.is_file() else next(model_path.glob("*.keras"))
+    keras_bytes = weight_bytes(model)
+
+    reference = KerasRunner(model=model)
+    golden_x, golden_y, golden_gray = golden_inputs()
+    golden_ref = reference.run({"image": golden_x})
+    check_x, check_y = check_inputs(check_data)
+    check_ref = _run_batched(reference, check_x)
+
+    with tempfile.TemporaryDirectory(prefix="sv-export-") as tmp:
+        tmp = Path(tmp)
+        if fmt == "tfjs":
+            result = _export_tfjs(
+                model, tmp, precision, golden_x, check_x, golden_ref, check_ref, check_y, force, say
+            )
+        else:
+            result = _export_onnx(model, tmp, golden_x, check_x, golden_ref, check_ref, check_y, say)
+        staged, files, verification, tolerance = result
+        golden = [
+            {
+                "label": int(y),
+                "image": png_data_url(g),
+                "heaven": [float(v) for v in golden_ref["heaven"][i]],
+                "earth": [float(v) for v in golden_ref["earth"][i]],
+            }
+            for i, (y, g) in enumerate(zip(golden_y, golden_gray, strict=True))
+        ]
+        exported_bytes = sum((staged / n).stat().st_size for n in files if n != "model.json")
+        doc = contract_mod.build(
+            model=model,
+            source_keras=source,
+            precision=precision,
+            files=files,
+            weight_bytes=exported_bytes,
+            golden=golden,
+            verification=verification,
+            versions=versions(),
+            tolerance=tolerance,
+        )
+        doc["model"]["format"] = "tfjs_graph_model" if fmt == "tfjs" else "onnx"
+        contract_mod.write(doc, staged)
+        out.mkdir(parents=True, exist_ok=True)
+        for f in staged.iterdir():
+            shutil.move(str(f), out / f.name)
+    say(
+        f"exported {fmt} {precision}: {exported_bytes / 1024:.1f} KiB of weights "
+        f"(Keras float32 weights: {keras_bytes / 1024:.1f} KiB) -> {out}"
+    )
+    say(
+        f"checked on {verification['n']} images with {verification['runtime']}: digit agreement "
+        f"{verification['agreement']:.4f}, max |diff| heaven {verification['max_abs_diff']['heaven']:.2g}, "
+        f"earth {verification['max_abs_diff']['earth']:.2g}"
+    )
+    return doc
+
+
+def _run_batched(runner, x: np.ndarray, batch: int = 128) -> dict[str, np.ndarray]:
+    from soroban_vision.runners.base import run_batched
+
+    return run_batched(runner, "image", x, batch)
+
+
+def _export_tfjs(model, tmp, precision, golden_x, check_x, golden_ref, check_ref, check_y, force, say):
+    from soroban_vision.runners.node import NodeRunner
+
+    saved = saved_model(model, tmp / "saved")
+    say(f"converting to a TF.js graph model ({precision}) with tensorflowjs_converter")
+    f32 = convert(saved, tmp / "float32", "float32")
+    staged = f32 if precision == "float32" else convert(saved, tmp / precision, precision)
+    with NodeRunner(staged, backend="wasm") as runner:
+        check_out = _run_batched(runner, check_x)
+        golden_out = runner.run({"image": golden_x}, ["heaven", "earth"])
+        name = runner.name
+    verification = {"runtime": name, **_compare(check_ref, check_out, check_y)}
+    golden_diff = max(float(np.abs(golden_out[k] - golden_ref[k]).max()) for k in ("heaven", "earth"))
+    if precision == "float32":
+        tolerance = dict(FLOAT32_TOLERANCE)
+        verification["status"] = "passed" if verification["disagreements"] == 0 else "failed"
+    else:
+        ranking = rank_quantization_error(graph_weights(f32), graph_weights(staged))
+        verification["worst_tensors"] = ranking[:5]
+        rate = verification["disagreements"] / verification["n"]
+        measured = max(verification["max_abs_diff"].values())
+        # golden checks allow the quantization error this export was measured to have, with headroom
+        tolerance = {k: float(v + 2 * max(measured, golden_diff)) for k, v in FLOAT32_TOLERANCE.items()}
+        if rate > MAX_DISAGREEMENT:
+            worst = ", ".join(f"{r['tensor']} ({r['mean_error_vs_typical_weight']:.2f})" for r in ranking[:3])
+            message = (
+                f"{precision} weights change {verification['disagreements']} of {verification['n']} digit "
+                f"decisions (agreement {verification['agreement']:.4f}, allowed "
+                f"{1 - MAX_DISAGREEMENT:.3f}); worst tensors by error/typical weight: {worst}"
+            )
+            if not force:
+                raise ExportRefused(f"export refused: {message}; use float32, or --force to write it anyway")
+            say(f"warning: {message}; written anyway because of --force")
+            verification["status"] = "failed-forced"
+        else:
+            verification["status"] = "passed"
+    verification["golden_max_abs_diff"] = golden_diff
+    return staged, _files(staged), verification, tolerance
+
+
+def _export_onnx(model, tmp, golden_x, check_x, golden_ref, check_ref, check_y, say):
+    from soroban_vision.runners.onnx import OnnxRunner
+
+    staged = tmp / "onnx"
+    staged.mkdir()
+    say("converting to ONNX")
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.export(str(staged / "model.onnx"), format="onnx", verbose=False)
+    with OnnxRunner(staged / "model.onnx") as runner:
+        check_out = _run_batched(runner, check_x)
+        golden_out = runner.run({"image": golden_x})
+    missing = {"heaven", "earth"} - set(check_out)
+    if missing:
+        raise SorobanError(f"the ONNX model lacks outputs named {sorted(missing)}")
+    verification = {"runtime": "onnxruntime", **_compare(check_ref, check_out, check_y)}
+    verification["status"] = "passed" if verification["disagreements"] == 0 else "failed"
+    verification["golden_max_abs_diff"] = max(
+        float(np.abs(golden_out[k] - golden_ref[k]).max()) for k in ("heaven", "earth")
+    )
+    return (
+        staged,
+        {"model.onnx": contract_mod.sha256_file(staged / "model.onnx")},
+        verification,
+        dict(FLOAT32_TOLERANCE),
+    )
