@@ -9,7 +9,7 @@ OUT    ?= out
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup test lint demo model lock clean
+.PHONY: setup test lint demo model publish-model lock clean
 
 setup: $(VENV)/.installed web/node_modules/.installed
 	@bash scripts/ensure-chromium.sh
@@ -34,9 +34,14 @@ test: lint
 	$(PY) -m pytest -q
 
 demo: setup
-	@rm -rf $(OUT)/demo-data
-	$(SV) render --out $(OUT)/demo-data --per-digit 100 --seed 7 --preview $(OUT)/demo-preview.png
-	@echo "rendered images: $(OUT)/demo-data/{0..9}/*.png   preview: $(OUT)/demo-preview.png"
+	@rm -rf $(OUT)/demo-data $(OUT)/demo-test $(OUT)/demo-run
+	$(SV) render --out $(OUT)/demo-data --per-digit 600 --seed 7 --preview $(OUT)/demo-preview.png
+	$(SV) render --out $(OUT)/demo-test --per-digit 100 --seed 8
+	$(SV) train --data $(OUT)/demo-data --epochs 6 --batch-size 128 --seed 7 --out $(OUT)/demo-run
+	$(SV) evaluate $(OUT)/demo-run --data $(OUT)/demo-test --plot $(OUT)/demo-confusion.png
+	@echo "shipped model on the same test set:"
+	$(SV) evaluate models/column --data $(OUT)/demo-test
+	@echo "demo outputs: $(OUT)/demo-preview.png $(OUT)/demo-run/ $(OUT)/demo-confusion.png"
 
 # The shipped default model: rendered data from a fixed seed, trained, then tested on a fresh
 # set rendered with a seed training never saw. Takes about half an hour on 2 cores.
@@ -49,9 +54,17 @@ model: setup
 	$(SV) train --data $(OUT)/model-data --epochs 30 --batch-size 128 --seed $(MODEL_SEED) \
 	  --cache-limit-mb 0 --out $(OUT)/model-run
 	$(SV) evaluate $(OUT)/model-run --data $(OUT)/test-data --json > $(OUT)/model-run/test.json
-	mkdir -p models/column
-	cp $(OUT)/model-run/model.keras $(OUT)/model-run/model-card.md $(OUT)/model-run/metrics.json \
-	  $(OUT)/model-run/training.png $(OUT)/model-run/test.json models/column/
+	$(MAKE) publish-model
+
+# Copy a trained run into models/column and export it: TF.js float32 and float16, and ONNX.
+RUN ?= $(OUT)/model-run
+publish-model: setup
+	rm -rf models/column && mkdir -p models/column
+	cp $(RUN)/model.keras $(RUN)/model-card.md $(RUN)/metrics.json $(RUN)/training.png $(RUN)/test.json models/column/
+	$(SV) export models/column/model.keras --out models/column/tfjs
+	$(SV) export models/column/model.keras --out models/column/tfjs-float16 --precision float16
+	$(SV) export models/column/model.keras --out $(OUT)/onnx-export --format onnx
+	mv $(OUT)/onnx-export/model.onnx $(OUT)/onnx-export/contract.json models/column/ && rm -rf $(OUT)/onnx-export
 
 # Re-pin every Python package from the current environment.
 lock:

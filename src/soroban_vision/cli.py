@@ -123,9 +123,6 @@ def bench_render(count: int, workers: int | None) -> None:
         )
 
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "column"
-
-
 def _quiet_tensorflow() -> None:
     """TensorFlow's C++ start-up chatter (no GPU here, plugin registration) is not for users;
     real failures still surface as Python exceptions."""
@@ -286,9 +283,8 @@ def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
 @click.option(
     "--model",
     type=click.Path(path_type=Path),
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="A .keras file or a folder holding one.",
+    default=None,
+    help="A .keras file or a model folder (default: the shipped models/column).",
 )
 @click.option("--json", "json_out", is_flag=True, help="Print the result as JSON.")
 def classify(images, model, json_out) -> None:
@@ -296,10 +292,9 @@ def classify(images, model, json_out) -> None:
     _quiet_tensorflow()
     import json
 
-    from soroban_vision.evaluate import classify as run
-    from soroban_vision.model import load_model
+    from soroban_vision.reader import ColumnReader
 
-    results = run(load_model(model), images)
+    results = ColumnReader.open(model).read_files(images)
     if json_out:
         click.echo(json.dumps(results, indent=1))
         return
@@ -335,6 +330,104 @@ def export(model, out, precision, fmt, check_data, force) -> None:
     from soroban_vision.export import export as run
 
     run(model, out, precision=precision, fmt=fmt, force=force, check_data=check_data, say=click.echo)
+
+
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--columns",
+    type=click.IntRange(min=1, max=17),
+    default=None,
+    help="Rods on the soroban (default: detected from the rod spacing).",
+)
+@click.option(
+    "--markers",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Find the frame from ArUco markers (on), from its outline (off), or either (auto).",
+)
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Column model: a .keras file or a model folder (default: the shipped models/column).",
+)
+@click.option("--json", "json_out", is_flag=True, help="Print the readings as JSON.")
+@click.option(
+    "--annotate",
+    type=click.Path(path_type=Path),
+    help="Draw frame, columns and digits over the photo into this PNG (one image only).",
+)
+def read(images, columns, markers, model, json_out, annotate) -> None:
+    """Read the number shown on a whole soroban in each photo."""
+    _quiet_tensorflow()
+    import json
+
+    from soroban_vision import abacus
+    from soroban_vision.reader import ColumnReader
+
+    if annotate and len(images) > 1:
+        raise click.UsageError("--annotate takes a single image")
+    reader = ColumnReader.open(model)
+    results, failed = [], 0
+    for path in images:
+        try:
+            reading = abacus.read_abacus(abacus.load_photo(path), reader, columns, markers)
+        except abacus.FrameNotFound as e:
+            failed += 1
+            results.append({"file": str(path), "error": str(e)})
+            if not json_out:
+                click.echo(f"error: {path}: {e}", err=True)
+            continue
+        results.append({"file": str(path), **reading.to_json()})
+        if annotate:
+            abacus.annotate(path, reading, annotate)
+        if not json_out:
+            cols = "  ".join(
+                f"{c.digit}{'?' if c.low_confidence else ''}:{c.confidence:.2f}" for c in reading.columns
+            )
+            click.echo(
+                f"{path}: {reading.number}   ({reading.method}, {len(reading.columns)} columns, "
+                f"{reading.seconds * 1000:.0f} ms)\n  {cols}"
+            )
+            _warn(reading.warnings)
+    if json_out:
+        click.echo(json.dumps(results if len(results) > 1 else results[0], indent=1))
+    if failed:
+        sys.exit(1)
+
+
+@main.command("evaluate-scenes")
+@click.argument("scenes", type=click.Path(path_type=Path))
+@click.option("--columns", type=click.IntRange(min=1, max=17), default=None)
+@click.option("--markers", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+@click.option("--model", type=click.Path(path_type=Path), default=None)
+@click.option("--json", "json_out", is_flag=True, help="Print the result as JSON.")
+def evaluate_scenes(scenes, columns, markers, model, json_out) -> None:
+    """Whole-soroban accuracy on a render-scenes folder: exact numbers, columns, corners, time."""
+    _quiet_tensorflow()
+    import json
+
+    from soroban_vision import abacus
+    from soroban_vision.reader import ColumnReader
+
+    r = abacus.evaluate_scenes(scenes, ColumnReader.open(model), columns, markers)
+    if json_out:
+        click.echo(json.dumps(r, indent=1))
+        return
+    c, t = r["corner_error_pct_of_width"], r["ms_per_frame"]
+    click.echo(
+        f"scenes {r['n']} (markers: {r['markers_in_scenes']})   "
+        f"exact number {r['exact_number_accuracy']:.4f}   "
+        f"columns {r['column_accuracy']:.4f}   frame not found {r['frame_not_found']}"
+    )
+    if c["median"] is not None:
+        click.echo(
+            f"corner error (% of frame width): median {c['median']:.2f}  p95 {c['p95']:.2f}  "
+            f"max {c['max']:.2f}   time per frame: median {t['median']:.0f} ms  p95 {t['p95']:.0f} ms "
+            f"({r['runtime']})"
+        )
 
 
 if __name__ == "__main__":

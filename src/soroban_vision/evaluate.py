@@ -1,4 +1,4 @@
-"""Evaluation of a column model on a labelled folder, and classification of single images."""
+"""Evaluation of a column model on a labelled folder: accuracies, confusion, worst mistakes."""
 
 from __future__ import annotations
 
@@ -8,20 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from soroban_vision.beads import to_beads
-from soroban_vision.contract import decode, readings
+from soroban_vision.contract import decode
 from soroban_vision.data import contact_sheet, scan
-from soroban_vision.errors import UsageError
-from soroban_vision.preprocess import ImageError, preprocess_file
-
-
-def run_model(model, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(heaven [N,1], earth [N,5]) for model inputs [N,128,64,1]."""
-    hs, es = [], []
-    for i in range(0, len(images), batch_size):
-        out = model(images[i : i + batch_size], training=False)
-        hs.append(np.asarray(out["heaven"]))
-        es.append(np.asarray(out["earth"]))
-    return np.concatenate(hs), np.concatenate(es)
 
 
 def evaluate(model, dirs: Sequence[str | Path], manifest: str | Path | None = None, worst: int = 40) -> dict:
@@ -79,17 +67,3 @@ def confusion_table(confusion: Sequence[Sequence[int]]) -> str:
     head = "true\\pred " + " ".join(f"{d:>5}" for d in range(10))
     rows = [f"{t:>9} " + " ".join(f"{v:>5}" for v in row) for t, row in enumerate(confusion)]
     return "\n".join([head, *rows])
-
-
-def classify(model, paths: Sequence[str | Path]) -> list[dict]:
-    """Read single column images of any size and colour mode; one result per path."""
-    if not paths:
-        raise UsageError("give at least one image")
-    inputs = []
-    for p in paths:
-        try:
-            inputs.append(preprocess_file(p))
-        except ImageError as e:
-            raise UsageError(str(e)) from None
-    heaven, earth = run_model(model, np.stack(inputs))
-    return [{"file": str(p), **r} for p, r in zip(paths, readings(heaven, earth), strict=True)]

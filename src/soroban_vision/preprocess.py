@@ -129,3 +129,28 @@ def preprocess_file(path: str | Path) -> np.ndarray:
 def gray_u8(rgb: np.ndarray) -> np.ndarray:
     """The project's grayscale rule, rounded to 8 bits (how the renderer writes its PNGs)."""
     return np.clip(np.rint(to_gray(rgb)), 0, 255).astype(np.uint8)
+
+
+def warp_gray(gray: np.ndarray, homography: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Sample a float64 gray photo through a homography into a [height, width] image.
+
+    `homography` maps output coordinates, where pixel (i, j) is the square [j, j+1] x [i, i+1]
+    (so its centre is (j + 0.5, i + 0.5)), to photo coordinates, where pixel centres are
+    integers (OpenCV's convention). Bilinear, edges clamped: the same rule as `resize_bilinear`.
+    """
+    hm = np.asarray(homography, np.float64)
+    jj, ii = np.meshgrid(np.arange(width, dtype=np.float64) + 0.5, np.arange(height, dtype=np.float64) + 0.5)
+    w = hm[2, 0] * jj + hm[2, 1] * ii + hm[2, 2]
+    u = (hm[0, 0] * jj + hm[0, 1] * ii + hm[0, 2]) / w
+    v = (hm[1, 0] * jj + hm[1, 1] * ii + hm[1, 2]) / w
+    rows, cols = gray.shape
+    u = np.clip(u, 0.0, cols - 1.0)
+    v = np.clip(v, 0.0, rows - 1.0)
+    x0 = np.floor(u).astype(np.int64)
+    y0 = np.floor(v).astype(np.int64)
+    x1 = np.minimum(x0 + 1, cols - 1)
+    y1 = np.minimum(y0 + 1, rows - 1)
+    fx, fy = u - x0, v - y0
+    top = gray[y0, x0] + (gray[y0, x1] - gray[y0, x0]) * fx
+    bottom = gray[y1, x0] + (gray[y1, x1] - gray[y1, x0]) * fx
+    return top + (bottom - top) * fy
