@@ -68,8 +68,19 @@ class AbacusReading:
 # --------------------------------------------------------------------------- image in
 
 
-def load_photo(path: str | Path) -> np.ndarray:
-    """A photo as float64 gray [H,W] (the project's grayscale rule), reduced if huge."""
+@dataclass
+class Photo:
+    """A photo as float64 gray [H,W] (the project's grayscale rule), reduced by a whole
+    `factor` when huge. `to_photo` maps working coordinates back to the original pixels."""
+
+    gray: np.ndarray
+    factor: int = 1
+
+    def to_photo(self, points) -> np.ndarray:
+        return np.asarray(points, np.float64) * self.factor + (self.factor - 1) / 2
+
+
+def load_photo(path: str | Path) -> Photo:
     try:
         pixels = load_rgba_or_gray(path)
     except ImageError as e:
@@ -77,16 +88,18 @@ def load_photo(path: str | Path) -> np.ndarray:
     return prepare(pixels)
 
 
-def prepare(pixels: np.ndarray) -> np.ndarray:
+def prepare(pixels: np.ndarray) -> Photo:
     h, w = pixels.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise FrameNotFound(f"the image is {w}x{h}: too small to hold a readable soroban")
-    gray = to_gray(pixels)
     factor = int(np.ceil(max(h, w) / WORK_SIDE))
     if factor > 1:  # box-average by a whole factor: cheap, exact and easy to reproduce in JS
         h2, w2 = h // factor, w // factor
-        gray = gray[: h2 * factor, : w2 * factor].reshape(h2, factor, w2, factor).mean(axis=(1, 3))
-    return gray
+        pixels = pixels[: h2 * factor, : w2 * factor]
+        gray = to_gray(pixels).reshape(h2, factor, w2, factor).mean(axis=(1, 3))
+    else:
+        gray = to_gray(pixels)
+    return Photo(gray, factor)
 
 
 # --------------------------------------------------------------------------- rods
@@ -231,13 +244,16 @@ def _read_layout(gray, corners, rods, side_frac, reader):
 
 
 def read_abacus(
-    gray: np.ndarray,
+    photo: Photo | np.ndarray,
     reader,
     columns: int | None = None,
     markers: str = "auto",
     threshold: float = LOW_CONFIDENCE,
 ) -> AbacusReading:
-    """Read the number on the soroban in a gray photo (float64 [H,W], 0..255)."""
+    """Read the number on the soroban in a photo (a `Photo`, or float64 gray [H,W] in 0..255).
+    Corners and column quads are given in the original photo's pixels."""
+    photo = photo if isinstance(photo, Photo) else Photo(np.asarray(photo, np.float64))
+    gray = photo.gray
     if columns is not None and not 1 <= columns <= MAX_COLUMNS:
         raise UsageError(f"--columns must be 1-{MAX_COLUMNS}, got {columns}")
     if markers not in ("auto", "on", "off"):
@@ -290,11 +306,11 @@ def annotate(path: str | Path, reading: AbacusReading, out: str | Path) -> None:
 
     with Image.open(path) as im:
         img = np.asarray(im.convert("RGB")).copy()
-    scale = max(img.shape[:2]) / max(1, max(img.shape[:2]) if max(img.shape[:2]) <= WORK_SIDE else WORK_SIDE)
-    corners = (np.array(reading.corners) * scale).astype(np.int32)
+    scale = max(1.0, max(img.shape[:2]) / 800)  # line and text size
+    corners = np.array(reading.corners).astype(np.int32)
     cv2.polylines(img, [corners], True, (0, 255, 0), max(1, int(2 * scale)), cv2.LINE_AA)
     for c in reading.columns:
-        q = (np.array(c.quad) * scale).astype(np.int32)
+        q = np.array(c.quad).astype(np.int32)
         colour = (255, 80, 0) if c.low_confidence else (0, 200, 255)
         cv2.polylines(img, [q], True, colour, 1, cv2.LINE_AA)
         x, y = q[0]

@@ -1,0 +1,137 @@
+"""Whole-soroban reading with the shipped model, on rendered scenes and on bad photos."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from soroban_vision import abacus
+from soroban_vision.reader import ColumnReader
+from soroban_vision.render.scene import render_scene
+from tests.conftest import assert_one_line_error, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return ColumnReader.open()  # the shipped models/column
+
+
+def _save(rgb: np.ndarray, path, mode=None) -> str:
+    im = Image.fromarray(rgb)
+    if mode:
+        im = im.convert(mode)
+    im.save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("seed", [101, 102, 103, 104])
+def test_reads_scenes_with_markers(reader, seed):
+    number = int(np.random.default_rng(seed).integers(0, 10**13))
+    rgb, truth = render_scene(number, 13, seed, markers=True)
+    r = abacus.read_abacus(abacus.prepare(rgb), reader)
+    assert r.method == "markers"
+    assert r.number == number and len(r.digits) == 13
+    width = np.linalg.norm(np.subtract(truth["corners"][1], truth["corners"][0]))
+    assert np.abs(np.subtract(r.corners, truth["corners"])).max() < 0.015 * width
+
+
+def test_given_column_count_is_used(reader):
+    rgb, truth = render_scene(4321, 7, 55, markers=True)
+    r = abacus.read_abacus(abacus.prepare(rgb), reader, columns=7)
+    assert r.digits == truth["digits"] and r.number == 4321
+
+
+def test_read_cli_json_and_annotation(tmp_path):
+    rgb, truth = render_scene(90817, 9, 7, markers=True)
+    photo = _save(rgb, tmp_path / "abacus.png")
+    proc = run_cli("read", photo, "--json", "--annotate", tmp_path / "out.png")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["number"] == 90817 and doc["digits"] == truth["digits"] and doc["method"] == "markers"
+    assert len(doc["corners"]) == 4 and len(doc["columns"]) == 9
+    assert {"digit", "confidence", "quad", "low_confidence"} <= doc["columns"][0].keys()
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.size == (640, 480)
+
+
+def test_grayscale_and_rgba_photos(reader, tmp_path):
+    rgb, truth = render_scene(5550123, 13, 9, markers=True)
+    for mode in ("L", "RGBA"):
+        g = abacus.load_photo(_save(rgb, tmp_path / f"p_{mode}.png", mode))
+        assert abacus.read_abacus(g, reader).number == truth["number"], mode
+
+
+def test_a_huge_photo_is_reduced_and_read(reader, tmp_path):
+    rgb, truth = render_scene(246813579, 13, 21, markers=True)
+    big = cv2.resize(rgb, (8000, 6000), interpolation=cv2.INTER_LINEAR)
+    photo = abacus.prepare(big)
+    assert max(photo.gray.shape) <= abacus.WORK_SIDE and photo.factor == 5
+    r = abacus.read_abacus(photo, reader)
+    assert r.number == truth["number"]
+    truth_big = (np.array(truth["corners"]) + 0.5) * 12.5 - 0.5  # pixel centres scale about -0.5
+    width = np.linalg.norm(truth_big[1] - truth_big[0])
+    assert np.abs(np.array(r.corners) - truth_big).max() < 0.015 * width
+
+
+def test_no_abacus_is_a_clear_result(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    proc = run_cli("read", _save(noise, tmp_path / "noise.png"))
+    assert_one_line_error(proc, 1, "no soroban frame found")
+
+
+def test_tiny_image(tmp_path):
+    proc = run_cli("read", _save(np.zeros((30, 40, 3), np.uint8), tmp_path / "tiny.png"))
+    assert_one_line_error(proc, 1, "too small")
+
+
+def test_truncated_jpeg(tmp_path):
+    rgb, _ = render_scene(1, 13, 3, markers=True)
+    _save(rgb, tmp_path / "ok.jpg")
+    data = (tmp_path / "ok.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
+    assert_one_line_error(run_cli("read", tmp_path / "cut.jpg"), 2, "not a readable image")
+
+
+def test_two_abaci_with_markers_are_refused(tmp_path):
+    a, _ = render_scene(12, 5, 1, markers=True)
+    b, _ = render_scene(34, 5, 2, markers=True)
+    both = np.concatenate([a, b], axis=1)
+    assert_one_line_error(run_cli("read", _save(both, tmp_path / "two.png")), 1, "more than one soroban")
+
+
+def test_markers_on_without_markers_is_a_clear_error(tmp_path):
+    rgb, _ = render_scene(77, 13, 5, markers=False)
+    proc = run_cli("read", _save(rgb, tmp_path / "plain.png"), "--markers", "on")
+    assert_one_line_error(proc, 1, "no frame markers found")
+
+
+def test_evaluate_scenes_reports_the_figures(tmp_path):
+    assert (
+        run_cli("render-scenes", "--out", tmp_path / "s", "--count", 3, "--markers", "--seed", 5).returncode
+        == 0
+    )
+    proc = run_cli("evaluate-scenes", tmp_path / "s", "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["n"] == 3 and r["exact_number_accuracy"] == 1.0
+    assert r["corner_error_pct_of_width"]["max"] < 1.5 and r["ms_per_frame"]["median"] > 0
+
+
+def test_stabilizer_needs_k_agreeing_confident_frames():
+    s = abacus.Stabilizer(frames=3, min_confidence=0.9, motion=0.02)
+    corners = [[0, 0], [100, 0], [100, 30], [0, 30]]
+    assert s.update(42, [0.99], corners) is None
+    assert s.update(42, [0.99], corners) is None
+    assert s.update(42, [0.99], corners) == 42
+    assert s.update(43, [0.99], corners) is None  # a change starts the count again
+    assert s.update(43, [0.5], corners) is None  # not confident: no count
+    moved = [[10, 0], [110, 0], [110, 30], [10, 30]]
+    for _ in range(2):
+        s.update(43, [0.99], corners)
+    assert s.update(43, [0.99], moved) is None  # motion resets
+    assert s.update(43, [0.99], moved) is None
+    assert s.update(43, [0.99], moved) == 43
