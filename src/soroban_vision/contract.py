@@ -33,7 +33,15 @@ INPUT = {
 }
 # How far a runtime's probabilities may stray from the golden float32 reference, by backend.
 # float32 runtimes differ only by float rounding; WebGL's shaders are looser.
-FLOAT32_TOLERANCE = {"keras": 1e-5, "onnxruntime": 1e-5, "cpu": 1e-5, "wasm": 1e-5, "webgl": 1e-3}
+# WebGL with half-float textures (what many phones compute) rounds activations to float16.
+FLOAT32_TOLERANCE = {
+    "keras": 1e-5,
+    "onnxruntime": 1e-5,
+    "cpu": 1e-5,
+    "wasm": 1e-5,
+    "webgl": 1e-3,
+    "webgl-f16": 1e-2,
+}
 
 HEAVEN_THRESHOLD = 0.5
 

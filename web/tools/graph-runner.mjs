@@ -15,6 +15,7 @@ const wasm = require("@tensorflow/tfjs-backend-wasm");
 const [modelDir, backend = "wasm"] = process.argv.slice(2);
 const send = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
+const DTYPES = { DT_FLOAT: "float32", DT_INT32: "int32", DT_BOOL: "bool", DT_STRING: "string", DT_INT64: "int64" };
 const TYPED = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
 
 function decodeTensor({ shape, dtype, b64 }) {
@@ -53,7 +54,7 @@ async function main() {
   const sig = modelJson.signature || {};
   const info = (entries) => Object.entries(entries || {}).map(([name, v]) => ({
     name,
-    dtype: (v.dtype || "").replace("DT_", "").toLowerCase(),
+    dtype: DTYPES[v.dtype] || (v.dtype || "").replace("DT_", "").toLowerCase(),
     shape: (v.tensorShape?.dim || []).map((d) => (d.size === undefined || Number(d.size) < 0 ? null : Number(d.size))),
   }));
   send({ ready: true, backend: tf.getBackend(), inputs: info(sig.inputs), outputs: info(sig.outputs) });

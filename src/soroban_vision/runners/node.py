@@ -17,7 +17,7 @@ WEB = Path(__file__).resolve().parents[3] / "web"
 SCRIPT = WEB / "tools" / "graph-runner.mjs"
 
 
-def _encode(a: np.ndarray) -> dict:
+def encode_tensor(a: np.ndarray) -> dict:
     a = np.ascontiguousarray(a)
     dtype = {"float32": "float32", "float64": "float32", "int32": "int32", "int64": "int32"}.get(a.dtype.name)
     if dtype is None:
@@ -73,7 +73,7 @@ class NodeRunner(BaseRunner):
 
     def run(self, feed: dict[str, np.ndarray], outputs: list[str] | None = None) -> dict[str, np.ndarray]:
         names = outputs or [o.name for o in self._outputs]
-        req = {"inputs": {k: _encode(v) for k, v in feed.items()}, "outputs": names}
+        req = {"inputs": {k: encode_tensor(v) for k, v in feed.items()}, "outputs": names}
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
         msg = self._read()
