@@ -61,6 +61,7 @@ RUN ?= $(OUT)/model-run
 publish-model: setup
 	rm -rf models/column && mkdir -p models/column
 	cp $(RUN)/model.keras $(RUN)/model-card.md $(RUN)/metrics.json $(RUN)/training.png $(RUN)/test.json models/column/
+	$(PY) scripts/model_card_test.py models/column $(TEST_SEED)
 	$(SV) export models/column/model.keras --out models/column/tfjs
 	$(SV) export models/column/model.keras --out models/column/tfjs-float16 --precision float16
 	$(SV) export models/column/model.keras --out $(OUT)/onnx-export --format onnx
