@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SV     := $(VENV)/bin/soroban-vision
 OUT    ?= out
+PORT   ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 
@@ -42,6 +43,7 @@ demo: setup
 	@echo "shipped model on the same test set:"
 	$(SV) evaluate models/column --data $(OUT)/demo-test
 	@echo "demo outputs: $(OUT)/demo-preview.png $(OUT)/demo-run/ $(OUT)/demo-confusion.png"
+	$(SV) serve-demo --port $(PORT)
 
 # The shipped default model: rendered data from a fixed seed, trained, then tested on a fresh
 # set rendered with a seed training never saw. Takes about half an hour on 2 cores.

@@ -430,5 +430,17 @@ def evaluate_scenes(scenes, columns, markers, model, json_out) -> None:
         )
 
 
+@main.command("serve-demo")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="An exported TF.js model folder (default: the shipped models/column/tfjs).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
+def serve_demo(model, port) -> None:
+    """Serve the browser demo on 127.0.0.1 until Ctrl-C."""
+    from soroban_vision.reader import DEFAULT_MODEL
+    from soroban_vision.serve import serve_demo as serve
+
+    serve(model or DEFAULT_MODEL / "tfjs", port=port, say=click.echo)
+
+
 if __name__ == "__main__":
     main()
