@@ -1,14 +1,25 @@
-// The demo page: load the shipped model with its contract, read dropped column images.
+// The demo page: read a whole soroban from the camera or a photo (web/src/soroban-abacus.js),
+// or single column crops (web/src/soroban-vision.js). The model comes from ?model= (default
+// /model/, where `soroban-vision serve-demo` mounts the shipped export).
 import { loadColumnClassifier } from "../src/soroban-vision.js";
+import { FrameNotFound, loadAbacusReader, MAX_COLUMNS, Stabilizer } from "../src/soroban-abacus.js";
 
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get("model") ?? "/model/";
 const backend = params.get("backend") ?? "wasm";
 const $ = (id) => document.getElementById(id);
-const status = $("status"), results = $("results"), drop = $("drop"), input = $("files");
+const canvas = $("view"), ctx = canvas.getContext("2d");
 $("model-url").textContent = modelUrl;
 
-let classifier = null;
+let classifier = null, reader = null;
+let mode = "idle"; // idle | photo | camera
+let source = null; // the image, or the <video> of the camera
+let video = null, stream = null;
+let reading = null, failure = null, steady = null;
+let picking = false, picked = []; // clicked corners, in the source's pixels
+let corners = null; // the frame's corners when they come from clicks
+let stabilizer = new Stabilizer({ frames: 5 });
+let perFrame = null; // smoothed ms per frame (camera)
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -18,25 +29,379 @@ function el(tag, className, text) {
 }
 
 function say(text, kind = "") {
-  status.textContent = text;
-  status.className = `status ${kind}`;
+  $("status").textContent = text;
+  $("status").className = `status ${kind}`;
 }
 
-function card(name, src, reading) {
+/** 4 644 935: thin spaces every three digits, as the unit dots on a soroban's bar. */
+const grouped = (text) => text.replace(/\B(?=(\d{3})+(?!\d))/g, "\u2009");
+
+// ----------------------------------------------------------------------------- reading
+
+function readOptions() {
+  const columns = $("set-columns").value;
+  const options = columns ? { columns: Number(columns) } : {};
+  if (mode === "camera") options.track = true; // markers first looked for where they were
+  if (corners) options.corners = corners;
+  else options.markers = $("set-markers").value === "corners" ? "corners" : "auto";
+  return options;
+}
+
+async function readOnce() {
+  if (!reader || !source) return;
+  try {
+    reading = await reader.read(source, readOptions());
+    failure = null;
+  } catch (e) {
+    reading = null;
+    failure = e;
+  }
+  if (mode === "photo") steady = reading;
+  show();
+}
+
+async function cameraLoop() {
+  let last = performance.now();
+  while (mode === "camera") {
+    if (video.readyState >= 2) {
+      await readOnce();
+      const now = performance.now();
+      perFrame = perFrame === null ? now - last : 0.8 * perFrame + 0.2 * (now - last);
+      last = now;
+      const result = stabilizer.update(
+        reading ? reading.number : null,
+        reading ? reading.columns.map((c) => c.confidence) : [],
+        reading ? reading.corners : null,
+      );
+      if (result !== null) steady = reading;
+      else if (!reading) steady = null;
+      show();
+    }
+    await new Promise((resolve) => requestAnimationFrame(resolve)); // let the page paint
+  }
+}
+
+// ----------------------------------------------------------------------------- sources
+
+async function openPhoto(src, name) {
+  const img = new Image();
+  img.src = src;
+  try {
+    await img.decode();
+  } catch {
+    reading = null;
+    failure = new Error(`${name} is not an image this browser can open`);
+    show();
+    return;
+  }
+  stopCamera();
+  mode = "photo";
+  source = img;
+  corners = null;
+  picked = [];
+  setPicking(false);
+  $("empty").hidden = true;
+  await readOnce();
+  if (failure instanceof FrameNotFound && /no frame markers|no frame corners/.test(failure.message)) setPicking(true);
+}
+
+async function startCamera() {
+  if (mode === "camera") {
+    stopCamera();
+    mode = source ? "photo" : "idle";
+    show();
+    return;
+  }
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      video: { facingMode: "environment", width: { ideal: 640 }, height: { ideal: 480 } },
+      audio: false,
+    });
+  } catch (e) {
+    failure = new Error(`the camera is not available (${e.name === "NotAllowedError" ? "permission refused" : e.message})`);
+    show();
+    return;
+  }
+  video = Object.assign(document.createElement("video"), { muted: true, playsInline: true });
+  video.srcObject = stream;
+  await video.play();
+  mode = "camera";
+  source = video;
+  stabilizer = new Stabilizer({ frames: Number($("set-frames").value) });
+  steady = reading = failure = null;
+  $("empty").hidden = true;
+  $("camera").textContent = "Stop the camera";
+  requestAnimationFrame(paintLoop);
+  cameraLoop();
+}
+
+function stopCamera() {
+  stream?.getTracks().forEach((t) => t.stop());
+  stream = null;
+  if (video) video.srcObject = null;
+  $("camera").textContent = "Start the camera";
+  perFrame = null;
+}
+
+function paintLoop() {
+  draw();
+  if (mode === "camera") requestAnimationFrame(paintLoop);
+}
+
+// ----------------------------------------------------------------------------- corners by hand
+
+function setPicking(on) {
+  picking = on;
+  if (on) picked = [];
+  $("corners").setAttribute("aria-pressed", String(on || corners !== null));
+  $("corners").textContent = on ? "Cancel" : corners ? "Forget the corners" : "Click the corners";
+  $("stage").classList.toggle("picking", on);
+  hint();
+  draw();
+}
+
+const CORNER_NAMES = ["top-left", "top-right", "bottom-right", "bottom-left"];
+
+function hint() {
+  const h = $("hint");
+  h.hidden = !picking;
+  if (picking) h.textContent = `Click the frame's ${CORNER_NAMES[picked.length]} corner (${picked.length + 1} of 4)`;
+}
+
+/** Four clicks in any order -> clockwise from the top-left (the top side is a long one). */
+function orderCorners(points) {
+  const cx = points.reduce((s, p) => s + p[0], 0) / 4, cy = points.reduce((s, p) => s + p[1], 0) / 4;
+  const pts = points.slice().sort((a, b) => Math.atan2(a[1] - cy, a[0] - cx) - Math.atan2(b[1] - cy, b[0] - cx));
+  const len = (a, b) => Math.hypot(b[0] - a[0], b[1] - a[1]);
+  const long = len(pts[0], pts[1]) + len(pts[2], pts[3]) >= len(pts[1], pts[2]) + len(pts[3], pts[0]) ? 0 : 1;
+  const midY = (k) => pts[k][1] + pts[(k + 1) % 4][1];
+  const top = midY(long) <= midY(long + 2) ? long : long + 2;
+  return pts.slice(top).concat(pts.slice(0, top));
+}
+
+function canvasPoint(event) {
+  const r = canvas.getBoundingClientRect();
+  const scale = Math.min(r.width / canvas.width, r.height / canvas.height);
+  const x = (event.clientX - r.left - (r.width - canvas.width * scale) / 2) / scale;
+  const y = (event.clientY - r.top - (r.height - canvas.height * scale) / 2) / scale;
+  return [x - 0.5, y - 0.5]; // pixel centres are integers in the reader's coordinates
+}
+
+canvas.addEventListener("click", (event) => {
+  if (!picking || !source) return;
+  picked.push(canvasPoint(event));
+  if (picked.length === 4) {
+    corners = orderCorners(picked);
+    setPicking(false);
+    if (mode === "photo") readOnce();
+  } else {
+    hint();
+    draw();
+  }
+});
+
+$("corners").addEventListener("click", () => {
+  if (corners || picking) {
+    corners = null;
+    setPicking(false);
+    if (mode === "photo") readOnce();
+  } else {
+    setPicking(true);
+  }
+});
+
+// ----------------------------------------------------------------------------- drawing
+
+function sourceSize() {
+  if (!source) return [canvas.width, canvas.height];
+  return source === video ? [video.videoWidth, video.videoHeight] : [source.naturalWidth, source.naturalHeight];
+}
+
+function draw() {
+  if (!source) return;
+  const [w, h] = sourceSize();
+  if (!w || !h) return;
+  if (canvas.width !== w || canvas.height !== h) Object.assign(canvas, { width: w, height: h });
+  ctx.drawImage(source, 0, 0, w, h);
+  const unit = Math.max(1.5, Math.max(w, h) / 400);
+  const path = (points) => {
+    ctx.beginPath();
+    points.forEach(([x, y], i) => (i ? ctx.lineTo(x + 0.5, y + 0.5) : ctx.moveTo(x + 0.5, y + 0.5)));
+    ctx.closePath();
+  };
+  if (reading) {
+    ctx.lineJoin = "round";
+    for (const c of reading.columns) {
+      path(c.quad);
+      ctx.fillStyle = c.lowConfidence ? "rgba(255, 170, 0, 0.18)" : "rgba(80, 200, 255, 0.10)";
+      ctx.fill();
+      ctx.lineWidth = unit * 0.6;
+      ctx.strokeStyle = c.lowConfidence ? "rgba(255, 170, 0, 0.95)" : "rgba(120, 215, 255, 0.85)";
+      ctx.stroke();
+    }
+    path(reading.corners);
+    ctx.lineWidth = unit * 1.4;
+    ctx.strokeStyle = "rgba(60, 230, 120, 0.95)";
+    ctx.stroke();
+    // a digit above each column, in a pill
+    ctx.font = `700 ${Math.round(unit * 7)}px system-ui, sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    for (const c of reading.columns) {
+      const [a, b, , d] = c.quad;
+      const up = [a[0] - d[0], a[1] - d[1]], n = Math.hypot(...up) || 1;
+      const x = (a[0] + b[0]) / 2 + (up[0] / n) * unit * 8, y = (a[1] + b[1]) / 2 + (up[1] / n) * unit * 8;
+      const r = unit * 5.2;
+      ctx.beginPath();
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+      ctx.fillStyle = c.lowConfidence ? "#d98a00" : "rgba(20, 24, 28, 0.85)";
+      ctx.fill();
+      ctx.fillStyle = "#fff";
+      ctx.fillText(String(c.digit), x, y + unit * 0.4);
+    }
+  }
+  if (picking || (corners && !reading)) {
+    const pts = picking ? picked : corners;
+    ctx.fillStyle = "#ffb400";
+    ctx.strokeStyle = "#ffb400";
+    ctx.lineWidth = unit;
+    if (pts.length > 1) {
+      ctx.beginPath();
+      pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      ctx.stroke();
+    }
+    pts.forEach(([x, y]) => {
+      ctx.beginPath();
+      ctx.arc(x, y, unit * 3, 0, 2 * Math.PI);
+      ctx.fill();
+    });
+  }
+}
+
+// ----------------------------------------------------------------------------- the panel
+
+function show() {
+  const shown = mode === "camera" ? steady : reading;
+  const number = $("number"), state = $("state");
+  const live = reading;
+  const size = (text) => (text.length > 15 ? " longest" : text.length > 11 ? " longer" : text.length > 8 ? " long" : "");
+  if (shown) {
+    number.textContent = grouped(shown.text);
+    number.className = `number${size(shown.text)}`;
+  } else if (live) {
+    number.textContent = grouped(live.text);
+    number.className = `number tentative${size(live.text)}`;
+  } else {
+    number.textContent = "–";
+    number.className = "number placeholder";
+  }
+  const low = live?.columns.filter((c) => c.lowConfidence).length ?? 0;
+  let chip = ["waiting for a picture", ""];
+  if (failure) chip = ["no soroban found", "none"];
+  else if (live && low) chip = [`${low} column${low > 1 ? "s" : ""} unsure`, "low"];
+  else if (live && mode === "camera") chip = shown && shown.text === live.text ? ["steady ✓", "steady"] : ["hold still…", "reading"];
+  else if (live) chip = ["read ✓", "steady"];
+  state.textContent = chip[0];
+  state.className = `chip ${chip[1]}`;
+  const progress = mode === "camera" && live ? stabilizer.progress : live ? 1 : 0;
+  $("progress").firstElementChild.style.width = `${100 * progress}%`;
+  $("progress").hidden = mode !== "camera";
+
+  const message = $("message");
+  message.className = `message${failure ? " error" : ""}`;
+  if (failure) {
+    const noMarkers = /no frame markers|no frame corners/.test(failure.message);
+    message.textContent = noMarkers
+      ? "No frame markers in this picture. Click the frame's four outer corners, top-left first, then clockwise."
+      : failure.message;
+  } else if (live?.warnings.length) {
+    message.textContent = live.warnings.join("; ");
+  } else {
+    message.textContent = live ? "Green: the frame. Blue: each column the model read." : "";
+  }
+
+  const bars = $("bars");
+  bars.replaceChildren();
+  if (!live) bars.append(el("span", "empty-note", "no columns yet"));
+  for (const c of live?.columns ?? []) {
+    const bar = el("div", `bar${c.lowConfidence ? " low" : c.confidence < 0.95 ? " mid" : ""}`);
+    const track = el("div", "track"), fill = el("div", "fill");
+    fill.style.height = `${Math.max(3, 100 * c.confidence)}%`;
+    track.append(fill);
+    bar.title = `column ${c.index + 1}: digit ${c.digit}, confidence ${(100 * c.confidence).toFixed(1)}%` +
+      ` (heaven ${c.heaven.active ? "down" : "up"}, ${c.earth.count} earth bead${c.earth.count === 1 ? "" : "s"} up)`;
+    bar.append(track, el("div", "digit", String(c.digit)));
+    bars.append(bar);
+  }
+  $("fact-method").textContent = live ? { markers: "4 markers", "markers-3": "3 markers", corners: "your clicks" }[live.method] ?? live.method : "–";
+  const camera = mode === "camera" && perFrame;
+  $("fact-ms").textContent = live ? (camera ? `${(1000 / perFrame).toFixed(0)} fps` : `${Math.round(live.ms)} ms`) : "–";
+  $("fact-ms").title = live ? `${Math.round(camera ? perFrame : live.ms)} ms per frame` : "";
+  $("fact-columns").textContent = live ? String(live.columns.length) : "–";
+  draw();
+}
+
+// ----------------------------------------------------------------------------- wiring
+
+for (let n = 1; n <= MAX_COLUMNS; n++) $("set-columns").append(new Option(String(n), String(n)));
+$("set-frames").addEventListener("input", () => {
+  $("set-frames-value").textContent = $("set-frames").value;
+  stabilizer = new Stabilizer({ frames: Number($("set-frames").value) });
+});
+for (const id of ["set-columns", "set-markers"]) {
+  $(id).addEventListener("change", () => {
+    if (id === "set-markers" && $(id).value === "corners" && !corners) setPicking(true);
+    if (mode === "photo") readOnce();
+  });
+}
+
+$("camera").addEventListener("click", startCamera);
+$("example").addEventListener("click", () => openPhoto("example-soroban.jpg", "the example"));
+$("photo").addEventListener("change", () => {
+  const file = $("photo").files[0];
+  if (file) openPhoto(URL.createObjectURL(file), file.name);
+  $("photo").value = "";
+});
+const stage = $("stage");
+stage.addEventListener("dragover", (e) => { e.preventDefault(); stage.classList.add("over"); });
+stage.addEventListener("dragleave", () => stage.classList.remove("over"));
+stage.addEventListener("drop", (e) => {
+  e.preventDefault();
+  stage.classList.remove("over");
+  const file = [...e.dataTransfer.files].find((f) => f.type.startsWith("image/") || f.type === "");
+  if (file) openPhoto(URL.createObjectURL(file), file.name);
+});
+
+function switchTab(which) {
+  const abacus = which === "abacus";
+  $("abacus-mode").hidden = !abacus;
+  $("columns-mode").hidden = abacus;
+  $("tab-abacus").classList.toggle("on", abacus);
+  $("tab-columns").classList.toggle("on", !abacus);
+  $("tab-abacus").setAttribute("aria-selected", String(abacus));
+  $("tab-columns").setAttribute("aria-selected", String(!abacus));
+  if (!abacus && mode === "camera") startCamera(); // stops it
+}
+$("tab-abacus").addEventListener("click", () => switchTab("abacus"));
+$("tab-columns").addEventListener("click", () => switchTab("columns"));
+
+// ----------------------------------------------------------------------------- single columns
+
+function card(name, src, r) {
   const c = el("article", "card");
   const img = el("img");
   img.src = src;
   img.alt = name;
   const body = el("div");
   body.append(
-    el("div", "digit", String(reading.digit)),
-    el("div", `confidence${reading.confidence < 0.8 ? " low" : ""}`, `confidence ${(100 * reading.confidence).toFixed(1)}%`),
-    el("div", "head", `heaven ${reading.heaven.active ? "down (5)" : "up (0)"} · p ${reading.heaven.p.toFixed(3)}`),
-    el("div", "head", `earth ${reading.earth.count} of 4 beads up`),
+    el("div", "digit", String(r.digit)),
+    el("div", `confidence${r.confidence < 0.8 ? " low" : ""}`, `confidence ${(100 * r.confidence).toFixed(1)}%`),
+    el("div", "head", `heaven ${r.heaven.active ? "down (5)" : "up (0)"} · p ${r.heaven.p.toFixed(3)}`),
+    el("div", "head", `earth ${r.earth.count} of 4 beads up`),
   );
   const bars = el("div", "bars"), labels = el("div", "bar-labels");
-  reading.earth.probs.forEach((p, k) => {
-    const bar = el("span", k === reading.earth.count ? "chosen" : "");
+  r.earth.probs.forEach((p, k) => {
+    const bar = el("span", k === r.earth.count ? "chosen" : "");
     bar.style.height = `${Math.max(2, 100 * p)}%`;
     bar.title = `${k} beads: ${p.toFixed(4)}`;
     bars.append(bar);
@@ -47,69 +412,69 @@ function card(name, src, reading) {
   return c;
 }
 
-function errorCard(name, message) {
-  const c = el("article", "card error");
-  c.append(el("strong", "", name), el("div", "", message));
-  return c;
-}
-
-async function loadImage(src) {
-  const img = new Image();
-  img.src = src;
-  await img.decode();
-  return img;
-}
-
-/** Read a list of {name, src} in one batch; unreadable images get an error card. */
-async function read(items) {
+async function readColumns(items) {
   if (!classifier || items.length === 0) return;
   const loaded = await Promise.all(items.map(async (it) => {
+    const img = new Image();
+    img.src = it.src;
     try {
-      return { ...it, img: await loadImage(it.src) };
+      await img.decode();
+      return { ...it, img };
     } catch {
       return { ...it, error: "not a readable image" };
     }
   }));
   const good = loaded.filter((it) => it.img);
-  let readings = [];
+  let readings;
   try {
     readings = await classifier.classify(good.map((it) => it.img));
   } catch (e) {
     say(e.message, "error");
     return;
   }
-  const cards = [];
-  loaded.forEach((it) => {
-    cards.push(it.error ? errorCard(it.name, it.error) : card(it.name, it.src, readings[good.indexOf(it)]));
-  });
-  results.prepend(...cards);
+  $("results").prepend(...loaded.map((it) => {
+    if (!it.error) return card(it.name, it.src, readings[good.indexOf(it)]);
+    const c = el("article", "card error");
+    c.append(el("strong", "", it.name), el("div", "", it.error));
+    return c;
+  }));
 }
 
-function readFiles(files) {
+function readColumnFiles(files) {
   const images = [...files].filter((f) => f.type.startsWith("image/") || f.type === "");
-  read(images.map((f) => ({ name: f.name, src: URL.createObjectURL(f) })));
+  readColumns(images.map((f) => ({ name: f.name, src: URL.createObjectURL(f) })));
 }
 
+const drop = $("drop"), input = $("files");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
   e.preventDefault();
   drop.classList.remove("over");
-  readFiles(e.dataTransfer.files);
+  readColumnFiles(e.dataTransfer.files);
 });
 drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") input.click(); });
-input.addEventListener("change", () => { readFiles(input.files); input.value = ""; });
-$("clear").addEventListener("click", () => results.replaceChildren());
-$("examples").addEventListener("click", () => read(classifier.contract.golden.vectors.map((v, i) => ({
+input.addEventListener("change", () => { readColumnFiles(input.files); input.value = ""; });
+$("clear").addEventListener("click", () => $("results").replaceChildren());
+$("examples").addEventListener("click", () => readColumns(classifier.contract.golden.vectors.map((v, i) => ({
   name: `built-in example ${i + 1} (label ${v.label})`, src: v.image,
 }))));
 
+// ----------------------------------------------------------------------------- start
+
+show();
 try {
   classifier = await loadColumnClassifier(modelUrl, { backend });
+  reader = await loadAbacusReader(modelUrl, { classifier });
   const g = classifier.golden;
   say(`Ready: model “${classifier.contract.model.name}” (${classifier.contract.weights.precision}) on ${classifier.backend}; ` +
-      `golden self-check passed on ${g.vectors} images (max difference ${g.maxDiff.toExponential(1)}).`, "ok");
-  $("examples").disabled = false;
+      `its golden self-check passed on ${g.vectors} images (max difference ${g.maxDiff.toExponential(1)}).`, "ok");
+  for (const id of ["camera", "example", "examples"]) $(id).disabled = false;
+  if (!navigator.mediaDevices?.getUserMedia) {
+    $("camera").disabled = true;
+    $("camera").title = "this browser gives this page no camera (it needs https or localhost)";
+  }
+  window.demoReady = true; // for tests and screenshots
 } catch (e) {
   say(`The model could not be loaded: ${e.message}`, "error");
 }

@@ -474,7 +474,7 @@ function sizeOf(source) {
 }
 
 /** Decoded 8-bit RGBA of a source at its natural size, without colour management where the browser allows. */
-async function pixelsOf(source, index) {
+export async function pixelsOf(source, index = 0) {
   if (typeof ImageData !== "undefined" && source instanceof ImageData) {
     return { data: source.data, width: source.width, height: source.height };
   }

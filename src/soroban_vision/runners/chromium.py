@@ -248,3 +248,27 @@ class ChromiumRunner(BaseRunner):
     def tensors(self) -> int:
         """tf.memory().numTensors in the page."""
         return self.call("numTensors")
+
+    # ------------------------------------------------------------------ the whole-soroban reader
+
+    def read_abacus(self, paths: list[str | Path], kind: str = "image", **options) -> list[dict]:
+        """Photos read by web/src/soroban-abacus.js in the page, one reading each (the number
+        as a string). Options as `read(source, options)`: columns, corners, markers, threshold,
+        debug (adds the layouts and the chosen layout's crops, decoded to float32 arrays)."""
+        readings = [self.call("readAbacus", self.url_for(p), options, kind) for p in paths]
+        for r in readings:
+            if "debug" in r:
+                r["debug"]["crops"] = decode_tensor(r["debug"]["crops"])
+        return readings
+
+    def time_abacus(self, path: str | Path, runs: int = 30, warmup: int = 5, **options) -> dict:
+        """Median/min/max/p90 ms of the whole browser pipeline on one photo, and each stage's median."""
+        return self.call("timeAbacus", self.url_for(path), runs, warmup, options)
+
+    def new_page(self, path: str):
+        """Another tab in this browser, opened at `path` on the runner's server (e.g. the demo)."""
+        if self._context is None:
+            raise RuntimeError("the runner is not open; use it as a context manager")
+        page = self._context.new_page()
+        page.goto(self._server.url + path, timeout=60_000)
+        return page
