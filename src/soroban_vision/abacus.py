@@ -220,10 +220,10 @@ def locate(gray: np.ndarray, columns: int | None, markers: str):
         height = int(np.clip(width * left / top, 40, 600))
         layouts = fit_rods(column_profile(rectify(gray, quad, width, height)), columns)
         score = layouts[0][2]
-        if method == "contour" and (top / left < 1.2 or score < 1.0):
+        if method == "contour" and (top / left < 1.2 or score < -0.5):
             continue  # not wide enough, or no rods inside: not a soroban
-        if best is None or score > best[2]:
-            best = (quad, layouts, score)
+        best = (quad, layouts, score)
+        break  # candidates come best first: quad_candidates ranks them by how soroban-like they look
     if best is None:
         raise FrameNotFound(
             "no soroban frame found in the image"

@@ -1,0 +1,142 @@
+"""Frame finding without markers: real renders and real OpenCV, no mocks, no model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from soroban_vision import abacus
+from soroban_vision.errors import UsageError
+from soroban_vision.frame import FrameNotFound, order_corners, quad_candidates
+from soroban_vision.preprocess import to_gray
+from soroban_vision.render import camera, scene
+from soroban_vision.render.column import fill_background
+from soroban_vision.render.scene import render_scene
+
+SEEDS = range(100, 112)  # whatever they render: not picked to pass
+
+
+def _clockwise(quad: np.ndarray) -> bool:
+    """Clockwise on screen (y down): every turn has a positive cross product."""
+    edges = np.roll(quad, -1, axis=0) - quad
+    after = np.roll(edges, -1, axis=0)
+    return bool((edges[:, 0] * after[:, 1] - edges[:, 1] * after[:, 0] > 0).all())
+
+
+def _error(quad, truth: dict) -> float:
+    """The worst corner's distance from the truth, in frame widths."""
+    want = np.array(truth["corners"], np.float64)
+    return float(np.linalg.norm(np.asarray(quad) - want, axis=1).max() / np.linalg.norm(want[1] - want[0]))
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    rng = np.random.default_rng(7)
+    return [render_scene(int(rng.integers(0, 10**13)), 13, seed, markers=False) for seed in SEEDS]
+
+
+def test_most_markerless_frames_are_found_to_within_one_and_a_half_percent(scenes):
+    errors = []
+    for rgb, truth in scenes:
+        found = quad_candidates(to_gray(rgb))
+        errors.append(_error(found[0], truth) if found else np.inf)
+    good = sum(e <= 0.015 for e in errors)
+    assert good >= 2 / 3 * len(scenes), [round(100 * e, 2) for e in errors]
+    # and when found, to the pixel: the outer edge, not the rail's inner edge or a shadow
+    assert np.median(errors) <= 0.005, [round(100 * e, 2) for e in errors]
+
+
+def test_candidates_are_quads_clockwise_from_the_top_left(scenes):
+    rgb, _ = scenes[0]
+    for quad in quad_candidates(to_gray(rgb)):
+        assert quad.shape == (4, 2)
+        assert _clockwise(quad)
+        assert np.linalg.norm(quad[1] - quad[0]) > np.linalg.norm(quad[3] - quad[0]), "the top is a long side"
+
+
+def _clutter_only(seed: int) -> np.ndarray:
+    """A scene's table and clutter, photographed, with no soroban."""
+    rng = np.random.default_rng([777, seed])
+    img = np.empty((480, 640, 3), np.uint8)
+    fill_background(img, tuple(int(v) for v in rng.integers(0, 256, 3)), float(rng.uniform(0, 0.35)), rng)
+    scene._distractors(img, rng)
+    rgb, _ = camera.photograph(img, rng)
+    return to_gray(rgb)
+
+
+@pytest.mark.parametrize(
+    "gray",
+    [
+        np.full((480, 640), 128.0),
+        np.random.default_rng(1).uniform(0, 255, (480, 640)),
+        _clutter_only(0),
+        _clutter_only(1),
+        _clutter_only(2),
+    ],
+    ids=["blank", "noise", "clutter-0", "clutter-1", "clutter-2"],
+)
+def test_no_soroban_is_a_one_line_frame_not_found(gray):
+    with pytest.raises(FrameNotFound) as e:
+        abacus.locate(gray, None, "auto")
+    message = str(e.value)
+    assert "no soroban frame found" in message and "\n" not in message
+
+
+def test_two_sorobans_are_refused_clearly():
+    top, _ = render_scene(1234, 13, seed=11, markers=False, size=(640, 240))
+    bottom, _ = render_scene(98765, 13, seed=12, markers=False, size=(640, 240))
+    with pytest.raises(FrameNotFound) as e:
+        abacus.locate(to_gray(np.vstack([top, bottom])), None, "off")
+    assert "2 sorobans" in str(e.value) and "one soroban at a time" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("degrees", [0, 8, -8, 30, -30, 60, 90, 120, 180, 250, 300])
+def test_corners_are_ordered_clockwise_from_the_top_left_whatever_the_rotation(degrees):
+    w, h = 300.0, 90.0
+    rect = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
+    a = np.deg2rad(degrees)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    quad = rect @ rot.T + [320, 240]
+    for shuffle in (quad, quad[::-1], np.roll(quad, 1, axis=0), quad[[2, 0, 3, 1]]):
+        got = order_corners(shuffle)
+        assert _clockwise(got)
+        top, right = np.linalg.norm(got[1] - got[0]), np.linalg.norm(got[2] - got[1])
+        assert top > right, "the top is a long side"
+        assert got[0:2, 1].mean() <= got[2:4, 1].mean(), "the top is the higher long side"
+        assert sorted(map(tuple, got)) == sorted(map(tuple, quad))
+
+
+def test_small_wide_tall_gray_and_rgba_photos_behave(tmp_path):
+    rgb, truth = render_scene(4567, 13, seed=31, markers=False)
+    Image.fromarray(rgb).convert("L").save(tmp_path / "gray.png")
+    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(tmp_path / "rgba.png")
+    for name in ("gray.png", "rgba.png"):
+        corners, method, _, _ = abacus.locate(abacus.load_photo(tmp_path / name).gray, None, "auto")
+        assert method == "contour" and _error(corners, truth) <= 0.015
+    with pytest.raises(FrameNotFound, match="too small"):
+        abacus.prepare(np.zeros((40, 50, 3), np.uint8))
+    for shape in ((64, 64), (64, 400), (400, 64)):
+        with pytest.raises(FrameNotFound):
+            abacus.locate(np.random.default_rng(2).uniform(0, 255, shape), None, "auto")
+
+
+def test_a_huge_photo_is_reduced_and_its_frame_found_in_its_own_pixels():
+    rgb, truth = render_scene(4567, 13, seed=31, markers=False)
+    big = np.asarray(Image.fromarray(rgb).resize((6400, 4800), Image.BILINEAR))
+    photo = abacus.prepare(big)
+    assert max(photo.gray.shape) <= abacus.WORK_SIDE
+    corners, _, _, _ = abacus.locate(photo.gray, None, "auto")
+    # back in the big photo's pixels, then in the render's
+    in_render = (photo.to_photo(corners) + 0.5) / 10 - 0.5
+    assert _error(in_render, truth) <= 0.015
+
+
+def test_a_truncated_jpeg_is_a_usage_error(tmp_path):
+    rgb, _ = render_scene(4567, 13, seed=31, markers=False)
+    Image.fromarray(rgb).save(tmp_path / "full.jpg", quality=90)
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UsageError):
+        abacus.load_photo(tmp_path / "cut.jpg")
