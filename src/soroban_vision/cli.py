@@ -431,8 +431,12 @@ def evaluate_scenes(scenes, columns, markers, model, json_out) -> None:
 
 
 @main.command("serve-demo")
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="An exported TF.js model folder (default: the shipped models/column/tfjs).")
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An exported TF.js model folder (default: the shipped models/column/tfjs).",
+)
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
 def serve_demo(model, port) -> None:
     """Serve the browser demo on 127.0.0.1 until Ctrl-C."""
@@ -440,6 +444,90 @@ def serve_demo(model, port) -> None:
     from soroban_vision.serve import serve_demo as serve
 
     serve(model or DEFAULT_MODEL / "tfjs", port=port, say=click.echo)
+
+
+@main.command()
+@click.option(
+    "--keras",
+    type=click.Path(path_type=Path),
+    help="The float32 reference: a .keras file or a SavedModel folder.",
+)
+@click.option(
+    "--tfjs",
+    type=click.Path(path_type=Path),
+    help="The deployed TF.js graph model folder (its contract.json is used when present).",
+)
+@click.option("--onnx", type=click.Path(path_type=Path), help="An ONNX model to run with ONNX Runtime too.")
+@click.option(
+    "--images",
+    type=click.Path(path_type=Path),
+    help="A labelled {digit}/*.png folder (default: 200 columns rendered on the spot).",
+)
+@click.option(
+    "--input-range",
+    metavar="LO,HI",
+    help="The range the deploying code feeds the model (default: the contract's, else 0,1).",
+)
+@click.option(
+    "--runtimes",
+    metavar="LIST",
+    help="Comma-separated, from: keras, onnxruntime, tfjs-node, chromium-cpu, chromium-wasm, "
+    "chromium-webgl, chromium-webgl-f16 (default: all that can run here).",
+)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the report as JSON.")
+@click.option(
+    "--html", "html_out", type=click.Path(path_type=Path), help="Write a self-contained HTML report."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.pass_context
+def doctor(ctx, keras, tfjs, onnx, images, input_range, runtimes, json_out, html_out, quiet) -> None:
+    """Find why a deployed model answers differently: normalization, quantization, output
+    order, preprocessing and runtime parity. Exit 0 pass/warn, 1 fail, 2 usage error."""
+    _quiet_tensorflow()
+    import time
+
+    from soroban_vision import doctor as doc
+
+    t0 = time.perf_counter()
+    say = (
+        (lambda _: None)
+        if quiet
+        else (lambda m: click.echo(f"doctor {time.perf_counter() - t0:5.1f}s: {m}", err=True))
+    )
+    report = doc.diagnose(keras, tfjs, onnx, images, input_range, runtimes, say=say)
+    click.echo(doc.console(report))
+    if json_out:
+        click.echo(f"json: {doc.write_json(report, json_out)}")
+    if html_out:
+        click.echo(f"html: {doc.write_html(report, html_out)}")
+    ctx.exit(report.exit_code)
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="The CI run: tiny data, 1 epoch, fewer runs, wasm only.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the results as JSON.")
+@click.option("--markdown", type=click.Path(path_type=Path), help="Write the README's table as markdown.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs of both models (full: 15).")
+@click.option("--per-digit", type=click.IntRange(min=5), help="Training columns per digit (full: 1000).")
+@click.option("--workdir", type=click.Path(path_type=Path), help="Keep data, models and exports here.")
+def bench(quick, json_out, markdown, epochs, per_digit, workdir) -> None:
+    """Compact versus MobileNetV2 α=0.35 trained on the same data: accuracy, size, Python and
+    browser inference speed, training time and rendering speed, measured on this machine."""
+    _quiet_tensorflow()
+    import time
+
+    from soroban_vision import bench as b
+
+    cfg = (b.BenchConfig.quick_mode() if quick else b.BenchConfig()).with_budget(per_digit, epochs)
+    t0 = time.perf_counter()
+    results = b.run(
+        cfg, workdir, say=lambda m: click.echo(f"bench {time.perf_counter() - t0:5.0f}s: {m}", err=True)
+    )
+    click.echo(b.console(results))
+    if json_out:
+        click.echo(f"json: {b.write_json(results, json_out)}")
+    if markdown:
+        click.echo(f"markdown: {b.write_markdown(results, markdown)}")
 
 
 if __name__ == "__main__":

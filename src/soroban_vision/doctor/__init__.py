@@ -1,0 +1,168 @@
+"""`soroban-vision doctor`: find why a deployed model answers differently from its reference.
+
+    soroban-vision doctor [--keras PATH] [--tfjs DIR] [--onnx FILE] [--images DIR]
+                          [--input-range LO,HI] [--runtimes LIST] [--json FILE] [--html FILE]
+
+It runs the same inputs through every runtime that can run here (keras, onnxruntime,
+tfjs-node, chromium-cpu, chromium-wasm, chromium-webgl, chromium-webgl-f16) and runs six
+checks. Exit code 0 when every check passes or warns, 1 when any fails, 2 on a usage error.
+
+Checks (stable ids, in this order):
+  preprocessing_layers  normalization layers inside the model (Keras Rescaling/Normalization/
+                        Resizing; Mul/AddV2/Sub/RealDiv constants after the graph's input) and
+                        the input range they expect.
+  normalization         errors on labelled images under [0,255], [0,1], [-1,1], [0,2] and the
+                        declared range; fails when the declared range is not the best one
+                        (beyond noise: 1% of the digits, or 1.5x the expected errors + 0.1).
+  quantization          float16/uint8 weights against the float32 Keras model: decisions, outputs,
+                        and weight tensors ranked by quantization error.
+  output_mapping        output names, predict() order and shapes: Keras vs graph vs contract roles.
+  preprocess_parity     Python's preprocessing vs the browser library's, on the image files.
+  runtime_parity        every runtime against the reference: max/mean |diff|, decisions, and the
+                        smallest tolerance that would pass (as Polygraphy prints it).
+
+JSON report (`--json FILE`), format "soroban-vision/doctor", version 1:
+
+    {
+      "format": "soroban-vision/doctor", "version": 1,
+      "status": "pass" | "warn" | "fail",          # the worst check status (skip counts as pass)
+      "exit_code": 0 | 1,
+      "checks": [                                   # always all six, in the order above
+        {"id": str, "status": "pass" | "warn" | "fail" | "skip",
+         "summary": str,                            # one line a person can act on
+         "evidence": {...}}                         # check-specific, see below
+      ],
+      "runtimes": [                                 # every requested runtime, in the order above
+        {"id": str, "status": "ran" | "skipped" | "failed", "reason": str,
+         "weights": "float32" | "float16" | "uint8" | "mixed" | null,
+         "compute": "float32" | "float16",
+         "inputs": [{"name", "shape", "dtype"}], "outputs": [{"name", "shape", "dtype"}],
+         "median_ms_per_batch": float | null, "batches": int}
+      ],
+      "model": {"keras": str | null, "tfjs": str | null, "onnx": str | null, "contract": bool,
+                "kind": "column" | "generic", "weights_precision": str | null,
+                "inputs": [...], "outputs": [...],        # outputs in predict() order
+                "input_range": {"declared": [lo, hi], "source": "--input-range" | "contract" | "default"}},
+      "data": {"source": "rendered" | "folder" | "generated", "path": str | null, "n": int,
+               "per_digit": {digit: count}, "feeds": int, "notes": [str]},
+      "notes": [str], "seconds": float, "versions": {package: version}
+    }
+
+Evidence keys by check (shapes use null for an unknown dimension):
+  preprocessing_layers: declared, range_source, keras {layers: [{layer, type, scale, offset,
+      expects, maps_to, identity, affine}]}, graph {inputs: [{input, steps: [{op, node, const}],
+      scale, offset, expects, maps_to, identity, affine, resize, stopped_at}]}, expects, maps_to
+  normalization: runtime, n, sweep [{range, accuracy, errors, expected_errors, mean_p_true,
+      declared}], declared, best, margin_errors, range_source, double_normalization
+      (expected_errors: the sum over images of 1 - p(true digit), which sees a robust model
+      lose confidence under a wrong range before it loses digits)
+  quantization: precision, quantized_tensors {dtype: count}, comparison {runtime, vs, n,
+      disagreements, decision_agreement, outputs [{output, max_abs_diff, mean_abs_diff,
+      required_atol, required_rtol}]}, ranking [{tensor, size, max_abs_error,
+      relative_to_range, mean_error_vs_typical_weight}], matched_by
+  output_mapping: keras/graph/onnx {order, shapes}, order_matches_keras, roles {role:
+      {contract_name, shape}}, mapping {role: output}, how {role: "name" | "shape"},
+      unmatched {role: why}, use (the call to make, e.g. model.execute(x, ["heaven", "earth"]))
+  preprocess_parity: source, n, max_abs_diff, max_abs_diff_in_8bit_steps, mean_abs_diff,
+      files_differing, worst_files [{file, max_abs_diff}], decision_runtime, decisions_changed,
+      changed_items, likely_cause {grayscale, resize, description}
+  runtime_parity: reference, inputs, skipped {id: reason}, failed {id: reason},
+      comparisons [{runtime, vs, kind ("float32" | "float16 compute" | "<p> weights vs float32"),
+      n, disagreements, decision_agreement, tolerance, status, outputs [{output, max_abs_diff,
+      mean_abs_diff, required_atol, required_rtol, within_tolerance}]}],
+      disagreements [{item, file, label, answers {runtime: {digit, confidence}}}]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from soroban_vision.doctor.checks import CHECK_IDS, Check, run_checks
+from soroban_vision.doctor.report import Report, console, overall, to_html, write_html, write_json
+from soroban_vision.doctor.runtimes import RUNTIMES
+from soroban_vision.doctor.session import Case, gather
+
+__all__ = [
+    "CHECK_IDS",
+    "RUNTIMES",
+    "Check",
+    "Report",
+    "console",
+    "diagnose",
+    "to_html",
+    "write_html",
+    "write_json",
+]
+
+
+def diagnose(
+    keras: str | Path | None = None,
+    tfjs: str | Path | None = None,
+    onnx: str | Path | None = None,
+    images: str | Path | None = None,
+    input_range: str | tuple | None = None,
+    runtimes: str | list[str] | None = None,
+    browser_preprocess: Callable[[list[Path]], np.ndarray] | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Report:
+    """Examine a model and its deployment; raises UsageError (exit 2) on bad arguments.
+
+    `browser_preprocess` replaces the browser library's preprocessing with a function of the
+    image files (float32 [N,128,64,1]): the harness page imports the library statically, so this
+    is the seam tests use to feed the preprocess_parity check a deliberately wrong copy.
+    """
+    from soroban_vision.export import versions
+
+    t0 = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        case = gather(stack, keras, tfjs, onnx, images, input_range, runtimes, browser_preprocess, say)
+        checks = run_checks(case, say)
+        images_for_html = _images(case, checks)
+    return Report(
+        status=overall(checks),
+        checks=checks,
+        runtimes=list(case.runtimes.values()),
+        model=case.model_json(),
+        data=_data_json(case),
+        notes=case.notes,
+        seconds=time.perf_counter() - t0,
+        versions=versions(),
+        images=images_for_html,
+    )
+
+
+def _data_json(case: Case) -> dict:
+    if case.data is not None:
+        return {**case.data.evidence(), "feeds": len(case.feeds)}
+    return {
+        "source": "generated",
+        "path": None,
+        "n": None,
+        "per_digit": {},
+        "feeds": len(case.feeds),
+        "notes": [],
+    }
+
+
+def _images(case: Case, checks: list[Check]) -> dict[str, np.ndarray]:
+    """The pictures the HTML page shows: inputs the runtimes disagree on, and the worst
+    preprocessing mismatches (Python's input next to the browser's)."""
+    out: dict[str, np.ndarray] = {}
+    if case.data is None:
+        return out
+    by_id = {c.id: c for c in checks}
+    for item in by_id["runtime_parity"].evidence.get("disagreements", []):
+        out[f"input:{item['item']}"] = case.data.x01[item["item"]]
+    pp = by_id["preprocess_parity"]
+    browser = case.cache.get("browser_x01")
+    if pp.evidence.get("worst_files") and browser is not None:
+        index = {str(f): i for i, f in enumerate(case.data.files)}
+        for k, w in enumerate(pp.evidence["worst_files"][:6]):
+            i = index[w["file"]]
+            out[f"python:{k}"], out[f"browser:{k}"] = case.data.x01[i], browser[i]
+    return out

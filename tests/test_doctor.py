@@ -1,0 +1,412 @@
+"""`soroban-vision doctor` against a fault zoo the tests build from a small trained model.
+
+Each fault is a realistic deployment mistake; the doctor must name it with the right check id
+and a summary a person can act on, and must raise no alarm on a clean deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from soroban_vision.contract import sha256_file
+from soroban_vision.doctor import CHECK_IDS, RUNTIMES, diagnose, to_html
+from soroban_vision.errors import UsageError
+from tests.conftest import assert_one_line_error, run_cli
+
+pytestmark = pytest.mark.slow
+FAST = "keras,tfjs-node"  # runtimes for faults that need no browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def doctor_cache(tmp_path_factory):
+    """The doctor caches float32 conversions; keep them out of the user's home."""
+    old = os.environ.get("SOROBAN_VISION_CACHE")
+    os.environ["SOROBAN_VISION_CACHE"] = str(tmp_path_factory.mktemp("doctor-cache"))
+    yield
+    if old is None:
+        os.environ.pop("SOROBAN_VISION_CACHE", None)
+    else:
+        os.environ["SOROBAN_VISION_CACHE"] = old
+
+
+# --------------------------------------------------------------------------- building the zoo
+
+
+def edit_deployment(src: Path, dst: Path, edit) -> Path:
+    """A copy of an export with model.json edited, its contract's checksum updated (as if the
+    converter had written it that way), so only the intended fault remains."""
+    shutil.copytree(src, dst)
+    doc = json.loads((dst / "model.json").read_text())
+    edit(doc)
+    (dst / "model.json").write_text(json.dumps(doc))
+    contract = dst / "contract.json"
+    if contract.is_file():
+        c = json.loads(contract.read_text())
+        c["weights"]["files"]["model.json"] = sha256_file(dst / "model.json")
+        contract.write_text(json.dumps(c, indent=1))
+    return dst
+
+
+def order_outputs(names):
+    def edit(doc):
+        outs = doc["signature"]["outputs"]
+        doc["signature"]["outputs"] = {k: outs[k] for k in names}
+
+    return edit
+
+
+def rename_outputs(renames: dict, repoint: dict | None = None):
+    def edit(doc):
+        outs = doc["signature"]["outputs"]
+        new = {renames.get(k, k): v for k, v in outs.items()}
+        for name, node in (repoint or {}).items():
+            new[name] = {**new[name], "name": f"{node}:0"}
+        doc["signature"]["outputs"] = new
+
+    return edit
+
+
+def node_named(deployment: Path, fragment: str, op: str) -> str:
+    doc = json.loads((deployment / "model.json").read_text())
+    return next(n["name"] for n in doc["modelTopology"]["node"] if fragment in n["name"] and n["op"] == op)
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("zoo")
+
+
+@pytest.fixture(scope="module")
+def clean(tiny_export, zoo) -> Path:
+    """The tiny export with model.json's outputs in Keras's order (the converter picks either)."""
+    return edit_deployment(tiny_export, zoo / "clean", order_outputs(["earth", "heaven"]))
+
+
+def identity_rescaling(model_path: Path, out: Path) -> Path:
+    """The model with its Rescaling(2,-1) made the identity: it now expects [-1,1] input."""
+    import keras
+
+    model = keras.models.load_model(model_path)
+    layer = model.get_layer("to_signed")
+    layer.scale, layer.offset = 1.0, 0.0
+    model.save(out)
+    return out
+
+
+def with_outlier(model_path: Path, out: Path) -> Path:
+    """One huge weight in `features`' kernel, feeding a unit with zero outgoing weights: float32
+    never uses it, but per-tensor uint8 quantization coarsens the whole tensor around it."""
+    import keras
+
+    model = keras.models.load_model(model_path)
+    kernel, bias = model.get_layer("features").get_weights()
+    kernel[0, 0] = 1000.0 * np.abs(kernel).max()
+    model.get_layer("features").set_weights([kernel, bias])
+    for head in ("heaven", "earth"):
+        k, b = model.get_layer(head).get_weights()
+        k[0, :] = 0.0
+        model.get_layer(head).set_weights([k, b])
+    model.save(out)
+    return out
+
+
+def graph_model(model, where: Path, precision: str = "float32") -> Path:
+    from soroban_vision.export import convert, saved_model
+
+    saved = saved_model(model, where / "saved")
+    return convert(saved, where / precision, precision)
+
+
+def third_party(where: Path) -> Path:
+    """Somebody else's model: an image-ish float input and an int32 token input, three outputs."""
+    import keras
+    from keras import layers
+
+    pixels = keras.Input((12, 10, 3), name="pixels")
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    x = layers.Conv2D(4, 3, activation="relu")(pixels)
+    x = layers.GlobalAveragePooling2D()(x)
+    t = layers.Flatten()(layers.Embedding(8, 3)(tokens))
+    h = layers.Concatenate()([x, t])
+    outputs = [
+        layers.Dense(3, activation="softmax", name="kind")(h),
+        layers.Dense(1, name="score")(h),
+        layers.Dense(2, name="box")(h),
+    ]
+    model = keras.Model([pixels, tokens], outputs)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+    return graph_model(model, where)
+
+
+def wrong_browser_preprocessing(files: list[Path]) -> np.ndarray:
+    """A deliberately wrong copy of the browser library's preprocessing: gray from the red
+    channel only (tf.browser.fromPixels(img, 1)) and an align-corners bilinear resize."""
+    out = []
+    for f in files:
+        red = np.asarray(Image.open(f).convert("RGB"), np.float64)[..., 0]
+        h, w = red.shape
+        sy = np.arange(128) * ((h - 1) / 127)
+        sx = np.arange(64) * ((w - 1) / 63)
+        y0, x0 = np.floor(sy).astype(int), np.floor(sx).astype(int)
+        y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+        fy, fx = (sy - y0)[:, None], sx - x0
+        top = red[y0][:, x0] + (red[y0][:, x1] - red[y0][:, x0]) * fx
+        bottom = red[y1][:, x0] + (red[y1][:, x1] - red[y1][:, x0]) * fx
+        out.append(((top + (bottom - top) * fy) / 255.0).astype(np.float32)[..., None])
+    return np.stack(out)
+
+
+def statuses(report) -> dict:
+    return {c.id: c.status for c in report.checks}
+
+
+# --------------------------------------------------------------------------- a clean deployment
+
+
+@pytest.mark.browser
+def test_clean_deployment_passes_every_check(tiny_model, clean, tmp_path):
+    proc = run_cli(
+        "doctor",
+        "--keras",
+        tiny_model,
+        "--tfjs",
+        clean,
+        "--json",
+        tmp_path / "r.json",
+        "--html",
+        tmp_path / "r.html",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["format"] == "soroban-vision/doctor" and doc["version"] == 1
+    assert [c["id"] for c in doc["checks"]] == list(CHECK_IDS)
+    assert [r["id"] for r in doc["runtimes"]] == list(RUNTIMES)
+    got = {c["id"]: c["status"] for c in doc["checks"]}
+    parity = next(c for c in doc["checks"] if c["id"] == "runtime_parity")
+    # Half-float WebGL may flip a borderline image of this weak model: a true finding, a warning
+    # at most, and never on a float32 runtime.
+    f16_only = all(
+        c["status"] == "pass" or c["runtime"] == "chromium-webgl-f16"
+        for c in parity["evidence"]["comparisons"]
+    )
+    assert got == {
+        "preprocessing_layers": "pass",
+        "normalization": "pass",
+        "quantization": "skip",
+        "output_mapping": "pass",
+        "preprocess_parity": "pass",
+        "runtime_parity": "pass" if parity["status"] == "pass" else "warn",
+    }, [(c["id"], c["summary"]) for c in doc["checks"]]
+    assert f16_only, parity["summary"]
+    ran = {r["id"]: r["status"] for r in doc["runtimes"]}
+    assert ran == {**dict.fromkeys(RUNTIMES, "ran"), "onnxruntime": "skipped"}
+    onnx = next(r for r in doc["runtimes"] if r["id"] == "onnxruntime")
+    assert "no --onnx" in onnx["reason"]
+    assert doc["status"] in ("pass", "warn") and doc["exit_code"] == 0
+    assert doc["model"]["input_range"] == {"declared": [0.0, 1.0], "source": "contract"}
+    layers = next(c for c in doc["checks"] if c["id"] == "preprocessing_layers")
+    assert "[0,1] to [-1,1]" in layers["summary"] and layers["evidence"]["expects"] == [0.0, 1.0]
+    mapping = next(c for c in doc["checks"] if c["id"] == "output_mapping")
+    assert mapping["evidence"]["use"] == 'model.execute(x, ["heaven", "earth"])'
+    pp = next(c for c in doc["checks"] if c["id"] == "preprocess_parity")
+    assert pp["evidence"]["max_abs_diff"] == 0.0 and pp["evidence"]["decisions_changed"] == 0
+    for c in parity["evidence"]["comparisons"]:
+        assert c["vs"] == "keras" and c["n"] == 200
+        for o in c["outputs"]:
+            assert o["required_atol"] == o["max_abs_diff"] and o["required_rtol"] >= 0
+    # the console table is printed every time
+    assert "CHECK" in proc.stdout and "runtime_parity" in proc.stdout and "MIN TOLERANCE" in proc.stdout
+    page = (tmp_path / "r.html").read_text()
+    assert (
+        "<svg" in page and "Normalization sweep" in page and "http://" not in page and "https://" not in page
+    )
+
+
+# --------------------------------------------------------------------------- normalization faults
+
+
+def test_double_normalization(tiny_model, clean):
+    report = diagnose(keras=tiny_model, tfjs=clean, input_range="-1,1", runtimes=FAST)
+    norm = report.check("normalization")
+    assert norm.status == "fail" and report.exit_code == 1
+    assert norm.summary.startswith("double normalization:"), norm.summary
+    assert "[0,1] to [-1,1]" in norm.summary and "sees [-3,1]" in norm.summary
+    assert norm.evidence["best"] == [0.0, 1.0] and norm.evidence["declared"] == [-1.0, 1.0]
+    sweep = {tuple(s["range"]): s["accuracy"] for s in norm.evidence["sweep"]}
+    assert set(sweep) == {(0.0, 255.0), (0.0, 1.0), (-1.0, 1.0), (0.0, 2.0)}
+    layers = report.check("preprocessing_layers")
+    assert layers.status == "warn" and "double normalization" in layers.summary
+
+
+def test_model_expecting_signed_input_fed_unit_range(tiny_model, zoo):
+    model = identity_rescaling(tiny_model, zoo / "signed.keras")
+    proc = run_cli("doctor", "--keras", model, "--json", zoo / "signed.json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc = json.loads((zoo / "signed.json").read_text())
+    norm = next(c for c in doc["checks"] if c["id"] == "normalization")
+    assert norm["status"] == "fail" and doc["status"] == "fail"
+    assert "expects [-1,1] but is fed [0,1]" in norm["summary"], norm["summary"]
+    assert "double normalization" not in norm["summary"]
+    layers = next(c for c in doc["checks"] if c["id"] == "preprocessing_layers")
+    assert layers["status"] == "pass" and "leaves the input unchanged" in layers["summary"]
+    assert "normalization" in proc.stdout and "FAIL" in proc.stdout
+    # keras-only: what needs a deployment says so
+    reasons = {c["id"]: c["summary"] for c in doc["checks"] if c["status"] == "skip"}
+    assert "no --tfjs" in reasons["quantization"] and "no --tfjs" in reasons["preprocess_parity"]
+
+
+def test_a_labelled_folder_is_used_as_given(tiny_model, small_dataset):
+    report = diagnose(keras=tiny_model, images=small_dataset, runtimes="keras")
+    assert report.data["source"] == "folder" and report.data["n"] == 200
+    assert report.check("normalization").status == "pass"
+    assert (
+        report.check("runtime_parity").status == "skip"
+        and "only keras ran" in report.check("runtime_parity").summary
+    )
+
+
+# --------------------------------------------------------------------------- quantization
+
+
+def test_uint8_outlier_is_caught_and_the_tensor_named(tiny_model, zoo):
+    import keras
+
+    broken = with_outlier(tiny_model, zoo / "outlier.keras")
+    deployed = graph_model(keras.models.load_model(broken), zoo / "outlier", "uint8")
+    report = diagnose(keras=broken, tfjs=deployed, runtimes=FAST)
+    q = report.check("quantization")
+    assert q.status == "fail", q.summary
+    assert q.summary.startswith("uint8 weights change") and "features" in q.summary
+    assert "features" in q.evidence["ranking"][0]["tensor"]
+    assert q.evidence["comparison"]["disagreements"] > 0 and q.evidence["precision"] == "uint8"
+    parity = report.check("runtime_parity")  # uint8 vs float32 is quantization's finding, not a runtime bug
+    assert parity.status == "warn" and "see quantization" in parity.summary
+    norm = report.check("normalization")  # measured on the float32 reference: [0,1] is still right
+    assert norm.status == "pass" and norm.evidence["runtime"] == "keras"
+    page = to_html(report)  # the page shows the disagreements and the ranking
+    assert "Where the runtimes disagree" in page and "data:image/png;base64," in page
+    assert "Quantization error by weight tensor" in page and "features" in page
+    assert json.loads(json.dumps(report.to_json()))["checks"][2]["id"] == "quantization"
+
+
+# --------------------------------------------------------------------------- output mapping
+
+
+def test_swapped_output_order_warns_and_maps_by_name(tiny_model, clean, zoo):
+    swapped = edit_deployment(clean, zoo / "swapped", order_outputs(["heaven", "earth"]))
+    report = diagnose(keras=tiny_model, tfjs=swapped, runtimes=FAST)
+    m = report.check("output_mapping")
+    assert m.status == "warn" and report.exit_code == 0
+    assert "predict() returns [heaven, earth] but Keras returns [earth, heaven]" in m.summary
+    assert m.evidence["mapping"] == {"heaven": "heaven", "earth": "earth"}
+    assert m.evidence["how"] == {"heaven": "name", "earth": "name"}
+    assert 'model.execute(x, ["heaven", "earth"])' in m.summary
+    assert report.check("runtime_parity").status == "pass"  # fetched by name, the answers are right
+
+
+def test_output_names_that_are_not_roles_map_by_shape(tiny_model, clean, zoo):
+    renamed = edit_deployment(clean, zoo / "renamed", rename_outputs({"heaven": "p", "earth": "q"}))
+    report = diagnose(keras=tiny_model, tfjs=renamed, runtimes=FAST)
+    m = report.check("output_mapping")
+    assert m.status == "warn", m.summary
+    assert "matched by shape" in m.summary and m.evidence["mapping"] == {"heaven": "p", "earth": "q"}
+    assert m.evidence["how"] == {"heaven": "shape", "earth": "shape"}
+    assert 'model.execute(x, ["p", "q"])' in m.summary
+    parity = report.check("runtime_parity")
+    assert parity.status == "pass" and parity.evidence["comparisons"][0]["disagreements"] == 0
+
+
+def test_output_that_matches_no_role_fails(tiny_model, clean, zoo):
+    features = node_named(clean, "features", "_FusedMatMul")
+    broken = edit_deployment(
+        clean, zoo / "unmapped", rename_outputs({"heaven": "p", "earth": "q"}, repoint={"q": features})
+    )
+    report = diagnose(keras=tiny_model, tfjs=broken, runtimes=FAST)
+    m = report.check("output_mapping")
+    assert m.status == "fail" and report.exit_code == 1
+    assert "role earth cannot be matched" in m.summary and "[N,5]" in m.summary, m.summary
+    assert m.evidence["unmatched"].keys() == {"earth"} and m.evidence["mapping"] == {"heaven": "p"}
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def test_wrong_browser_preprocessing_fails_and_is_explained(tiny_model, clean):
+    report = diagnose(
+        keras=tiny_model, tfjs=clean, runtimes=FAST, browser_preprocess=wrong_browser_preprocessing
+    )
+    pp = report.check("preprocess_parity")
+    assert pp.status == "fail", pp.summary
+    assert "differs from Python's" in pp.summary and "_camera.png" in pp.summary
+    cause = pp.evidence["likely_cause"]
+    assert (cause["grayscale"], cause["resize"]) == ("red", "align_corners")
+    assert "red-channel grayscale" in pp.summary and "align-corners resize" in pp.summary
+    assert pp.evidence["max_abs_diff"] > 4 / 255 and pp.evidence["decisions_changed"] >= 0
+    # the gray 64x128 files are unaffected by either bug: only the camera-like ones differ
+    assert pp.evidence["files_differing"] <= 100
+
+
+def test_without_chromium_browser_checks_are_skipped_with_the_reason(tiny_model, clean, monkeypatch):
+    monkeypatch.setenv("CHROMIUM", str(clean / "no-such-chromium"))
+    report = diagnose(keras=tiny_model, tfjs=clean, runtimes="tfjs-node,chromium-wasm,chromium-webgl")
+    runtimes = {r.id: r for r in report.runtimes}
+    assert runtimes["chromium-wasm"].status == "skipped" and "CHROMIUM" in runtimes["chromium-wasm"].reason
+    pp = report.check("preprocess_parity")
+    assert pp.status == "skip" and "Chromium did not run" in pp.summary
+    assert report.check("runtime_parity").status == "skip"  # only tfjs-node ran
+    assert report.exit_code == 0
+
+
+# --------------------------------------------------------------------------- a third-party model
+
+
+@pytest.mark.browser
+def test_third_party_graph_model_runtimes_agree_and_skips_are_explained(zoo):
+    model = third_party(zoo / "third-party")
+    report = diagnose(tfjs=model, runtimes="tfjs-node,chromium-wasm,chromium-cpu")
+    got = statuses(report)
+    assert got["runtime_parity"] == "pass", report.check("runtime_parity").summary
+    assert (
+        got["normalization"] == "skip" and "not a 64x128 gray column" in report.check("normalization").summary
+    )
+    assert got["quantization"] == "skip" and "float32" in report.check("quantization").summary
+    assert (
+        got["output_mapping"] == "skip"
+        and "no contract and no Keras reference" in report.check("output_mapping").summary
+    )
+    assert got["preprocess_parity"] == "skip"
+    assert report.exit_code == 0 and report.model["kind"] == "generic"
+    parity = report.check("runtime_parity")
+    assert parity.evidence["reference"] == "tfjs-node"
+    comps = {c["runtime"]: c for c in parity.evidence["comparisons"]}
+    assert comps.keys() == {"chromium-wasm", "chromium-cpu"}
+    for c in comps.values():
+        assert {o["output"] for o in c["outputs"]} == {"output_0", "output_1", "output_2"}
+        assert c["disagreements"] == 0 and all(o["max_abs_diff"] < 1e-4 for o in c["outputs"])
+    inputs = {i["name"]: i["dtype"] for i in report.model["inputs"]}
+    assert inputs == {"pixels": "float32", "tokens": "int32"}
+    assert any("generated feeds" in n for n in report.notes)
+    assert json.loads(json.dumps(report.to_json()))["data"]["source"] == "generated"
+
+
+# --------------------------------------------------------------------------- usage errors
+
+
+def test_usage_errors_are_one_line_and_exit_2(tiny_export, tmp_path):
+    assert_one_line_error(run_cli("doctor", "--keras", tmp_path / "none.keras"), 2, "does not exist")
+    assert_one_line_error(run_cli("doctor", "--tfjs", tmp_path), 2, "model.json")
+    assert_one_line_error(run_cli("doctor"), 2, "--keras")
+    assert_one_line_error(run_cli("doctor", "--tfjs", tiny_export, "--input-range", "1,0"), 2, "input-range")
+    assert_one_line_error(run_cli("doctor", "--tfjs", tiny_export, "--runtimes", "tpu"), 2, "unknown runtime")
+    (tmp_path / "bad.keras").write_bytes(b"not a model")
+    assert_one_line_error(run_cli("doctor", "--keras", tmp_path / "bad.keras"), 2, "cannot load")
+    with pytest.raises(UsageError, match="images"):
+        diagnose(tfjs=tiny_export, images=tmp_path / "missing")
