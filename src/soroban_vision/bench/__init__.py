@@ -1,0 +1,22 @@
+"""`soroban-vision bench`: our compact column model against the reference design (MobileNetV2
+α=0.35), both trained on the same data for the same epochs, measured in one run on one machine.
+
+`run(config)` measures and returns `Results` (rows of figures and targets); `markdown`,
+`console` and `write_json` report them. Measuring never formats, reporting never measures.
+"""
+
+from soroban_vision.bench.measure import BenchConfig, run
+from soroban_vision.bench.report import console, markdown, write_json, write_markdown
+from soroban_vision.bench.results import Results, Row, Target
+
+__all__ = [
+    "BenchConfig",
+    "Results",
+    "Row",
+    "Target",
+    "console",
+    "markdown",
+    "run",
+    "write_json",
+    "write_markdown",
+]

@@ -1,0 +1,173 @@
+"""`soroban-vision bench --quick` as CI runs it: every figure it prints was measured.
+
+One run of the real command (real training, exports, ONNX Runtime and headless Chromium);
+the checks read its JSON and markdown. No timing is asserted: the numbers are whatever this
+machine measured, and only their shape and consistency are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from soroban_vision.bench.measure import FRAME_ABSENT, TEST_SEED, abacus_pipeline_present, p95
+from soroban_vision.bench.report import figure, markdown
+from soroban_vision.bench.results import Results
+from tests.conftest import run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+MODELS = ("ours", "reference")
+# what a run must show, by row key: both models for every one of these
+EXPECTED = [
+    "accuracy.digit",
+    "size.keras_float32",
+    "size.tfjs-float32",
+    "size.tfjs-float16",
+    "size.tfjs-uint8",
+    "size.onnx-float32",
+    *[f"python.{rt}.b{b}" for rt in ("keras", "onnxruntime") for b in (1, 13, 256)],
+    *[f"browser.wasm.b{b}.{s}" for b in (1, 13) for s in ("median", "p95")],
+    "browser.frame.median",
+    "browser.frame.p95",
+    "training.time_to_target",
+    "training.best_val_accuracy",
+    "training.duration",
+]
+# the only sentences allowed where a number could be: honest statements, never a stand-in number
+NOT_REACHED = re.compile(r"^not reached in \d+ epochs? \(best \d+\.\d\d%\)$")
+PLACEHOLDERS = re.compile(r"\b(TODO|TBD|XXX|N/?A|nan|inf|placeholder|lorem)\b", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory) -> tuple[dict, str]:
+    out = tmp_path_factory.mktemp("bench")
+    proc = run_cli(
+        "bench", "--quick", "--json", out / "bench.json", "--markdown", out / "bench.md", timeout=1200
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Targets" in proc.stdout  # the console table
+    return json.loads((out / "bench.json").read_text()), (out / "bench.md").read_text()
+
+
+def number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def test_every_figure_was_measured(quick):
+    doc, _ = quick
+    rows = {r["key"]: r for r in doc["rows"]}
+    missing = [k for k in EXPECTED if k not in rows]
+    assert not missing, missing
+    assert any(k.startswith("render.") for k in rows), "no rendering figure"
+    for key, r in rows.items():
+        sides = ["ours"] if r["single"] else MODELS
+        for side in sides:
+            v = r[side]
+            where = f"{key} ({side}): {v!r}"
+            if number(v):
+                assert math.isfinite(v), where
+                # an accuracy may be tiny after one epoch; everything else is a real, positive amount
+                assert v >= 0 if r["unit"] == "%" else v > 0, where
+                assert v <= 100 if r["unit"] == "%" else True, where
+            elif key == "training.time_to_target":
+                assert NOT_REACHED.match(v), where
+            elif key.startswith("browser.frame."):
+                assert v == FRAME_ABSENT and not abacus_pipeline_present(), where
+            else:
+                raise AssertionError(f"not a measured number: {where}")
+
+
+def test_ratios_agree_with_the_absolute_figures(quick):
+    doc, _ = quick
+    for r in doc["rows"]:
+        if r["single"] or not (number(r["ours"]) and number(r["reference"])):
+            assert r["ratio"] is None, r["key"]
+            continue
+        assert r["ratio"] == pytest.approx(r["ours"] / r["reference"], rel=1e-9), r["key"]
+
+
+def test_timings_are_medians_of_the_recorded_samples(quick):
+    doc, _ = quick
+    cfg = doc["meta"]["config"]
+    for r in doc["rows"]:
+        if not r["key"].startswith(("python.", "browser.")) or not number(r["ours"]):
+            continue
+        for side, arch in zip(MODELS, ("compact", "mobilenetv2"), strict=True):
+            samples = r["samples"][arch]
+            assert all(number(s) and s > 0 for s in samples), r["key"]
+            if r["key"].startswith("python."):
+                assert len(samples) == cfg["py_runs"]
+                batch = int(r["key"].rsplit(".b", 1)[1])
+                assert r[side] == pytest.approx(batch / statistics.median(samples)), r["key"]
+            else:
+                want = p95(samples) if r["key"].endswith("p95") else statistics.median(samples)
+                assert r[side] == pytest.approx(want), r["key"]
+
+
+def test_exports_report_their_check(quick):
+    doc, _ = quick
+    for r in doc["rows"]:
+        if r["key"].startswith("size.") and r["key"] != "size.keras_float32":
+            for arch in ("compact", "mobilenetv2"):
+                assert re.match(r"^(passed|failed) \(\d+/\d+ digits changed\)$", r["checks"][arch]), r
+    rows = {r["key"]: r for r in doc["rows"]}
+    # quantized weights are smaller than float32 weights, for both models
+    for side in MODELS:
+        f32, f16, u8 = (rows[f"size.tfjs-{p}"][side] for p in ("float32", "float16", "uint8"))
+        assert u8 < f16 < f32
+
+
+def test_targets_use_the_rows(quick):
+    doc, _ = quick
+    rows = {r["key"]: r for r in doc["rows"]}
+    t = {x["key"]: x for x in doc["targets"]}
+    assert set(t) == {"accuracy", "size", "smaller", "browser", "onnx"}
+    assert all(x["status"] in ("pass", "miss") for x in t.values()), t
+    assert t["accuracy"]["measured"] == rows["accuracy.digit"]["ours"]
+    assert t["size"]["measured"] == rows["size.keras_float32"]["ours"]
+    size = rows["size.keras_float32"]
+    assert t["smaller"]["measured"] == pytest.approx(size["reference"] / size["ours"])
+    assert t["browser"]["measured"] == rows["browser.wasm.b13.median"]["ours"]
+    assert t["onnx"]["measured"] == rows["python.onnxruntime.b256"]["ours"]
+
+
+def test_the_markdown_table_is_what_the_readme_shows(quick):
+    doc, md = quick
+    meta = doc["meta"]
+    assert meta["mode"] == "quick" and meta["test"]["seed"] == TEST_SEED
+    assert f"seed {TEST_SEED}" in md
+    assert meta["date"][:10] in md  # the date
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        None,
+    )
+    if cpu:
+        assert cpu in md
+    assert f"{meta['machine']['cores']} cores" in md and "GiB RAM" in md
+    for name in ("python", "tensorflow", "@tensorflow/tfjs"):
+        assert meta["machine"]["versions"][name] in md, name
+    for r in doc["rows"]:
+        assert r["metric"] in md, r["key"]
+        for side in ["ours"] if r["single"] else MODELS:
+            assert figure(r[side], r["unit"]) in md, (r["key"], side)
+    for t in doc["targets"]:
+        assert t["text"] in md
+    assert md.count("| pass |") + md.count("**miss**") == len(doc["targets"])
+    assert not PLACEHOLDERS.search(md), PLACEHOLDERS.search(md)
+
+
+def test_saved_results_report_the_same_table(quick):
+    doc, md = quick
+    again = Results.from_json(doc)
+    assert json.loads(json.dumps(again.to_json(), default=str)) == doc
+    assert markdown(again) == md
