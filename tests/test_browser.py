@@ -52,6 +52,7 @@ def export_model(model_path: Path, out: Path) -> Path:
     export(model_path, out, check_data=check, say=lambda *a: None)
     return out
 
+
 def briefly_trained(model, root: Path):
     """A few epochs on 200 rendered columns: not a good model, but a decisive one. An untrained
     model answers ~0.5 everywhere, where float rounding alone could flip a digit."""
