@@ -208,6 +208,15 @@ def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Repo
             }
             self.history.append(row)
             reporter.event("epoch", **row)
+            if not np.isfinite(val["loss"]):
+                # The training loss can stay finite (clipped cross-entropy plus a huge weight
+                # penalty) while the weights have already overflowed: the validation pass shows it.
+                raise TrainingError(
+                    f"the validation loss became {val['loss']} at epoch {epoch + 1}",
+                    "the weights overflowed: the learning rate is likely too high for this data; try "
+                    f"--learning-rate {cfg.learning_rate / 10:g}, and check that the images are not "
+                    "blank or corrupt",
+                )
             if val["loss"] < self.best:
                 self.best = val["loss"]
                 self.best_weights = self.model.get_weights()
