@@ -24,6 +24,7 @@ from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
 from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 from soroban_vision.render.scene import render_scene
 from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
+from tests.conftest import assert_one_line_error, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -279,3 +280,27 @@ def test_the_demo_example_photo_is_read(browser):
     got = browser.read_abacus([example])[0]
     assert got["text"] == "3141592653589" and got["method"] == "markers"
     report("demo example", json.dumps({k: got[k] for k in ("text", "method")}))
+
+
+@pytest.mark.parametrize("markers", [True, False])
+def test_evaluate_scenes_in_the_browser_agrees_with_python(tmp_path, markers):
+    """`evaluate-scenes --browser`: every scene read in both places, with the browser's own
+    figures (markers found by js-aruco2, or the corners Python found handed over)."""
+    flags = ["--markers"] if markers else []
+    render = run_cli("render-scenes", "--out", tmp_path / "s", "--count", 3, "--seed", 8, *flags)
+    assert render.returncode == 0, render.stderr
+    proc = run_cli("evaluate-scenes", tmp_path / "s", "--browser", "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    b = r["browser"]
+    assert b["n"] == 3 and b["runtime"] == "tfjs-chromium-wasm"
+    assert b["frame_from"] == ("markers" if markers else "the corners Python found (as if clicked)")
+    assert b["same_number_as_python"] == 1.0
+    assert b["exact_number_accuracy"] == r["exact_number_accuracy"]
+    assert b["ms_per_frame"]["median"] > 0
+    report(f"evaluate-scenes --browser ({'markers' if markers else 'no markers'})", b["ms_per_frame"])
+
+
+def test_evaluate_scenes_in_the_browser_needs_a_tfjs_export(tmp_path):
+    proc = run_cli("evaluate-scenes", tmp_path, "--browser", "--model", DEFAULT_MODEL / "model.keras")
+    assert_one_line_error(proc, 2, "--browser needs the TF.js export")

@@ -375,8 +375,17 @@ class Stabilizer:
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluate_scenes(root: str | Path, reader, columns: int | None = None, markers: str = "auto") -> dict:
-    """Read every scene of a `render-scenes` folder and compare with its ground truth."""
+def evaluate_scenes(
+    root: str | Path, reader, columns: int | None = None, markers: str = "auto", browser=None
+) -> dict:
+    """Read every scene of a `render-scenes` folder and compare with its ground truth.
+
+    With `browser` (an open ChromiumRunner), every scene is read again by the browser pipeline
+    (web/src/soroban-abacus.js) and the result gains a "browser" section: its accuracy, its
+    agreement with Python and its time per frame. The browser finds the frame from the markers
+    when the scenes have them; otherwise it is given the corners Python found, as a user would
+    click them, so the rest of the pipeline is compared on the same frame.
+    """
     import json
 
     root = Path(root)
@@ -387,7 +396,7 @@ def evaluate_scenes(root: str | Path, reader, columns: int | None = None, marker
             f"{root} has no manifest.json (make one with `soroban-vision render-scenes`)"
         ) from None
     exact = cols_ok = cols_n = not_found = 0
-    corner_errors, seconds, failures = [], [], []
+    corner_errors, seconds, failures, found = [], [], [], {}
     for item in manifest["items"]:
         truth = np.array(item["corners"], np.float64)
         t0 = time.perf_counter()
@@ -398,6 +407,7 @@ def evaluate_scenes(root: str | Path, reader, columns: int | None = None, marker
             cols_n += len(item["digits"])
             failures.append({"file": item["file"], "error": str(e)})
             continue
+        found[item["file"]] = reading
         seconds.append(time.perf_counter() - t0)
         got = np.array(reading.corners, np.float64)
         corner_errors.append(
@@ -433,5 +443,56 @@ def evaluate_scenes(root: str | Path, reader, columns: int | None = None, marker
             "p95": 1000 * float(np.percentile(seconds, 95)) if seconds else None,
         },
         "runtime": getattr(reader, "runtime", ""),
+        "failures": failures,
+        **(
+            {"browser": _evaluate_in_browser(root, manifest, found, browser, columns, markers)}
+            if browser
+            else {}
+        ),
+    }
+
+
+def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, columns, markers) -> dict:
+    """The scenes read again in Chromium; see evaluate_scenes."""
+    from soroban_vision.runners.chromium import BrowserError
+
+    by_markers = bool(manifest.get("markers")) and markers != "off"
+    options = {"columns": columns} if columns else {}
+    exact = agree = not_found = 0
+    ms, failures = [], []
+    for k, item in enumerate(manifest["items"]):
+        path = root / item["file"]
+        mine = python.get(item["file"])
+        given = {"markers": "on"} if by_markers else {"corners": mine.corners if mine else None}
+        if given.get("corners", ()) is None:
+            not_found += 1  # Python found no frame to hand over
+            continue
+        try:
+            if k == 0:
+                runner.read_abacus([path], **options, **given)  # warm-up: compile, first upload
+            got = runner.read_abacus([path], **options, **given)[0]
+        except BrowserError as e:
+            if getattr(e, "js_name", "") != "FrameNotFound":
+                raise
+            not_found += 1
+            failures.append({"file": item["file"], "error": str(e)})
+            continue
+        ms.append(float(got["ms"]))
+        exact += got["digits"] == item["digits"]
+        agree += mine is not None and got["digits"] == mine.digits
+        if got["digits"] != item["digits"]:
+            failures.append({"file": item["file"], "got": got["digits"], "want": item["digits"]})
+    n = len(manifest["items"])
+    return {
+        "n": n,
+        "runtime": runner.name,
+        "frame_from": "markers" if by_markers else "the corners Python found (as if clicked)",
+        "exact_number_accuracy": exact / n if n else 0.0,
+        "same_number_as_python": agree / len(python) if python else 0.0,
+        "frame_not_found": not_found,
+        "ms_per_frame": {
+            "median": float(np.median(ms)) if ms else None,
+            "p95": float(np.percentile(ms, 95)) if ms else None,
+        },
         "failures": failures,
     }

@@ -400,19 +400,58 @@ def read(images, columns, markers, model, json_out, annotate) -> None:
 
 @main.command("evaluate-scenes")
 @click.argument("scenes", type=click.Path(path_type=Path))
-@click.option("--columns", type=click.IntRange(min=1, max=17), default=None)
-@click.option("--markers", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
-@click.option("--model", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--columns",
+    type=click.IntRange(min=1, max=17),
+    default=None,
+    help="Rods on the sorobans (default: detected).",
+)
+@click.option(
+    "--markers",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="How Python finds the frame, as in `read`.",
+)
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Column model for Python (default: the shipped models/column).",
+)
+@click.option(
+    "--browser",
+    is_flag=True,
+    help="Also read every scene in headless Chromium (wasm) and compare with Python.",
+)
+@click.option(
+    "--tfjs",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TF.js model folder for --browser (default: MODEL/tfjs, else the shipped one).",
+)
 @click.option("--json", "json_out", is_flag=True, help="Print the result as JSON.")
-def evaluate_scenes(scenes, columns, markers, model, json_out) -> None:
+def evaluate_scenes(scenes, columns, markers, model, browser, tfjs, json_out) -> None:
     """Whole-soroban accuracy on a render-scenes folder: exact numbers, columns, corners, time."""
     _quiet_tensorflow()
+    import contextlib
     import json
 
     from soroban_vision import abacus
-    from soroban_vision.reader import ColumnReader
+    from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 
-    r = abacus.evaluate_scenes(scenes, ColumnReader.open(model), columns, markers)
+    if tfjs is None:
+        tfjs = model / "tfjs" if model is not None and (model / "tfjs").is_dir() else DEFAULT_MODEL / "tfjs"
+    if browser and model is not None and tfjs == DEFAULT_MODEL / "tfjs":
+        raise click.UsageError(f"--browser needs the TF.js export of {model}: pass it with --tfjs DIR")
+    reader = ColumnReader.open(model)
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if browser:
+            from soroban_vision.runners.chromium import ChromiumRunner
+
+            runner = stack.enter_context(ChromiumRunner(tfjs, "wasm"))
+        r = abacus.evaluate_scenes(scenes, reader, columns, markers, browser=runner)
     if json_out:
         click.echo(json.dumps(r, indent=1))
         return
@@ -427,6 +466,14 @@ def evaluate_scenes(scenes, columns, markers, model, json_out) -> None:
             f"corner error (% of frame width): median {c['median']:.2f}  p95 {c['p95']:.2f}  "
             f"max {c['max']:.2f}   time per frame: median {t['median']:.0f} ms  p95 {t['p95']:.0f} ms "
             f"({r['runtime']})"
+        )
+    if "browser" in r:
+        b, t = r["browser"], r["browser"]["ms_per_frame"]
+        timing = f"median {t['median']:.0f} ms  p95 {t['p95']:.0f} ms" if t["median"] is not None else "-"
+        click.echo(
+            f"browser ({b['runtime']}, frame from {b['frame_from']}): exact number "
+            f"{b['exact_number_accuracy']:.4f}   same number as Python {b['same_number_as_python']:.4f}   "
+            f"frame not found {b['frame_not_found']}   time per frame: {timing}"
         )
 
 

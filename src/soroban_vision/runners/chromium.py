@@ -71,6 +71,8 @@ _PLAYWRIGHT = _SharedPlaywright()
 class BrowserError(SorobanError):
     """The page refused or failed: a model that does not check out, or a TF.js error."""
 
+    js_name = "Error"  # the JavaScript error's name, when the page threw one
+
 
 def find_chromium() -> str:
     """$CHROMIUM, else `chromium` on PATH."""
@@ -192,7 +194,9 @@ class ChromiumRunner(BaseRunner):
         except Exception as e:  # the page crashed or the call timed out
             raise BrowserError(self._message(str(e).splitlines()[0], seen)) from None
         if not answer["ok"]:
-            raise BrowserError(self._message(answer["error"], seen))
+            error = BrowserError(self._message(answer["error"], seen))
+            error.js_name = answer.get("name", "Error")  # e.g. FrameNotFound: no soroban to read
+            raise error
         return answer["value"]
 
     def _message(self, error: str, seen: int) -> str:
