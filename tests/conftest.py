@@ -67,3 +67,22 @@ def tiny_export(tiny_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-export") / "tfjs"
     export(tiny_model, out, say=lambda *_: None)
     return out
+
+
+def model_with_outlier(model_path: Path, out: Path) -> Path:
+    """A copy of a column model whose `features` kernel holds one huge weight that float32 never
+    uses (the unit it feeds has zero outgoing weights), so per-tensor uint8 quantization
+    coarsens the whole tensor around it: the export check and the doctor must both catch it."""
+    import keras
+    import numpy as np
+
+    model = keras.models.load_model(model_path)
+    kernel, bias = model.get_layer("features").get_weights()
+    kernel[0, 0] = 1000.0 * np.abs(kernel).max()
+    model.get_layer("features").set_weights([kernel, bias])
+    for head in ("heaven", "earth"):
+        k, b = model.get_layer(head).get_weights()
+        k[0, :] = 0.0
+        model.get_layer(head).set_weights([k, b])
+    model.save(out)
+    return out

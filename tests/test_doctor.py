@@ -18,7 +18,7 @@ from PIL import Image
 from soroban_vision.contract import sha256_file
 from soroban_vision.doctor import CHECK_IDS, RUNTIMES, diagnose, to_html
 from soroban_vision.errors import UsageError
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, model_with_outlier, run_cli
 
 pytestmark = pytest.mark.slow
 FAST = "keras,tfjs-node"  # runtimes for faults that need no browser
@@ -96,23 +96,6 @@ def identity_rescaling(model_path: Path, out: Path) -> Path:
     model = keras.models.load_model(model_path)
     layer = model.get_layer("to_signed")
     layer.scale, layer.offset = 1.0, 0.0
-    model.save(out)
-    return out
-
-
-def with_outlier(model_path: Path, out: Path) -> Path:
-    """One huge weight in `features`' kernel, feeding a unit with zero outgoing weights: float32
-    never uses it, but per-tensor uint8 quantization coarsens the whole tensor around it."""
-    import keras
-
-    model = keras.models.load_model(model_path)
-    kernel, bias = model.get_layer("features").get_weights()
-    kernel[0, 0] = 1000.0 * np.abs(kernel).max()
-    model.get_layer("features").set_weights([kernel, bias])
-    for head in ("heaven", "earth"):
-        k, b = model.get_layer(head).get_weights()
-        k[0, :] = 0.0
-        model.get_layer(head).set_weights([k, b])
     model.save(out)
     return out
 
@@ -279,7 +262,7 @@ def test_a_labelled_folder_is_used_as_given(tiny_model, small_dataset):
 def test_uint8_outlier_is_caught_and_the_tensor_named(tiny_model, zoo):
     import keras
 
-    broken = with_outlier(tiny_model, zoo / "outlier.keras")
+    broken = model_with_outlier(tiny_model, zoo / "outlier.keras")
     deployed = graph_model(keras.models.load_model(broken), zoo / "outlier", "uint8")
     report = diagnose(keras=broken, tfjs=deployed, runtimes=FAST)
     q = report.check("quantization")

@@ -12,7 +12,7 @@ from soroban_vision.export import ExportRefused, export, golden_inputs
 from soroban_vision.runners.keras import KerasRunner
 from soroban_vision.runners.node import NodeRunner
 from soroban_vision.runners.onnx import OnnxRunner
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, model_with_outlier, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -71,25 +71,8 @@ def test_float16_export_is_verified_and_half_the_size(tiny_model, tiny_export, t
     assert doc["verification"]["worst_tensors"]
 
 
-def _with_outlier(model_path, out_path):
-    """A model whose `features` kernel holds one huge weight that float32 never uses: the unit it
-    feeds has zero outgoing weights. Per-tensor uint8 quantization then wipes out the tensor."""
-    import keras
-
-    model = keras.models.load_model(model_path)
-    kernel, bias = model.get_layer("features").get_weights()
-    kernel[0, 0] = 1000.0 * np.abs(kernel).max()
-    model.get_layer("features").set_weights([kernel, bias])
-    for head in ("heaven", "earth"):
-        k, b = model.get_layer(head).get_weights()
-        k[0, :] = 0.0
-        model.get_layer(head).set_weights([k, b])
-    model.save(out_path)
-    return out_path
-
-
 def test_uint8_damage_is_refused_with_exit_code_3(tiny_model, tmp_path):
-    broken = _with_outlier(tiny_model, tmp_path / "outlier.keras")
+    broken = model_with_outlier(tiny_model, tmp_path / "outlier.keras")
     proc = run_cli("export", broken, "--out", tmp_path / "u8", "--precision", "uint8")
     assert_one_line_error(proc, 3, "export refused", "agreement", "features")
     assert not (tmp_path / "u8").exists() or not any((tmp_path / "u8").iterdir())

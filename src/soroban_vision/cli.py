@@ -332,27 +332,37 @@ def export(model, out, precision, fmt, check_data, force) -> None:
     run(model, out, precision=precision, fmt=fmt, force=force, check_data=check_data, say=click.echo)
 
 
+def _reading_options(command):
+    """--columns, --markers and --model, shared by `read` and `evaluate-scenes`."""
+    options = [
+        click.option(
+            "--columns",
+            type=click.IntRange(min=1, max=17),
+            default=None,
+            help="Rods on the soroban (default: detected from the rod spacing).",
+        ),
+        click.option(
+            "--markers",
+            type=click.Choice(["auto", "on", "off"]),
+            default="auto",
+            show_default=True,
+            help="Find the frame from ArUco markers (on), from its outline (off), or either (auto).",
+        ),
+        click.option(
+            "--model",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Column model: a .keras file or a model folder (default: the shipped models/column).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("images", nargs=-1, type=click.Path(path_type=Path), required=True)
-@click.option(
-    "--columns",
-    type=click.IntRange(min=1, max=17),
-    default=None,
-    help="Rods on the soroban (default: detected from the rod spacing).",
-)
-@click.option(
-    "--markers",
-    type=click.Choice(["auto", "on", "off"]),
-    default="auto",
-    show_default=True,
-    help="Find the frame from ArUco markers (on), from its outline (off), or either (auto).",
-)
-@click.option(
-    "--model",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Column model: a .keras file or a model folder (default: the shipped models/column).",
-)
+@_reading_options
 @click.option("--json", "json_out", is_flag=True, help="Print the readings as JSON.")
 @click.option(
     "--annotate",
@@ -400,25 +410,7 @@ def read(images, columns, markers, model, json_out, annotate) -> None:
 
 @main.command("evaluate-scenes")
 @click.argument("scenes", type=click.Path(path_type=Path))
-@click.option(
-    "--columns",
-    type=click.IntRange(min=1, max=17),
-    default=None,
-    help="Rods on the sorobans (default: detected).",
-)
-@click.option(
-    "--markers",
-    type=click.Choice(["auto", "on", "off"]),
-    default="auto",
-    show_default=True,
-    help="How Python finds the frame, as in `read`.",
-)
-@click.option(
-    "--model",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Column model for Python (default: the shipped models/column).",
-)
+@_reading_options
 @click.option(
     "--browser",
     is_flag=True,

@@ -68,37 +68,28 @@ def write_dataset(
     out = Path(out)
     if per_digit < 1:
         raise DatasetError(f"--per-digit must be at least 1, got {per_digit}")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DatasetError(f"{out} exists and is not an empty folder; choose a fresh --out")
+    fresh_folder(out)
     for d in range(10):
         (out / str(d)).mkdir(parents=True, exist_ok=True)
     jobs = _jobs(per_digit, seed)
     items = []
-    workers = workers or os.cpu_count() or 1
-    chunk = max(1, min(64, len(jobs) // (workers * 8) or 1))
-    pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
-    try:
-        results = pool.imap(_render_one, jobs, chunksize=chunk) if pool else map(_render_one, jobs)
-        for (s, digit, index), (png, params) in zip(jobs, results, strict=True):
-            rel = f"{digit}/syn_s{s}_d{digit}_{index:06d}.png"
-            (out / rel).write_bytes(png)
-            beads = to_beads(digit)
-            items.append(
-                {
-                    "file": rel,
-                    "digit": digit,
-                    "heaven": beads.heaven,
-                    "earth": beads.earth,
-                    "seed": params["seed"],
-                    "params": params,
-                }
-            )
-            if progress:
-                progress(1)
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+    results = map_in_order(_render_one, jobs, workers, max_chunk=64)
+    for (s, digit, index), (png, params) in zip(jobs, results, strict=True):
+        rel = f"{digit}/syn_s{s}_d{digit}_{index:06d}.png"
+        (out / rel).write_bytes(png)
+        beads = to_beads(digit)
+        items.append(
+            {
+                "file": rel,
+                "digit": digit,
+                "heaven": beads.heaven,
+                "earth": beads.earth,
+                "seed": params["seed"],
+                "params": params,
+            }
+        )
+        if progress:
+            progress(1)
     manifest = {
         "format": FORMAT,
         "version": 1,
@@ -110,6 +101,25 @@ def write_dataset(
     }
     write_json_atomic(out / MANIFEST, manifest)
     return manifest
+
+
+def fresh_folder(out: Path) -> None:
+    """Make `out`, refusing one that holds anything: rendering never overwrites a user's files."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DatasetError(f"{out} exists and is not an empty folder; choose a fresh --out")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def map_in_order(fn: Callable, jobs: Sequence, workers: int | None, max_chunk: int) -> Iterable:
+    """`fn` over `jobs` in spawned worker processes (all cores by default; inline for one),
+    yielding the results in job order, so a seeded render is the same for any worker count."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        yield from map(fn, jobs)
+        return
+    chunk = max(1, min(max_chunk, len(jobs) // (workers * 8) or 1))
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(fn, jobs, chunksize=chunk)
 
 
 def write_json_atomic(path: Path, obj) -> None:

@@ -129,13 +129,16 @@ def _contour_quads(u8: np.ndarray) -> list[np.ndarray]:
         edges = cv2.Canny(blurred, lo, hi)
         edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
         contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        for c in contours:
-            if cv2.contourArea(c) < 0.02 * h * w:
-                continue
-            quad = _hull_quad(cv2.convexHull(c))
-            if quad is not None:
-                quads.append(quad)
+        quads += [q for _, q in _large_hull_quads(contours, h * w) if q is not None]
     return quads
+
+
+def _large_hull_quads(contours, area: float):
+    """(contour, the quadrilateral of its convex hull or None) for each contour that covers at
+    least 2% of `area`."""
+    for c in contours:
+        if cv2.contourArea(c) >= 0.02 * area:
+            yield c, _hull_quad(cv2.convexHull(c))
 
 
 def _blob_quads(u8: np.ndarray) -> list[np.ndarray]:
@@ -153,10 +156,7 @@ def _blob_quads(u8: np.ndarray) -> list[np.ndarray]:
         mask = cv2.morphologyEx(mask, op, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     quads = []
-    for c in contours:
-        if cv2.contourArea(c) < 0.02 * h * w:
-            continue
-        quad = _hull_quad(cv2.convexHull(c))
+    for c, quad in _large_hull_quads(contours, h * w):
         if quad is not None:
             quads.append(quad)
         quads.append(order_corners(cv2.boxPoints(cv2.minAreaRect(c))))

@@ -123,16 +123,21 @@ def open_keras(path: Path, model=None):
     return KerasRunner(path, model=model)
 
 
-def run_keras(runner, feeds, result: RuntimeResult) -> RuntimeResult:
+def run_float32(runner, feeds, result: RuntimeResult, info=lambda t: t) -> RuntimeResult:
+    """A float32 runtime (Keras, ONNX Runtime) over every feed; `info` maps its tensor infos."""
     result.weights = "float32"
-    result.inputs = list(runner.inputs())
-    result.outputs = list(runner.outputs())
+    result.inputs = [info(i) for i in runner.inputs()]
+    result.outputs = [info(o) for o in runner.outputs()]
     try:
         run_feeds(runner, feeds, None, result)
         result.runner = runner
     except Exception as e:
         result.status, result.reason = "failed", _first_line(e)
     return result
+
+
+def run_keras(runner, feeds, result: RuntimeResult) -> RuntimeResult:
+    return run_float32(runner, feeds, result)
 
 
 def open_onnx(path: Path, result: RuntimeResult):
@@ -149,15 +154,7 @@ def open_onnx(path: Path, result: RuntimeResult):
 
 
 def run_onnx(runner, feeds, result: RuntimeResult) -> RuntimeResult:
-    result.weights = "float32"
-    result.inputs = [onnx_info(i) for i in runner.inputs()]
-    result.outputs = [onnx_info(o) for o in runner.outputs()]
-    try:
-        run_feeds(runner, feeds, None, result)
-        result.runner = runner
-    except Exception as e:
-        result.status, result.reason = "failed", _first_line(e)
-    return result
+    return run_float32(runner, feeds, result, onnx_info)
 
 
 def onnx_info(t: TensorInfo) -> TensorInfo:

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import multiprocessing
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,7 +42,7 @@ import cv2
 import numpy as np
 
 from soroban_vision.beads import to_digits
-from soroban_vision.data import MANIFEST, write_json_atomic
+from soroban_vision.data import MANIFEST, fresh_folder, map_in_order, write_json_atomic
 from soroban_vision.errors import DatasetError
 from soroban_vision.preprocess import SPEC
 from soroban_vision.render import camera
@@ -531,28 +529,17 @@ def write_scenes(
         raise DatasetError(f"--count must be at least 1, got {count}")
     if not isinstance(columns, int) or not 1 <= columns <= MAX_COLUMNS:
         raise DatasetError(f"--columns must be 1-{MAX_COLUMNS}, got {columns}")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DatasetError(f"{out} exists and is not an empty folder; choose a fresh --out")
-    out.mkdir(parents=True, exist_ok=True)
+    fresh_folder(out)
     numbers = np.random.default_rng([seed, columns]).integers(0, 10**columns, count)
     size = (int(size[0]), int(size[1]))
     jobs = [(int(n), columns, scene_seed(seed, i), bool(markers), size) for i, n in enumerate(numbers)]
     items = []
-    workers = workers or os.cpu_count() or 1
-    chunk = max(1, min(16, len(jobs) // (workers * 8) or 1))
-    pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
-    try:
-        results = pool.imap(_render_one, jobs, chunksize=chunk) if pool else map(_render_one, jobs)
-        for i, (png, truth) in enumerate(results):
-            name = f"scene_{i:05d}.png"
-            (out / name).write_bytes(png)
-            items.append({"file": name, **truth})
-            if progress:
-                progress(1)
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+    for i, (png, truth) in enumerate(map_in_order(_render_one, jobs, workers, max_chunk=16)):
+        name = f"scene_{i:05d}.png"
+        (out / name).write_bytes(png)
+        items.append({"file": name, **truth})
+        if progress:
+            progress(1)
     manifest = {
         "format": FORMAT,
         "version": 1,
