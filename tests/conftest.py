@@ -13,13 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def run_cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run `soroban-vision ARGS` as a user would, in a fresh process."""
+def run_cli(
+    *args: str, check: bool = False, timeout: float = 600, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run `soroban-vision ARGS` as a user would, in a fresh process (in `cwd` if given)."""
     proc = subprocess.run(
         [sys.executable, "-m", "soroban_vision.cli", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
+        cwd=cwd,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     if check and proc.returncode != 0:

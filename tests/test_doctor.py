@@ -156,16 +156,18 @@ def statuses(report) -> dict:
 
 @pytest.mark.browser
 def test_clean_deployment_passes_every_check(tiny_model, clean, tmp_path):
+    # relative paths, as a user types them: every runtime must find the files from its own folder
     proc = run_cli(
         "doctor",
         "--keras",
-        tiny_model,
+        os.path.relpath(tiny_model, tmp_path),
         "--tfjs",
-        clean,
+        os.path.relpath(clean, tmp_path),
         "--json",
-        tmp_path / "r.json",
+        "r.json",
         "--html",
-        tmp_path / "r.html",
+        "r.html",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads((tmp_path / "r.json").read_text())

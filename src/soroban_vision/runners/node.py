@@ -36,9 +36,9 @@ class NodeRunner(BaseRunner):
 
     def __init__(self, model_dir: str | Path, backend: str = "wasm"):
         self.name = f"tfjs-node-{backend}"
-        model_dir = Path(model_dir)
-        if not (model_dir / "model.json").is_file():
+        if not (Path(model_dir) / "model.json").is_file():
             raise UsageError(f"{model_dir} has no model.json (a TF.js graph model folder)")
+        model_dir = Path(model_dir).resolve()  # node runs in web/: a relative path would miss
         node = shutil.which("node")
         if node is None or not (WEB / "node_modules" / "@tensorflow" / "tfjs").is_dir():
             raise UsageError("TF.js in Node needs node and web/node_modules; run `make setup`")
