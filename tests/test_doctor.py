@@ -85,8 +85,8 @@ def zoo(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def clean(tiny_export, zoo) -> Path:
-    """The tiny export with model.json's outputs in Keras's order (the converter picks either)."""
-    return edit_deployment(tiny_export, zoo / "clean", order_outputs(["earth", "heaven"]))
+    """The tiny export as `export` wrote it (which puts the outputs in Keras's order)."""
+    return Path(shutil.copytree(tiny_export, zoo / "clean"))
 
 
 def identity_rescaling(model_path: Path, out: Path) -> Path:

@@ -8,7 +8,7 @@ import pytest
 
 from soroban_vision import contract
 from soroban_vision.errors import UsageError
-from soroban_vision.export import ExportRefused, export, golden_inputs
+from soroban_vision.export import ExportRefused, export, golden_inputs, order_outputs
 from soroban_vision.runners.keras import KerasRunner
 from soroban_vision.runners.node import NodeRunner
 from soroban_vision.runners.onnx import OnnxRunner
@@ -60,6 +60,24 @@ def test_nothing_depends_on_the_converters_output_order(tiny_export, tmp_path):
         ra, rb = a.run({"image": x}, ["heaven", "earth"]), b.run({"image": x}, ["heaven", "earth"])
     assert rb["heaven"].shape == (10, 1) and rb["earth"].shape == (10, 5)
     np.testing.assert_array_equal(ra["heaven"], rb["heaven"])
+
+
+def test_the_export_lists_outputs_in_the_keras_order(tiny_export, tiny_model, tmp_path):
+    """The converter picks an output order per run; the export puts Keras's back, so even code
+    that takes predict()'s outputs by position gets them right."""
+    import keras
+
+    keras_order = list(keras.models.load_model(tiny_model).output_names)
+    doc = json.loads((tiny_export / "model.json").read_text())
+    assert list(doc["signature"]["outputs"]) == keras_order
+    with NodeRunner(tiny_export) as runner:
+        assert [o.name for o in runner.outputs()] == keras_order
+    # whichever order the converter chose, order_outputs sets it
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_export, moved)
+    order_outputs(moved, keras_order[::-1])
+    with NodeRunner(moved) as runner:
+        assert [o.name for o in runner.outputs()] == keras_order[::-1]
 
 
 def test_float16_export_is_verified_and_half_the_size(tiny_model, tiny_export, tmp_path):

@@ -2,7 +2,10 @@
 with its contract, and refuse exports whose weights would change the answers.
 
 Keras -> SavedModel -> the real `tensorflowjs_converter` -> graph model. Nothing here depends
-on the converter's output order: outputs are always fetched by name.
+on the converter's output order: outputs are always fetched by name. The converter writes the
+outputs in a different order from run to run, though, and `predict()` returns them in that
+order, so the export puts them back in the Keras model's order: code that takes outputs by
+position gets what Keras gives it.
 """
 
 from __future__ import annotations
@@ -109,6 +112,18 @@ def convert(saved: Path, out: Path, precision: str) -> Path:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise SorobanError(f"tensorflowjs_converter failed: {last}")
     return out
+
+
+def order_outputs(model_dir: Path, names: list[str]) -> None:
+    """Rewrite model.json so its signature lists the outputs in `names`' order (the Keras
+    model's), whatever order this converter run chose."""
+    path = model_dir / "model.json"
+    doc = json.loads(path.read_text())
+    outputs = doc["signature"]["outputs"]
+    if sorted(outputs) != sorted(names):
+        raise SorobanError(f"the converted model's outputs {sorted(outputs)} are not the model's {names}")
+    doc["signature"]["outputs"] = {name: outputs[name] for name in names}
+    path.write_text(json.dumps(doc))
 
 
 def graph_weights(model_dir: Path) -> dict[str, np.ndarray]:
@@ -276,6 +291,7 @@ def _export_tfjs(model, tmp, precision, golden_x, check_x, golden_ref, check_ref
     say(f"converting to a TF.js graph model ({precision}) with tensorflowjs_converter")
     f32 = convert(saved, tmp / "float32", "float32")
     staged = f32 if precision == "float32" else convert(saved, tmp / precision, precision)
+    order_outputs(staged, list(model.output_names))
     with NodeRunner(staged, backend="wasm") as runner:
         check_out = _run_batched(runner, check_x)
         golden_out = runner.run({"image": golden_x}, ["heaven", "earth"])
