@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from soroban_vision.beads import to_beads
 from soroban_vision.render import render_column
 from soroban_vision.render.drawing import bead_centres, random_layout
+from tests.conftest import assert_one_line_error, run_cli
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 digits = st.integers(min_value=0, max_value=9)
@@ -86,3 +87,37 @@ def test_beads_always_stand_out_from_the_background():
     for seed in range(500):
         st_ = random_style(np.random.default_rng(seed))
         assert abs(_luma(st_.bead) - _luma(st_.background)) >= MIN_BEAD_CONTRAST
+
+
+def test_marker_sheet_prints_the_four_frame_markers_at_size(tmp_path):
+    """The printable sheet holds ids 0-3 (what frame.find_markers looks for), each black square
+    the stated width at the stated dpi, laid out where they go on the soroban."""
+    import cv2
+    from PIL import Image
+
+    from soroban_vision.render.scene import ARUCO_DICTIONARY
+
+    proc = run_cli("markers", "--out", tmp_path / "sheet.png", "--side-mm", 20, "--dpi", 200)
+    assert proc.returncode == 0, proc.stderr
+    image = Image.open(tmp_path / "sheet.png")
+    assert image.info["dpi"] == pytest.approx((200, 200), abs=0.01)
+    gray = np.asarray(image.convert("L"))
+    detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(ARUCO_DICTIONARY))
+    corners, ids, _ = detector.detectMarkers(gray)
+    assert ids is not None and sorted(ids.ravel().tolist()) == [0, 1, 2, 3]
+    centres = {int(i): c.reshape(4, 2).mean(axis=0) for i, c in zip(ids.ravel(), corners, strict=True)}
+    h, w = gray.shape
+    assert centres[0][0] < w / 2 < centres[1][0] and centres[3][0] < w / 2 < centres[2][0]
+    assert centres[0][1] < h / 2 < centres[3][1] and centres[1][1] < h / 2 < centres[2][1]
+    expected_px = 20 / 25.4 * 200
+    for c in corners:
+        side = np.linalg.norm(np.diff(c.reshape(4, 2), axis=0, append=c.reshape(4, 2)[:1]), axis=1)
+        assert side == pytest.approx([expected_px] * 4, rel=0.05)
+
+
+def test_marker_sheet_bad_input_is_one_line(tmp_path):
+    assert_one_line_error(run_cli("markers", "--out", tmp_path / "s.png", "--side-mm", 500), 2, "--side-mm")
+    assert_one_line_error(run_cli("markers", "--out", tmp_path / "s.jpg"), 2, ".png")
+    (tmp_path / "taken.png").write_bytes(b"mine")
+    assert_one_line_error(run_cli("markers", "--out", tmp_path / "taken.png"), 2, "exists")
+    assert (tmp_path / "taken.png").read_bytes() == b"mine"

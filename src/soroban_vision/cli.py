@@ -101,6 +101,26 @@ def render_scenes(out: Path, count: int, columns: int, seed: int, markers: bool,
     click.echo(f"wrote {len(manifest['items'])} scenes to {out}/ with {out / 'manifest.json'}")
 
 
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The sheet, a new .png file.")
+@click.option(
+    "--side-mm",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Printed width of each marker's black square (about one rod pitch).",
+)
+@click.option("--dpi", type=int, default=300, show_default=True, help="Printer resolution.")
+def markers(out: Path, side_mm: float, dpi: int) -> None:
+    """Write a printable A4 sheet of the four frame markers (ArUco 4x4, ids 0-3)."""
+    from soroban_vision.render.markers import write_marker_sheet
+
+    path = write_marker_sheet(out, side_mm, dpi)
+    click.echo(
+        f"wrote {path}: print at 100%, then stick ids 0-3 on the frame's corners, clockwise from the top-left"
+    )
+
+
 @main.command("bench-render")
 @click.option(
     "--count", type=click.IntRange(min=10), default=2000, show_default=True, help="Columns per measurement."
