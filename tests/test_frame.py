@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from soroban_vision import abacus
 from soroban_vision.errors import UsageError
-from soroban_vision.frame import FrameNotFound, order_corners, quad_candidates
+from soroban_vision.frame import FrameNotFound, find_markers, order_corners, quad_candidates
 from soroban_vision.preprocess import to_gray
 from soroban_vision.render import camera, scene
 from soroban_vision.render.column import fill_background
@@ -56,13 +57,17 @@ def test_candidates_are_quads_clockwise_from_the_top_left(scenes):
 
 
 def _clutter_only(seed: int) -> np.ndarray:
-    """A scene's table and clutter, photographed, with no soroban."""
+    """A scene's table and clutter, photographed, with no soroban (in gray)."""
+    return to_gray(_clutter_only_rgb(seed))
+
+
+def _clutter_only_rgb(seed: int) -> np.ndarray:
     rng = np.random.default_rng([777, seed])
     img = np.empty((480, 640, 3), np.uint8)
     fill_background(img, tuple(int(v) for v in rng.integers(0, 256, 3)), float(rng.uniform(0, 0.35)), rng)
     scene._distractors(img, rng)
     rgb, _ = camera.photograph(img, rng)
-    return to_gray(rgb)
+    return rgb
 
 
 @pytest.mark.parametrize(
@@ -83,13 +88,53 @@ def test_no_soroban_is_a_one_line_frame_not_found(gray):
     assert "no soroban frame found" in message and "\n" not in message
 
 
+@pytest.mark.parametrize("seed", range(3, 13))
+def test_no_soroban_in_colour_is_a_frame_not_found_too(seed):
+    """Looking in colour channels too finds no soroban in clutter."""
+    photo = abacus.prepare(_clutter_only_rgb(seed))
+    assert photo.colour is not None
+    with pytest.raises(FrameNotFound, match="no soroban frame found"):
+        abacus.locate(photo.gray, None, "auto", photo.colour)
+
+
 def test_two_sorobans_are_refused_clearly():
     top, _ = render_scene(1234, 13, seed=11, markers=False, size=(640, 240))
     bottom, _ = render_scene(98765, 13, seed=12, markers=False, size=(640, 240))
-    with pytest.raises(FrameNotFound) as e:
-        abacus.locate(to_gray(np.vstack([top, bottom])), None, "off")
-    assert "2 sorobans" in str(e.value) and "one soroban at a time" in str(e.value)
-    assert "\n" not in str(e.value)
+    both = np.vstack([top, bottom])
+    for colour in (None, abacus.prepare(both).colour):
+        with pytest.raises(FrameNotFound) as e:
+            abacus.locate(to_gray(both), None, "off", colour)
+        assert "2 sorobans" in str(e.value) and "one soroban at a time" in str(e.value)
+        assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("number", "seed"), [(5355541888100, 438250948), (1107441162998, 1442259567)], ids=["tan", "brown"]
+)
+def test_a_frame_like_its_table_in_gray_is_found_in_colour(number, seed):
+    """A tan frame on a yellow table, a brown one on a blue table: in gray the frame's
+    outline hardly shows, in colour it does."""
+    rgb, truth = render_scene(number, 13, seed, markers=False)
+    photo = abacus.prepare(rgb)
+    gray_only = quad_candidates(photo.gray)
+    assert not gray_only or _error(gray_only[0], truth) > 0.015
+    corners, method, _, _ = abacus.locate(photo.gray, None, "auto", photo.colour)
+    assert method == "contour" and _error(corners, truth) <= 0.015
+
+
+@pytest.mark.parametrize("seed", [300, 301, 302, 303, 304, 305])
+def test_three_markers_place_the_fourth_corner_through_the_perspective(seed):
+    """With one marker hidden, its frame corner follows from the other three squares'
+    perspective (completing a parallelogram is off by 3-7% of the width under a tilt)."""
+    rgb, truth = render_scene(int(np.random.default_rng(seed).integers(0, 10**13)), 13, seed, markers=True)
+    for hidden in range(4):
+        img = rgb.copy()
+        square = np.array(truth["marker_corners"][hidden])
+        square = square.mean(axis=0) + 1.3 * (square - square.mean(axis=0))
+        cv2.fillPoly(img, [np.round(square * 16).astype(np.int32)], (255, 255, 255), cv2.LINE_AA, 4)
+        corners, method, warnings = find_markers(to_gray(img))
+        assert method == "markers-3" and f"marker {hidden} not found" in warnings[0]
+        assert _error(corners, truth) <= 0.015, hidden
 
 
 @pytest.mark.parametrize("degrees", [0, 8, -8, 30, -30, 60, 90, 120, 180, 250, 300])

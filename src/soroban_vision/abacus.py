@@ -2,8 +2,10 @@
 
 1. Frame: four ArUco markers (DICT_4X4_50, ids 0-3 clockwise from top-left, see
    render/scene.py for where they sit) when present; otherwise the frame is found as a
-   quadrilateral from edges and contours, and each candidate is scored by how much it looks
-   like a soroban once rectified (periodic rods inside).
+   quadrilateral from edges and contours (in gray, and in colour channels when gray shows
+   no convincing frame), and each candidate is scored by how much it looks like a soroban
+   once rectified (periodic rods inside). If the likeliest frame reads poorly, the next few
+   are read too, and one that reads clearly better wins.
 2. Rods: in the rectified frame, rods sit at side + (i + 0.5) * pitch. The side-rail width
    and the rod count are fitted to the vertical-edge profile (bead gaps and rails).
 3. Columns: each rod's crop (SPEC["crop"]) is sampled straight from the photo through the
@@ -22,13 +24,19 @@ import numpy as np
 
 from soroban_vision.beads import to_number
 from soroban_vision.errors import UsageError
-from soroban_vision.frame import FrameNotFound, find_markers, quad_candidates
+from soroban_vision.frame import FrameNotFound, find_markers, quad_candidates, soroban_score
 from soroban_vision.preprocess import HEIGHT, SPEC, WIDTH, ImageError, load_rgba_or_gray, to_gray, warp_gray
 
 MAX_COLUMNS = 17
 MIN_SIDE = 64  # smaller images cannot hold a readable soroban
 WORK_SIDE = 1600  # larger photos are reduced to this before anything else
 LOW_CONFIDENCE = 0.8
+FRAMES_READ = 3  # frames found without markers read, the one read most confidently kept
+SURE = float(np.log(0.95))  # mean log confidence of the likeliest frame's reading that needs no other
+OTHER_FRAME_MARGIN = 0.05  # mean log confidence by which another frame must read better
+# soroban_score of a frame whose rods' profile may fit no layout well (beads of mixed
+# brightness, uneven light) and still be read: clutter scores at most about 0.35
+LOOKS_LIKE_A_FRAME = 0.5
 
 
 @dataclass
@@ -75,6 +83,7 @@ class Photo:
 
     gray: np.ndarray
     factor: int = 1
+    colour: np.ndarray | None = None  # RGB [H,W,3] in the same pixels, for finding the frame
 
     def to_photo(self, points) -> np.ndarray:
         return np.asarray(points, np.float64) * self.factor + (self.factor - 1) / 2
@@ -99,7 +108,25 @@ def prepare(pixels: np.ndarray) -> Photo:
         gray = to_gray(pixels).reshape(h2, factor, w2, factor).mean(axis=(1, 3))
     else:
         gray = to_gray(pixels)
-    return Photo(gray, factor)
+    return Photo(gray, factor, _colour(pixels, factor))
+
+
+def _colour(pixels: np.ndarray, factor: int) -> np.ndarray | None:
+    """RGB float32 [H,W,3] of an RGB(A) photo, box-averaged by `factor` (alpha composited as
+    `to_gray` does, after averaging), or None for a gray one or one whose channels are all
+    alike. Only for finding the frame: the reading itself is in gray."""
+    a = np.asarray(pixels)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        return None
+    if np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 1], a[..., 2]):
+        return None  # gray saved as RGB: nothing to add
+    h, w = a.shape[0] // factor, a.shape[1] // factor
+    a = a.reshape(h, factor, w, factor, a.shape[2]).mean(axis=(1, 3), dtype=np.float32)
+    rgb = a[..., :3]
+    if a.shape[2] == 4:
+        alpha = a[..., 3:4] / 255.0
+        rgb = rgb * alpha + float(SPEC["alpha"]["composite_over"]) * (1.0 - alpha)
+    return rgb
 
 
 # --------------------------------------------------------------------------- rods
@@ -198,8 +225,18 @@ def column_quads(
     return quads, homs
 
 
-def locate(gray: np.ndarray, columns: int | None, markers: str):
-    """Frame corners, the method that found them, candidate (rods, side) layouts, warnings."""
+def locate(gray: np.ndarray, columns: int | None, markers: str, colour: np.ndarray | None = None):
+    """Frame corners, the method that found them, candidate (rods, side) layouts, warnings.
+    `colour`: the photo's RGB, if it has colour, to help find a frame without markers."""
+    frames, method, warnings = frame_options(gray, columns, markers, colour, 1)
+    return frames[0][0], method, frames[0][1], warnings
+
+
+def frame_options(
+    gray: np.ndarray, columns: int | None, markers: str, colour: np.ndarray | None = None, count: int = 1
+):
+    """Up to `count` frames the soroban may have, the likeliest first, each with its candidate
+    (rods, side) layouts; the method that found them; warnings. Markers give one frame."""
     warnings: list[str] = []
     corners, method = None, ""
     if markers in ("auto", "on"):
@@ -208,9 +245,10 @@ def locate(gray: np.ndarray, columns: int | None, markers: str):
             raise FrameNotFound("no frame markers found (need at least 3 of ArUco 4x4 ids 0-3)")
     candidates = [corners] if corners is not None else []
     if corners is None and markers in ("auto", "off"):
-        candidates = quad_candidates(gray)
+        candidates = quad_candidates(gray, colour=colour)
         method = "contour"
-    best = None
+    frames = []
+    smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)  # as quad_candidates scores
     for quad in candidates:
         top = np.linalg.norm(quad[1] - quad[0])
         left = np.linalg.norm(quad[3] - quad[0])
@@ -220,16 +258,19 @@ def locate(gray: np.ndarray, columns: int | None, markers: str):
         height = int(np.clip(width * left / top, 40, 600))
         layouts = fit_rods(column_profile(rectify(gray, quad, width, height)), columns)
         score = layouts[0][2]
-        if method == "contour" and (top / left < 1.2 or score < -0.5):
-            continue  # not wide enough, or no rods inside: not a soroban
-        best = (quad, layouts, score)
-        break  # candidates come best first: quad_candidates ranks them by how soroban-like they look
-    if best is None:
+        if method == "contour" and (
+            top / left < 1.2 or (score < -0.5 and soroban_score(smooth, quad) < LOOKS_LIKE_A_FRAME)
+        ):
+            continue  # not wide enough, or no rods inside nor a soroban's frame: not a soroban
+        frames.append((quad, layouts[:3]))
+        if len(frames) >= count:
+            break  # candidates come best first: quad_candidates ranks them by how soroban-like they look
+    if not frames:
         raise FrameNotFound(
             "no soroban frame found in the image"
             + (" (no markers, and no frame outline with rods)" if markers == "auto" else "")
         )
-    return best[0], method, best[1][:3], warnings
+    return frames, method, warnings
 
 
 def _read_layout(gray, corners, rods, side_frac, reader):
@@ -259,16 +300,21 @@ def read_abacus(
     if markers not in ("auto", "on", "off"):
         raise UsageError(f"--markers must be auto, on or off, got {markers!r}")
     started = time.perf_counter()
-    corners, method, layouts, warnings = locate(gray, columns, markers)
-    # The rod count is settled by the column model itself: misplaced crops are read with low
-    # confidence, so the layout read most confidently wins.
+    frames, method, warnings = frame_options(gray, columns, markers, photo.colour, FRAMES_READ)
+    # The frame, among the likeliest few, and the rod count are settled by the column model
+    # itself: misplaced crops are read with low confidence, so the layout read most
+    # confidently wins.
     best = None
-    for rods, side_frac, _ in layouts:
-        quads, results = _read_layout(gray, corners, rods, side_frac, reader)
-        confidence = float(np.mean([np.log(max(r["confidence"], 1e-6)) for r in results]))
-        if best is None or confidence > best[0]:
-            best = (confidence, quads, results)
-    _, quads, results = best
+    for k, (quad, layouts) in enumerate(frames):
+        if k and best[0] >= SURE:
+            break  # the likeliest frame reads well: the others are not looked at
+        margin = OTHER_FRAME_MARGIN if k else 0.0  # a part of the soroban may read well too
+        for rods, side_frac, _ in layouts:
+            quads, results = _read_layout(gray, quad, rods, side_frac, reader)
+            confidence = float(np.mean([np.log(max(r["confidence"], 1e-6)) for r in results]))
+            if best is None or confidence - margin > best[0]:
+                best = (confidence - margin, quads, results, quad)
+    _, quads, results, corners = best
     digits = [r["digit"] for r in results]
     cols = [
         Column(

@@ -2,9 +2,11 @@
 
 With markers: four ArUco markers (DICT_4X4_50, ids 0-3 clockwise from the top-left) sit
 diagonally outside the frame corners; the corner of each marker's black square nearest the
-frame is the frame's corner (see render/scene.py).
+frame is the frame's corner (see render/scene.py). With three, the fourth corner is where
+the homography that best lays the three squares out around a flat frame puts it.
 
-Without markers (`quad_candidates`), in gray:
+Without markers (`quad_candidates`), in gray (and, if gray shows no convincing frame, in
+single colour channels too: a frame may be like its table in gray but not in colour):
 
 1. Rough quads, on a copy at most ROUGH_SIDE pixels: the outlines in three Canny edge maps
    (convex hull, then approxPolyDP to four corners); if those give no convincing frame,
@@ -21,8 +23,11 @@ Without markers (`quad_candidates`), in gray:
    A line is fitted to the sub-pixel gradient peaks along the chosen edge (Huber weights),
    first on a 1-pixel grid, then on a half-pixel one; corners are where lines meet.
 3. Each quad is scored by how much it looks like a soroban's frame once rectified
-   (`soroban_score`: plain rails and bar, busy bead rows, rails of one colour); the best
-   few get each side searched among its other edges for a better score. Quads below
+   (`soroban_score`: plain rails and bar, busy bead rows, rails of one colour, the beads
+   starting as far in at both ends, and the rods not going on past the top or bottom
+   side, as they do past the bar); the best few get each side searched among its other
+   edges for a better score. Quads found in a colour channel are scored in gray like the
+   rest. Quads below
    MIN_SCORE or not wholly inside the photo are dropped; quads around the same soroban
    are grouped, the best first (a side pushed out a little by a shadow does not count).
    Two sorobans, both scoring at least TWO_SOROBANS, are refused: FrameNotFound.
@@ -36,6 +41,7 @@ import numpy as np
 from soroban_vision.errors import SorobanError
 
 ARUCO = cv2.aruco.DICT_4X4_50
+MARKER_FIT_PX = 2.0  # RMS pixels: three markers laid out worse than this are no frame's
 
 # Rough quads
 ROUGH_SIDE = 640  # rough quads are looked for in a copy no larger than this
@@ -67,6 +73,11 @@ MIN_SCORE = 0.2  # soroban_score below which a quad is not a soroban's frame
 COLOUR_WEIGHT = 1.0  # soroban_score's weight on rails of different colours
 NESTED_MARGIN = 0.1  # soroban_score: quads around one soroban this close are alike
 TWO_SOROBANS = 0.5  # soroban_score of a second soroban that makes the photo ambiguous
+BEYOND = 0.4  # soroban_score: of the quad's height, looked at past its top and bottom
+GO_ON = 0.4  # a correlation of the rods inside and past a side that no frame's rail gives
+GO_ON_WEIGHT = 1.0  # soroban_score's weight on the rods going on past a side beyond that
+LOPSIDED = 0.04  # of the height: side rails (up to where the beads start) this unlike are alike
+LOPSIDED_WEIGHT = 2.0  # soroban_score's weight on side rails more unlike than that
 
 
 class FrameNotFound(SorobanError):
@@ -89,18 +100,73 @@ def find_markers(gray: np.ndarray) -> tuple[np.ndarray | None, str, list[str]]:
         raise FrameNotFound(
             "more than one soroban in the image (a frame marker id appears twice); show one soroban at a time"
         )
-    found = {
-        int(i): c.reshape(4, 2)[(int(i) + 2) % 4] for i, c in zip(ids, corners, strict=True) if 0 <= i <= 3
+    squares = {
+        int(i): c.reshape(4, 2).astype(np.float64) for i, c in zip(ids, corners, strict=True) if 0 <= i <= 3
     }
+    found = {i: q[(i + 2) % 4] for i, q in squares.items()}
     if len(found) == 4:
         return np.array([found[i] for i in range(4)], np.float64), "markers", warnings
-    if len(found) == 3:  # complete the parallelogram; good enough under mild perspective
+    if len(found) == 3:
         missing = ({0, 1, 2, 3} - set(found)).pop()
-        a, b, c = (found[(missing + k) % 4] for k in (1, 2, 3))
-        found[missing] = a + c - b
+        found[missing] = _missing_corner(squares, missing)
         warnings.append(f"marker {missing} not found; its corner was estimated from the other three")
         return np.array([found[i] for i in range(4)], np.float64), "markers-3", warnings
     return None, "", warnings
+
+
+_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
+_OUTSIDE = np.array([[-1, -1], [0, -1], [0, 0], [-1, 0]], np.float64)  # square's top-left, from its corner
+
+
+def _flat_markers(ids, width: float, height: float) -> np.ndarray:
+    """The corners of the markers `ids` on the flat soroban, in units of a marker's side: the
+    frame's top-left corner at (0, 0), each marker diagonally outside its frame corner."""
+    frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    return np.concatenate([_SQUARE + frame[i] + _OUTSIDE[i] for i in ids])
+
+
+def _missing_corner(squares: dict[int, np.ndarray], missing: int) -> np.ndarray:
+    """The frame corner of a missing marker from the other three: the homography that best
+    maps the three markers' squares, as laid out around a flat frame of some width and
+    height (searched), onto the photo, applied to the missing corner. Under perspective
+    this is much nearer than completing the parallelogram, which it falls back to."""
+    ids = sorted(squares)
+    seen = np.concatenate([squares[i] for i in ids])
+    corner = {i: squares[i][(i + 2) % 4] for i in ids}
+    a, b, c = (corner[(missing + k) % 4] for k in (1, 2, 3))
+    parallelogram = a + c - b
+
+    def fit(width, height):
+        flat = _flat_markers(ids, width, height)
+        hom, _ = cv2.findHomography(flat, seen, 0)
+        if hom is None:
+            return np.inf, None
+        back = cv2.perspectiveTransform(flat.reshape(-1, 1, 2), hom).reshape(-1, 2)
+        return float(((back - seen) ** 2).sum()), hom
+
+    # a start: the frame's sides in marker sides, through one marker's own homography
+    own = cv2.getPerspectiveTransform(_SQUARE.astype(np.float32), squares[ids[0]].astype(np.float32))
+    to_flat = np.linalg.inv(own)
+    flat = {i: cv2.perspectiveTransform(corner[i].reshape(1, 1, 2), to_flat).reshape(2) for i in ids}
+    p, q, r = (flat[(missing + k) % 4] for k in (1, 2, 3))
+    sides = sorted([np.linalg.norm(p - q), np.linalg.norm(q - r)])
+    best = (*fit(sides[1], sides[0]), sides[1], sides[0])
+    step = 0.25
+    for _ in range(80):  # coordinate descent on the width and height, step halved when stuck
+        moves = ((1, 0), (-1, 0), (0, 1), (0, -1))
+        trials = [(best[2] * (1 + step * dw), best[3] * (1 + step * dh)) for dw, dh in moves]
+        better = min(((*fit(w, h), w, h) for w, h in trials), key=lambda t: t[0])
+        if better[0] < best[0]:
+            best = better
+        else:
+            step /= 2
+            if step < 1e-4:
+                break
+    err, hom, width, height = best
+    if hom is None or not np.isfinite(err) or np.sqrt(err / len(seen)) > MARKER_FIT_PX:
+        return parallelogram
+    frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    return cv2.perspectiveTransform(frame[missing].reshape(1, 1, 2), hom).reshape(2)
 
 
 def order_corners(pts: np.ndarray) -> np.ndarray:
@@ -585,15 +651,17 @@ def soroban_score(gray32: np.ndarray, quad: np.ndarray) -> float:
     left = np.linalg.norm(quad[3] - quad[0])
     rows = 96
     cols = int(np.clip(rows * top / max(left, 1.0), 96, 512))
-    flat = np.float32([[0, 0], [cols, 0], [cols, rows], [0, rows]]) - 0.5
+    off = round(BEYOND * rows)  # rows seen past the top and the bottom side
+    flat = np.float32([[0, off], [cols, off], [cols, off + rows], [0, off + rows]]) - 0.5
     m = cv2.getPerspectiveTransform(flat, quad.astype(np.float32))
-    rect = cv2.warpPerspective(
+    seen = cv2.warpPerspective(
         gray32,
         m,
-        (cols, rows),
+        (cols, rows + 2 * off),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
+    rect = seen[off : off + rows]
     x0, x1, y0, y1 = int(0.06 * cols), int(0.94 * cols), int(0.06 * rows), int(0.94 * rows)
     across = np.abs(np.diff(rect[:, x0:x1], axis=1)).mean(axis=1)  # per row
     down = np.abs(np.diff(rect[y0:y1], axis=0)).mean(axis=0)  # per column
@@ -629,23 +697,101 @@ def soroban_score(gray32: np.ndarray, quad: np.ndarray) -> float:
         differ(rect[y0:y1, l0:l1], np.r_[rect[t0:t1, :end], rect[b0:b1, :end]]),
         differ(rect[y0:y1, r0:r1], np.r_[rect[t0:t1, -end:], rect[b0:b1, -end:]]),
     )
-    return 1.0 - plain - COLOUR_WEIGHT * colour
+    # the beads start as far inside both ends: the side rails are alike
+    mid = float(np.median(down[int(0.3 * cols) : int(0.7 * cols)]))
+    busy = np.flatnonzero(down >= 0.5 * mid)
+    lopsided = abs(int(busy[0]) - (cols - 1 - int(busy[-1]))) / rows if len(busy) else 0.0
+    return (
+        1.0
+        - plain
+        - COLOUR_WEIGHT * colour
+        - GO_ON_WEIGHT * max(0.0, _rods_go_on(seen, off, x0, x1) - GO_ON)
+        - LOPSIDED_WEIGHT * max(0.0, lopsided - LOPSIDED)
+    )
 
 
-def quad_candidates(gray: np.ndarray, limit: int = 12) -> list[np.ndarray]:
+def _rods_go_on(seen: np.ndarray, off: int, x0: int, x1: int) -> float:
+    """How much the rods' pattern inside a rectified quad (`seen`: with `off` rows more past
+    its top and bottom sides) goes on past those sides: the correlation of the columns'
+    brightness (fine detail only) inside and in the band past each side, the larger. Near 1
+    when a side lies on the bar, with beads on the same rods beyond it; near 0 past a
+    frame's rail (about 0.3 at most)."""
+    rows = seen.shape[0] - 2 * off
+    cols = seen.shape[1]
+
+    def detail(band):
+        p = band[:, x0:x1].mean(axis=0).astype(np.float64)
+        p = p - cv2.GaussianBlur(p.reshape(1, -1), (0, 0), cols / 30.0).ravel()
+        return p / (np.linalg.norm(p) + 1e-9)
+
+    gap = int(0.05 * rows)
+    inside = detail(seen[off + int(0.1 * rows) : off + int(0.9 * rows)])
+    above = detail(seen[: max(off - gap, 1)])
+    below = detail(seen[off + rows + gap :])
+    return max(float(inside @ above), float(inside @ below))
+
+
+def quad_candidates(gray: np.ndarray, limit: int = 12, colour: np.ndarray | None = None) -> list[np.ndarray]:
     """Frame candidates ([4,2] float, clockwise from the top-left), the most soroban-like
     first; only quads that look like a soroban frame (soroban_score >= MIN_SCORE).
 
     Rough quads come from outlines in edge maps and, unless those already give a convincing
     frame, from the blob of strong gradients the beads make; each is snapped to the frame's
-    outer edges (`refine_quad`) and scored (`soroban_score`)."""
+    outer edges (`refine_quad`) and scored (`soroban_score`).
+
+    With `colour` (RGB [H,W,3], 0..255, in the same pixels as `gray`), when gray shows no
+    convincing frame (a frame and a table alike in gray, but not in colour), the same is
+    done on single colour channels (`_colour_channels`) too, and the best of all is kept.
+    Two sorobans are refused as seen in gray only."""
     gray = np.asarray(gray, np.float64)
+    h, w = gray.shape
+    found = _found_in(gray)
+    sorobans = _one_per_soroban([(sc, q) for sc, q, _ in found if _within(q, w, h, 2.0)])
+    if len(sorobans) > 1 and sorobans[1][0] >= TWO_SOROBANS:
+        raise FrameNotFound(
+            f"{sum(sc >= TWO_SOROBANS for sc, _ in sorobans)} sorobans found in the image; "
+            "show one soroban at a time"
+        )
+    if colour is not None and (not found or found[0][0] < CONVINCING):
+        smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)
+        for channel in _colour_channels(colour):
+            # scored in gray, like the rest: a frame's rails are plain and its beads busy
+            # in gray too, whether or not its outline shows there
+            rescored = [(soroban_score(smooth, q), q, im) for _, q, im in _found_in(channel)]
+            found += [f for f in rescored if f[0] >= MIN_SCORE]
+            found.sort(key=lambda x: -x[0])
+            if found and found[0][0] >= CONVINCING:
+                break
+    inside = [(sc, q, im) for sc, q, im in found if _within(q, w, h, 2.0)]
+    images = {id(q): im for _, q, im in inside}
+    groups = _one_per_soroban([(sc, q) for sc, q, _ in inside])
+    ordered = [q for group in groups for q in group[1]]
+    if ordered:  # the one to read, fitted to the half pixel however it was found
+        ordered[0] = _polish(images[id(ordered[0])], ordered[0])
+    return _dedupe(ordered, 2.0)[:limit]
+
+
+def _colour_channels(colour: np.ndarray):
+    """Single channels of an RGB photo in which a frame may stand out from a table it is
+    like in gray: first the opponent channels, CIELAB's yellow-blue b* and red-green a*
+    (stretched twice), which gray (luminance) leaves out; then red, blue and green."""
+    rgb = np.asarray(colour, np.float64)[..., :3]
+    lab = cv2.cvtColor(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    for k in (2, 1):
+        yield np.clip((lab[..., k].astype(np.float64) - 128.0) * 2.0 + 128.0, 0, 255)
+    for k in (0, 2, 1):
+        yield rgb[..., k]
+
+
+def _found_in(gray: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """(score, quad, the smoothed image it was found in) for the frame-like quads in one
+    single-channel image, best first, scoring at least MIN_SCORE."""
     h, w = gray.shape
     u8 = np.clip(np.rint(gray), 0, 255).astype(np.uint8)
     scale = min(1.0, ROUGH_SIDE / max(h, w))
     small = u8 if scale == 1.0 else cv2.resize(u8, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     img = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)
-    found: list[tuple[float, np.ndarray, np.ndarray]] = []  # (score, quad, rough quad)
+    found: list[tuple[float, np.ndarray, dict]] = []  # (score, quad, analysis of the rough quad)
     for source in (_contour_quads, _blob_quads, _line_quads):
         if source is not _contour_quads and found and max(f[0] for f in found) >= CONVINCING:
             break
@@ -673,18 +819,7 @@ def quad_candidates(gray: np.ndarray, limit: int = 12) -> list[np.ndarray]:
             r = order_corners(r)
             found[i] = (soroban_score(img, r), r, analysis)
     found.sort(key=lambda x: -x[0])
-    margin = 2.0
-    inside = [(sc, q) for sc, q, _ in found if sc >= MIN_SCORE and _within(q, w, h, margin)]
-    sorobans = _one_per_soroban(inside)
-    if len(sorobans) > 1 and sorobans[1][0] >= TWO_SOROBANS:
-        raise FrameNotFound(
-            f"{sum(sc >= TWO_SOROBANS for sc, _ in sorobans)} sorobans found in the image; "
-            "show one soroban at a time"
-        )
-    ordered = [q for group in sorobans for q in group[1]]
-    if ordered:  # the one to read, fitted to the half pixel however it was found
-        ordered[0] = _polish(img, ordered[0])
-    return _dedupe(ordered, 2.0)[:limit]
+    return [(sc, q, img) for sc, q, _ in found if sc >= MIN_SCORE]
 
 
 def _within(quad: np.ndarray, w: int, h: int, margin: float) -> bool:
