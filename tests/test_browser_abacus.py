@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from unittest import mock
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -31,6 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CROP_TOLERANCE = 1e-4
 CONFIDENCE_TOLERANCE = 1e-4  # ONNX Runtime and TF.js wasm on the same float32 crops
 CORNER_TOLERANCE_PX = 2.0  # js-aruco2's marker corners against OpenCV's
+THREE_MARKER_TOLERANCE_PX = 2.0  # and the corner estimated from three markers' squares
 # (number, columns, seed): with markers, and without (then both sides get the true corners)
 MARKER_SCENES = [(None, 13, 101), (None, 13, 102), (None, 13, 103), (4321, 7, 55), (None, 17, 61)]
 PLAIN_SCENES = [(None, 13, 202), (None, 11, 204)]
@@ -126,6 +128,50 @@ def test_markers_found_in_the_browser_read_the_same_number(browser, scenes, pyth
         f"max {max(corner_diffs):.2f} px, identical in {exact}",
     )
     report("per-column confidence, browser vs Python (max |diff|)", f"{max(conf_diffs):.2g}")
+
+
+def hide_marker(rgb: np.ndarray, square) -> np.ndarray:
+    """The photo with one marker's black square painted over in its card's colour (the median
+    just outside the square, on the card), so that only the other three are found."""
+    square = np.asarray(square, np.float64)
+    centre = square.mean(axis=0)
+    side = np.linalg.norm(square[1] - square[0])
+    ring = centre + (square - centre) * 1.15  # the card reaches at least 0.17 of a side beyond
+    t = np.linspace(0, 1, 20, endpoint=False)[:, None]
+    around = np.concatenate([ring[k] + t * (ring[(k + 1) % 4] - ring[k]) for k in range(4)])
+    xy = np.clip(np.rint(around).astype(int), 0, [rgb.shape[1] - 1, rgb.shape[0] - 1])
+    paper = np.median(rgb[xy[:, 1], xy[:, 0]], axis=0)
+    grown = centre + (square - centre) * (1 + 4 / side)  # and the blurred rim, a couple of pixels out
+    out = rgb.copy()
+    cv2.fillConvexPoly(out, np.rint(grown).astype(np.int32), [int(v) for v in paper])
+    return out
+
+
+def test_three_markers_give_the_same_fourth_corner(browser, scenes, python_reader, tmp_path):
+    """With one marker hidden, the browser estimates its frame corner as Python does (the
+    homography that best lays the other three out around a flat frame): method "markers-3",
+    corners within two pixels (js-aruco2's marker corners differ from OpenCV's by up to one, and
+    all twelve square corners feed the fit), the same number."""
+    corner_diffs, off_truth = [], []
+    for path, truth in scenes["markers"][:4]:
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+        for hidden in range(4):
+            file = tmp_path / f"{path.stem}-no{hidden}.png"
+            Image.fromarray(hide_marker(rgb, truth["marker_corners"][hidden])).save(file)
+            what = file.name
+            _, want, cv_corners, _ = python_read(file, python_reader)
+            got = browser.read_abacus([file], debug=True)[0]
+            assert want.method == got["method"] == "markers-3", what
+            assert got["text"] == str(want.number), what
+            diff = np.abs(np.subtract(got["debug"]["workingCorners"], cv_corners)).max()
+            corner_diffs.append(float(diff))
+            off_truth.append(float(np.abs(np.subtract(cv_corners[hidden], truth["corners"][hidden])).max()))
+            assert diff <= THREE_MARKER_TOLERANCE_PX, what
+    report(
+        f"three markers: browser vs Python frame corners over {len(corner_diffs)} photos",
+        f"max {max(corner_diffs):.2g} px (Python's estimated corner off the true one by at most"
+        f" {max(off_truth):.2f} px)",
+    )
 
 
 def test_same_corners_give_the_same_crops_and_number(browser, scenes, python_reader):

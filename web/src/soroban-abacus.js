@@ -299,11 +299,19 @@ export function perspectiveTransform(src, dst) {
     b[i] = dx;
     b[i + 4] = dy;
   }
-  const m = 8;
+  if (!solveInPlace(A, b, 8)) throw new FrameNotFound("the frame's corners are degenerate (three on a line)");
+  return Float64Array.of(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], 1);
+}
+
+/**
+ * Solves the m x m system A x = b (row-major Float64Arrays, both overwritten; x ends in b) by
+ * Gaussian elimination with partial pivoting, the steps of OpenCV's LU. False when singular.
+ */
+function solveInPlace(A, b, m) {
   for (let i = 0; i < m; i++) {
     let k = i;
     for (let j = i + 1; j < m; j++) if (Math.abs(A[j * m + i]) > Math.abs(A[k * m + i])) k = j;
-    if (Math.abs(A[k * m + i]) < Number.EPSILON * 100) throw new FrameNotFound("the frame's corners are degenerate (three on a line)");
+    if (Math.abs(A[k * m + i]) < Number.EPSILON * 100) return false;
     if (k !== i) {
       for (let j = i; j < m; j++) [A[i * m + j], A[k * m + j]] = [A[k * m + j], A[i * m + j]];
       [b[i], b[k]] = [b[k], b[i]];
@@ -321,7 +329,7 @@ export function perspectiveTransform(src, dst) {
     for (let c = i + 1; c < m; c++) s -= A[i * m + c] * b[c];
     b[i] = s * A[i * m + i];
   }
-  return Float64Array.of(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], 1);
+  return true;
 }
 
 function matmul3(a, b) {
@@ -339,6 +347,100 @@ export function applyHomography(h, points) {
     w = Math.abs(w) > 1.1920928955078125e-7 ? 1 / w : 0;
     return [(h[0] * x + h[1] * y + h[2]) * w, (h[3] * x + h[4] * y + h[5]) * w];
   });
+}
+
+/** The inverse of a 3x3 matrix (row-major), by its adjugate; null when singular. */
+function invert3(m) {
+  const [a, b, c, d, e, f, g, h, i] = m;
+  const co = [e * i - f * h, c * h - b * i, b * f - c * e, f * g - d * i, a * i - c * g, c * d - a * f, d * h - e * g, b * g - a * h, a * e - b * d];
+  const det = a * co[0] + b * co[3] + c * co[6];
+  if (!(Math.abs(det) > 0)) return null;
+  return Float64Array.from(co, (v) => v / det);
+}
+
+/**
+ * cv2.findHomography(src, dst, 0): the homography (h33 = 1) that maps the points `src` onto
+ * `dst` with the least sum of squared distances in `dst`; null when the points are degenerate.
+ * OpenCV starts from the algebraic (DLT) fit and refines the distances by Levenberg-Marquardt;
+ * so do we, in float64 on the float32 points OpenCV sees. The start only has to be near: both
+ * end at the same least-squares minimum, to far below a pixel. Both point sets are first moved
+ * to their centroid and scaled to a mean distance of sqrt(2) (Hartley), which keeps the 8x8
+ * systems well conditioned; `dst` is scaled alike on both axes, so its distances keep their
+ * proportions and the minimum is the one in pixels.
+ */
+export function fitHomography(src, dst) {
+  const n = src.length;
+  const normalize = (pts) => {
+    const p = pts.map(([x, y]) => [Math.fround(x), Math.fround(y)]);
+    const cx = p.reduce((s, q) => s + q[0], 0) / n, cy = p.reduce((s, q) => s + q[1], 0) / n;
+    const spread = p.reduce((s, q) => s + Math.hypot(q[0] - cx, q[1] - cy), 0) / n;
+    if (!(spread > 0)) return null;
+    const k = Math.SQRT2 / spread;
+    return { p: p.map(([x, y]) => [(x - cx) * k, (y - cy) * k]), T: [k, 0, -cx * k, 0, k, -cy * k, 0, 0, 1] };
+  };
+  const S = normalize(src), D = normalize(dst);
+  if (!S || !D) return null;
+  // the algebraic fit: u (h6 x + h7 y + 1) = h0 x + h1 y + h2, and v likewise, by normal equations
+  let A = new Float64Array(64), b = new Float64Array(8);
+  const addRow = (row, rhs) => {
+    for (let r = 0; r < 8; r++) {
+      b[r] += row[r] * rhs;
+      for (let c = 0; c < 8; c++) A[r * 8 + c] += row[r] * row[c];
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    const [x, y] = S.p[i], [u, v] = D.p[i];
+    addRow([x, y, 1, 0, 0, 0, -u * x, -u * y], u);
+    addRow([0, 0, 0, x, y, 1, -v * x, -v * y], v);
+  }
+  if (!solveInPlace(A, b, 8)) return null;
+  let h = Float64Array.from(b);
+  // the distances, and their Jacobian in the 8 unknowns
+  const residuals = (h) => {
+    let sum = 0;
+    const rows = [];
+    for (let i = 0; i < n; i++) {
+      const [x, y] = S.p[i], [u, v] = D.p[i];
+      const w = 1 / (h[6] * x + h[7] * y + 1);
+      const pu = (h[0] * x + h[1] * y + h[2]) * w, pv = (h[3] * x + h[4] * y + h[5]) * w;
+      rows.push([[x * w, y * w, w, 0, 0, 0, -pu * x * w, -pu * y * w], pu - u]);
+      rows.push([[0, 0, 0, x * w, y * w, w, -pv * x * w, -pv * y * w], pv - v]);
+      sum += (pu - u) ** 2 + (pv - v) ** 2;
+    }
+    return { sum, rows };
+  };
+  let now = residuals(h), lambda = 1e-3;
+  for (let iter = 0; iter < 100 && Number.isFinite(now.sum); iter++) {
+    const JtJ = new Float64Array(64), Jtr = new Float64Array(8);
+    for (const [row, r] of now.rows) {
+      for (let a = 0; a < 8; a++) {
+        Jtr[a] -= row[a] * r;
+        for (let c = 0; c < 8; c++) JtJ[a * 8 + c] += row[a] * row[c];
+      }
+    }
+    let moved = false;
+    while (lambda < 1e10) {
+      A = Float64Array.from(JtJ);
+      b = Float64Array.from(Jtr);
+      for (let a = 0; a < 8; a++) A[a * 9] *= 1 + lambda;
+      if (solveInPlace(A, b, 8)) {
+        const next = h.map((v, a) => v + b[a]);
+        const then = residuals(next);
+        if (then.sum <= now.sum) {
+          const step = Math.max(...b.map(Math.abs)), size = Math.max(...h.map(Math.abs));
+          [h, now, lambda, moved] = [next, then, Math.max(lambda / 10, 1e-12), step > 1e-15 * size];
+          break;
+        }
+      }
+      lambda *= 10;
+    }
+    if (!moved) break; // no step lowers the sum any more: at the minimum
+  }
+  // back to the photo's pixels: H = D.T^-1 h S.T, scaled to h33 = 1
+  const Dinv = invert3(D.T);
+  const H = matmul3(matmul3(Dinv, Float64Array.of(...h, 1)), Float64Array.from(S.T));
+  if (!(Math.abs(H[8]) > 0) || !H.every(Number.isFinite)) return null;
+  return H.map((v) => v / H[8]);
 }
 
 /** Maps frame coordinates ([0,width] x [0,height]) to photo pixels (abacus._frame_homography). */
@@ -650,9 +752,77 @@ function regionAround(corners, width, height) {
   return [x0, y0, x1 - x0, y1 - y0];
 }
 
+const MARKER_FIT_PX = 2.0; // RMS pixels: three markers laid out worse than this are no frame's
+const SQUARE = [[0, 0], [1, 0], [1, 1], [0, 1]];
+const OUTSIDE = [[-1, -1], [0, -1], [0, 0], [-1, 0]]; // square's top-left, from its corner
+
+/**
+ * frame._flat_markers: the corners of the markers `ids` on the flat soroban, in units of a
+ * marker's side: the frame's top-left corner at (0, 0), each marker diagonally outside its
+ * frame corner.
+ */
+function flatMarkers(ids, width, height) {
+  const frame = [[0, 0], [width, 0], [width, height], [0, height]];
+  return ids.flatMap((i) => SQUARE.map(([x, y]) => [x + frame[i][0] + OUTSIDE[i][0], y + frame[i][1] + OUTSIDE[i][1]]));
+}
+
+/**
+ * frame._missing_corner: the frame corner of a missing marker from the other three. The
+ * homography that best maps the three markers' squares, as laid out around a flat frame of
+ * some width and height (searched), onto the photo, applied to the missing corner. Under
+ * perspective this is much nearer than completing the parallelogram, which it falls back to
+ * when the three squares fit no flat layout. Step for step as in Python, so that both end
+ * at the same width and height, and the same corner.
+ */
+export function missingCorner(squares, missing) {
+  const ids = Object.keys(squares).map(Number).sort((a, b) => a - b);
+  const seen = ids.flatMap((i) => squares[i]);
+  const corner = Object.fromEntries(ids.map((i) => [i, squares[i][(i + 2) % 4]]));
+  const [a, b, c] = [1, 2, 3].map((k) => corner[(missing + k) % 4]);
+  const parallelogram = [a[0] + c[0] - b[0], a[1] + c[1] - b[1]];
+
+  const sq = new Float64Array(2 * seen.length);
+  const fit = (width, height) => {
+    const flat = flatMarkers(ids, width, height);
+    const hom = fitHomography(flat, seen);
+    if (hom === null) return [Infinity, null, width, height];
+    applyHomography(hom, flat).forEach(([x, y], k) => {
+      sq[2 * k] = (x - seen[k][0]) ** 2;
+      sq[2 * k + 1] = (y - seen[k][1]) ** 2;
+    });
+    return [pairwiseSum(sq, 0, sq.length), hom, width, height];
+  };
+
+  // a start: the frame's sides in marker sides, through one marker's own homography
+  const toFlat = invert3(perspectiveTransform(SQUARE, squares[ids[0]]));
+  if (toFlat === null) return parallelogram;
+  const flat = Object.fromEntries(ids.map((i) => [i, applyHomography(toFlat, [corner[i]])[0]]));
+  const [p, q, r] = [1, 2, 3].map((k) => flat[(missing + k) % 4]);
+  const sides = [Math.hypot(p[0] - q[0], p[1] - q[1]), Math.hypot(q[0] - r[0], q[1] - r[1])].sort((x, y) => x - y);
+  let best = fit(sides[1], sides[0]);
+  let step = 0.25;
+  for (let iter = 0; iter < 80; iter++) { // coordinate descent on the width and height, step halved when stuck
+    let better = null;
+    for (const [dw, dh] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+      const trial = fit(best[2] * (1 + step * dw), best[3] * (1 + step * dh));
+      if (better === null || trial[0] < better[0]) better = trial; // the first of equals, as min() keeps
+    }
+    if (better[0] < best[0]) {
+      best = better;
+    } else {
+      step /= 2;
+      if (step < 1e-4) break;
+    }
+  }
+  const [err, hom, width, height] = best;
+  if (hom === null || !Number.isFinite(err) || Math.sqrt(err / seen.length) > MARKER_FIT_PX) return parallelogram;
+  const frame = [[0, 0], [width, 0], [width, height], [0, height]];
+  return applyHomography(hom, [frame[missing]])[0];
+}
+
 /**
  * Frame corners from the markers (frame.find_markers): the marker corner nearest the frame
- * is (id + 2) % 4; with three markers the fourth corner completes the parallelogram.
+ * is (id + 2) % 4; with three markers the fourth corner is estimated (missingCorner).
  * The 8-bit image is np.clip(np.rint(gray), 0, 255), as in Python.
  * With `track` (video), the four markers are first looked for only around where they were
  * in the previous frame; the contours there, and so the corners, are the same as in a
@@ -686,8 +856,7 @@ export function findMarkers(photo, d, { track = false } = {}) {
   }
   if (ids.length === 3) {
     const missing = [0, 1, 2, 3].find((i) => !(i in found));
-    const [a, b, c] = [1, 2, 3].map((k) => found[(missing + k) % 4]);
-    found[missing] = [a[0] + c[0] - b[0], a[1] + c[1] - b[1]];
+    found[missing] = missingCorner(markers, missing);
     return {
       corners: [0, 1, 2, 3].map((i) => found[i]),
       method: "markers-3",
