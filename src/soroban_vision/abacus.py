@@ -248,20 +248,20 @@ def frame_options(
         candidates = quad_candidates(gray, colour=colour)
         method = "contour"
     frames = []
-    smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)  # as quad_candidates scores
+    smooth = None  # the gray as quad_candidates scores it, made only when a frame needs a look
     for quad in candidates:
         top = np.linalg.norm(quad[1] - quad[0])
         left = np.linalg.norm(quad[3] - quad[0])
-        if top < 1 or left < 1:
-            continue
+        if top < 1 or left < 1 or (method == "contour" and top / left < 1.2):
+            continue  # degenerate, or (an outline) not wide enough for a soroban
         width = int(np.clip(top * 1.5, 200, 1400))
         height = int(np.clip(width * left / top, 40, 600))
         layouts = fit_rods(column_profile(rectify(gray, quad, width, height)), columns)
-        score = layouts[0][2]
-        if method == "contour" and (
-            top / left < 1.2 or (score < -0.5 and soroban_score(smooth, quad) < LOOKS_LIKE_A_FRAME)
-        ):
-            continue  # not wide enough, or no rods inside nor a soroban's frame: not a soroban
+        if method == "contour" and layouts[0][2] < -0.5:
+            if smooth is None:
+                smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)
+            if soroban_score(smooth, quad) < LOOKS_LIKE_A_FRAME:
+                continue  # no rods inside, nor a soroban's frame: not a soroban
         frames.append((quad, layouts[:3]))
         if len(frames) >= count:
             break  # candidates come best first: quad_candidates ranks them by how soroban-like they look
@@ -509,8 +509,11 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
     for k, item in enumerate(manifest["items"]):
         path = root / item["file"]
         mine = python.get(item["file"])
-        given = {"markers": "on"} if by_markers else {"corners": mine.corners if mine else None}
-        if given.get("corners", ()) is None:
+        if by_markers:
+            given = {"markers": "on"}
+        elif mine is not None:
+            given = {"corners": mine.corners}
+        else:
             not_found += 1  # Python found no frame to hand over
             continue
         try:

@@ -452,10 +452,13 @@ def evaluate_scenes(scenes, columns, markers, model, browser, tfjs, json_out) ->
     from soroban_vision import abacus
     from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 
-    if tfjs is None:
-        tfjs = model / "tfjs" if model is not None and (model / "tfjs").is_dir() else DEFAULT_MODEL / "tfjs"
-    if browser and model is not None and tfjs == DEFAULT_MODEL / "tfjs":
-        raise click.UsageError(f"--browser needs the TF.js export of {model}: pass it with --tfjs DIR")
+    if browser and tfjs is None:
+        if model is None:
+            tfjs = DEFAULT_MODEL / "tfjs"
+        elif (model / "tfjs").is_dir():
+            tfjs = model / "tfjs"
+        else:
+            raise click.UsageError(f"--browser needs the TF.js export of {model}: pass it with --tfjs DIR")
     reader = ColumnReader.open(model)
     with contextlib.ExitStack() as stack:
         runner = None

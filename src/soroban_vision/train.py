@@ -162,6 +162,13 @@ def load_training_data(cfg: TrainConfig, workdir: Path, reporter: Reporter) -> D
 def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Reporter, steps: int):
     import keras
 
+    def diverged(what: str) -> TrainingError:
+        return TrainingError(
+            what,
+            "the learning rate is likely too high for this data; try --learning-rate "
+            f"{cfg.learning_rate / 10:g}, and check that the images are not blank or corrupt",
+        )
+
     class Progress(keras.callbacks.Callback):
         """Exact digit accuracy (both heads right on the same image), the stop file, NaN
         guard and best-weight keeping, in one place so their order is explicit."""
@@ -181,11 +188,7 @@ def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Repo
         def on_train_batch_end(self, batch, logs=None):
             loss = float((logs or {}).get("loss", 0.0))
             if not np.isfinite(loss):
-                raise TrainingError(
-                    f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}",
-                    "the learning rate is likely too high for this data; try --learning-rate "
-                    f"{cfg.learning_rate / 10:g}, and check that the images are not blank or corrupt",
-                )
+                raise diverged(f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
             reporter.event("batch", batch=batch + 1, loss=loss)
             if cfg.stop_file and os.path.exists(cfg.stop_file):
                 self.stopped_by_file = True
@@ -211,12 +214,7 @@ def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Repo
             if not np.isfinite(val["loss"]):
                 # The training loss can stay finite (clipped cross-entropy plus a huge weight
                 # penalty) while the weights have already overflowed: the validation pass shows it.
-                raise TrainingError(
-                    f"the validation loss became {val['loss']} at epoch {epoch + 1}",
-                    "the weights overflowed: the learning rate is likely too high for this data; try "
-                    f"--learning-rate {cfg.learning_rate / 10:g}, and check that the images are not "
-                    "blank or corrupt",
-                )
+                raise diverged(f"the validation loss became {val['loss']} at epoch {epoch + 1}")
             if val["loss"] < self.best:
                 self.best = val["loss"]
                 self.best_weights = self.model.get_weights()

@@ -19,8 +19,7 @@ from soroban_vision.render.scene import MARKER_BITS, MARKER_IDS, marker_bits
 
 A4_MM = (210.0, 297.0)
 PLACES = ("top-left", "top-right", "bottom-right", "bottom-left")
-# The corner of each marker's black square that touches the frame: id 0's bottom-right, ...
-TOUCHING = ((1, 1), (0, 1), (0, 0), (1, 0))  # (x, y) as fractions of the square
+SQUARE_CORNERS = ((0, 0), (1, 0), (1, 1), (0, 1))  # clockwise from the top-left, as ArUco lists them
 
 
 def marker_sheet(side_mm: float = 15.0, dpi: int = 300) -> np.ndarray:
@@ -48,7 +47,8 @@ def marker_sheet(side_mm: float = 15.0, dpi: int = 300) -> np.ndarray:
             page, line, (round(150 * scale), round((280 + 70 * i) * scale)),
             fontScale=1.1 * scale, thickness=max(1, round(2 * scale)), **text,
         )  # fmt: skip
-    for k, (marker_id, place, (tx, ty)) in enumerate(zip(MARKER_IDS, PLACES, TOUCHING, strict=True)):
+    for k, (marker_id, place) in enumerate(zip(MARKER_IDS, PLACES, strict=True)):
+        tx, ty = SQUARE_CORNERS[(marker_id + 2) % 4]  # the corner on the frame (scene.py's rule)
         col, row = (0, 1, 1, 0)[k], k // 2  # laid out where they go on the soroban
         x0 = round((0.25 + 0.5 * col) * page.shape[1]) - cell // 2
         y0 = round((0.38 + 0.38 * row) * page.shape[0]) - cell // 2
