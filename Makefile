@@ -32,7 +32,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 demo: setup
 	@rm -rf $(OUT)/demo-data $(OUT)/demo-test $(OUT)/demo-run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,31 +52,30 @@ def small_dataset(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """A compact model trained briefly on rendered data: real weights, a few seconds of training."""
-    from soroban_vision.data import write_dataset
-    from soroban_vision.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("tiny-model")
-    write_dataset(root / "data", per_digit=60, seed=11)
-    train(TrainConfig(data=[str(root / "data")], epochs=4, batch_size=32, seed=2, out=str(root / "run")))
-    return root / "run" / "model.keras"
+def good_model(tmp_path_factory) -> Path:
+    """A copy of the shipped column model (models/column/model.keras): 99.98% exact digits on
+    5,000 fresh rendered columns, fixed weights. Tests that need a *good* model use this one, so
+    what they assert never depends on how a short training run happened to go."""
+    out = tmp_path_factory.mktemp("good-model") / "model.keras"
+    shutil.copyfile(ROOT / "models" / "column" / "model.keras", out)
+    return out
 
 
 @pytest.fixture(scope="session")
-def tiny_export(tiny_model, tmp_path_factory) -> Path:
-    """The tiny model exported as a float32 TF.js graph model with its contract."""
+def good_export(good_model, tmp_path_factory) -> Path:
+    """The good model exported afresh (float32 TF.js graph model with its contract), once per session."""
     from soroban_vision.export import export
 
-    out = tmp_path_factory.mktemp("tiny-export") / "tfjs"
-    export(tiny_model, out, say=lambda *_: None)
+    out = tmp_path_factory.mktemp("good-export") / "tfjs"
+    export(good_model, out, say=lambda *_: None)
     return out
 
 
 def model_with_outlier(model_path: Path, out: Path) -> Path:
-    """A copy of a column model whose `features` kernel holds one huge weight that float32 never
-    uses (the unit it feeds has zero outgoing weights), so per-tensor uint8 quantization
-    coarsens the whole tensor around it: the export check and the doctor must both catch it."""
+    """A copy of a column model damaged on purpose: its `features` kernel holds one huge weight
+    that float32 never uses (the unit it feeds has zero outgoing weights), so per-tensor uint8
+    quantization coarsens the whole tensor around it: the export check and the doctor must both
+    catch it. Made from the good model, the damage and not training noise decides the outcome."""
     import keras
     import numpy as np
 

