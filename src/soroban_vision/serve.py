@@ -4,6 +4,8 @@ Several folders are served under URL prefixes (`/web/` -> web/, `/model/` -> an 
 Nothing is cached, so a test never sees a stale shard, and `.wasm` goes out as
 `application/wasm`, which the browser needs to compile it while it streams in. With
 `isolate=True` the COOP/COEP headers make pages cross-origin isolated (wasm threads).
+Only files inside the mounted folders are served (symlinks are followed, then judged by where
+they land), and only to requests whose Host is 127.0.0.1:PORT or localhost:PORT.
 """
 
 from __future__ import annotations
@@ -93,8 +95,17 @@ class StaticServer:
             target = root.joinpath(*parts)
             if target.is_dir():
                 target = target / "index.html"
-            return target if target.is_file() else None
+            target = target.resolve()  # a symlink may point anywhere: judge where it lands
+            return target if target.is_file() and target.is_relative_to(root) else None
         return None
+
+    def allows_host(self, host: str | None) -> bool:
+        """Only names of this machine's loopback, with our port: a page on another site that
+        points its own name at 127.0.0.1 (DNS rebinding) cannot read what we serve."""
+        if self._httpd is None or not host:
+            return False
+        port = self._httpd.server_address[1]
+        return host.strip().lower() in {f"127.0.0.1:{port}", f"localhost:{port}"}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -145,6 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(body=True)
 
     def _serve(self, body: bool) -> None:
+        if not self.site.allows_host(self.headers.get("Host")):
+            self._plain(HTTPStatus.FORBIDDEN, b"forbidden: unknown Host\n", body)
+            return
         if self.site.index and urlsplit(self.path).path == "/":
             self.send_response(HTTPStatus.FOUND)
             self.send_header("Location", self.site.index)
@@ -154,14 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         target = self.site.locate(self.path)
         if target is None:
-            data = b"not found\n"
-            self.send_response(HTTPStatus.NOT_FOUND)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self._common_headers()
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if body:
-                self.wfile.write(data)
+            self._plain(HTTPStatus.NOT_FOUND, b"not found\n", body)
             return
         try:
             f = open(target, "rb")  # noqa: SIM115 - closed below, after the headers
@@ -179,6 +186,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if body:
                 shutil.copyfileobj(f, self.wfile)
+
+    def _plain(self, status: HTTPStatus, data: bytes, body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self._common_headers()
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
 
     def _common_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
