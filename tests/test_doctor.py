@@ -6,6 +6,7 @@ and a summary a person can act on, and must raise no alarm on a clean deployment
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,8 @@ from PIL import Image
 
 from soroban_vision.contract import sha256_file
 from soroban_vision.doctor import CHECK_IDS, RUNTIMES, diagnose, to_html
+from soroban_vision.doctor.checks import run_check, run_checks
+from soroban_vision.doctor.session import gather
 from soroban_vision.errors import UsageError
 from tests.conftest import assert_one_line_error, model_with_outlier, run_cli
 
@@ -261,11 +264,17 @@ def test_a_labelled_folder_is_used_as_given(good_model, small_dataset):
 # --------------------------------------------------------------------------- quantization
 
 
-def test_uint8_outlier_is_caught_and_the_tensor_named(good_model, zoo):
+@pytest.fixture(scope="module")
+def outlier(good_model, zoo) -> tuple[Path, Path]:
+    """The good model with one huge unused weight (model_with_outlier), and its uint8 deployment."""
     import keras
 
     broken = model_with_outlier(good_model, zoo / "outlier.keras")
-    deployed = graph_model(keras.models.load_model(broken), zoo / "outlier", "uint8")
+    return broken, graph_model(keras.models.load_model(broken), zoo / "outlier", "uint8")
+
+
+def test_uint8_outlier_is_caught_and_the_tensor_named(outlier):
+    broken, deployed = outlier
     report = diagnose(keras=broken, tfjs=deployed, runtimes=FAST)
     q = report.check("quantization")
     assert q.status == "fail", q.summary
@@ -280,6 +289,35 @@ def test_uint8_outlier_is_caught_and_the_tensor_named(good_model, zoo):
     assert "Where the runtimes disagree" in page and "data:image/png;base64," in page
     assert "Quantization error by weight tensor" in page and "features" in page
     assert json.loads(json.dumps(report.to_json()))["checks"][2]["id"] == "quantization"
+
+
+# --------------------------------------------------------------------------- the checks only read facts
+
+
+def test_checks_give_the_same_answers_in_any_order(outlier):
+    """Every check is a pure function of the gathered facts: run backwards, then in the report's
+    order, on one deployment where each check has something to say, they answer alike."""
+    broken, deployed = outlier
+    with contextlib.ExitStack() as stack:
+        facts = gather(
+            stack,
+            keras=broken,
+            tfjs=deployed,
+            input_range="-1,1",
+            runtimes=FAST,
+            browser_preprocess=wrong_browser_preprocessing,
+        )
+        backwards = [run_check(check_id, facts) for check_id in reversed(CHECK_IDS)][::-1]
+        forwards = run_checks(facts)
+    assert [c.id for c in forwards] == list(CHECK_IDS)
+    assert [json.dumps(c.to_json()) for c in backwards] == [json.dumps(c.to_json()) for c in forwards]
+    got = {c.id: c.status for c in forwards}
+    # facts one check might once have left for another: the model's own normalization, the sweep,
+    # the float32 reference weights and the browser's pixels
+    assert got["preprocessing_layers"] == "warn" and got["normalization"] == "fail"
+    assert got["quantization"] == "fail" and forwards[2].evidence["ranking"]
+    assert got["preprocess_parity"] == "fail" and facts.browser_x01 is not None
+    assert facts.unfinished == {}
 
 
 # --------------------------------------------------------------------------- output mapping

@@ -118,7 +118,7 @@ def normalization_layers(model) -> list[dict]:
     """The normalization and preprocessing layers inside a Keras model, with the input range
     each one expects, so nobody applies them again outside."""
     found = []
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         kind = layer.__class__.__name__
         if kind == "Rescaling":
             scale, offset = float(np.asarray(layer.scale)), float(np.asarray(layer.offset))
@@ -136,11 +136,11 @@ def normalization_layers(model) -> list[dict]:
     return found
 
 
-def _all_layers(model):
-    for layer in model.layers:
+def all_layers(model):
+    """Every layer of a Keras model, the layers of nested models included (depth first)."""
+    for layer in getattr(model, "layers", []):
         yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
+        yield from all_layers(layer)
 
 
 def png_data_url(gray: np.ndarray) -> str:

@@ -21,6 +21,22 @@ Checks (stable ids, in this order):
   runtime_parity        every runtime against the reference: max/mean |diff|, decisions, and the
                         smallest tolerance that would pass (as Polygraphy prints it).
 
+Where things live. Gathering runs and measures everything once; then each check is a pure
+function of those facts, so the checks' order does not matter:
+  session.py            the arguments, the inputs, every runtime run once: gather() -> Facts
+  measure.py            what the checks need beyond the runtimes' answers, measured right after
+  facts.py              Facts: everything the checks read
+  runtimes.py           every runtime behind the Runner interface (Chromium in background threads)
+  inputs.py             labelled image sets and generated feeds
+  graph.py              model.json read without running it, and the arithmetic after its input
+  own_normalization.py  the model's own normalization (layers or graph arithmetic) as one view
+  reference.py          the Keras reference converted to float32 weights (cached)
+  compare.py            difference statistics, decisions, roles, input ranges
+  pitfalls.py           known ways browser preprocessing goes wrong, in numpy
+  checks/               one module per check id: Facts -> Finding (status, evidence);
+                        agreement.py (one runtime against another), wording.py (every sentence)
+  report.py             console table, JSON and HTML;  jsonable.py: values as JSON types
+
 JSON report (`--json FILE`), format "soroban-vision/doctor", version 1:
 
     {
@@ -83,9 +99,10 @@ from pathlib import Path
 import numpy as np
 
 from soroban_vision.doctor.checks import CHECK_IDS, Check, run_checks
+from soroban_vision.doctor.facts import Facts
 from soroban_vision.doctor.report import Report, console, overall, to_html, write_html, write_json
 from soroban_vision.doctor.runtimes import RUNTIMES
-from soroban_vision.doctor.session import Case, gather
+from soroban_vision.doctor.session import gather
 
 __all__ = [
     "CHECK_IDS",
@@ -120,49 +137,49 @@ def diagnose(
 
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        case = gather(stack, keras, tfjs, onnx, images, input_range, runtimes, browser_preprocess, say)
-        checks = run_checks(case, say)
-        images_for_html = _images(case, checks)
+        facts = gather(stack, keras, tfjs, onnx, images, input_range, runtimes, browser_preprocess, say)
+        checks = run_checks(facts, say)
+        images_for_html = _images(facts, checks)
     return Report(
         status=overall(checks),
         checks=checks,
-        runtimes=list(case.runtimes.values()),
-        model=case.model_json(),
-        data=_data_json(case),
-        notes=case.notes,
+        runtimes=list(facts.runtimes.values()),
+        model=facts.model_json(),
+        data=_data_json(facts),
+        notes=facts.notes,
         seconds=time.perf_counter() - t0,
         versions=versions(),
         images=images_for_html,
     )
 
 
-def _data_json(case: Case) -> dict:
-    if case.data is not None:
-        return {**case.data.evidence(), "feeds": len(case.feeds)}
+def _data_json(facts: Facts) -> dict:
+    if facts.data is not None:
+        return {**facts.data.evidence(), "feeds": len(facts.feeds)}
     return {
         "source": "generated",
         "path": None,
         "n": None,
         "per_digit": {},
-        "feeds": len(case.feeds),
+        "feeds": len(facts.feeds),
         "notes": [],
     }
 
 
-def _images(case: Case, checks: list[Check]) -> dict[str, np.ndarray]:
+def _images(facts: Facts, checks: list[Check]) -> dict[str, np.ndarray]:
     """The pictures the HTML page shows: inputs the runtimes disagree on, and the worst
     preprocessing mismatches (Python's input next to the browser's)."""
     out: dict[str, np.ndarray] = {}
-    if case.data is None:
+    if facts.data is None:
         return out
     by_id = {c.id: c for c in checks}
     for item in by_id["runtime_parity"].evidence.get("disagreements", []):
-        out[f"input:{item['item']}"] = case.data.x01[item["item"]]
+        out[f"input:{item['item']}"] = facts.data.x01[item["item"]]
     pp = by_id["preprocess_parity"]
-    browser = case.cache.get("browser_x01")
+    browser = facts.browser_x01
     if pp.evidence.get("worst_files") and browser is not None:
-        index = {str(f): i for i, f in enumerate(case.data.files)}
+        index = {str(f): i for i, f in enumerate(facts.data.files)}
         for k, w in enumerate(pp.evidence["worst_files"][:6]):
             i = index[w["file"]]
-            out[f"python:{k}"], out[f"browser:{k}"] = case.data.x01[i], browser[i]
+            out[f"python:{k}"], out[f"browser:{k}"] = facts.data.x01[i], browser[i]
     return out

@@ -177,7 +177,7 @@ def input_arithmetic(graph: GraphModel, weights: dict[str, np.ndarray]) -> list[
                 else:
                     stopped_at = f"{op} {node['name']} (constant divided by the input)"
                     break
-                steps.append({"op": op, "node": node["name"], "const": _plain(value)})
+                steps.append({"op": op, "node": node["name"], "const": _compact(value)})
             elif op in PASS_OPS:
                 joined = [o for o in others if o is not None and o.get("op") != "Const"]
                 if joined:  # concatenated with another tensor, not just stacked (gray -> RGB)
@@ -195,8 +195,8 @@ def input_arithmetic(graph: GraphModel, weights: dict[str, np.ndarray]) -> list[
             {
                 "input": info.name,
                 "steps": steps,
-                "scale": _plain(scale),
-                "offset": _plain(offset),
+                "scale": _compact(scale),
+                "offset": _compact(offset),
                 "resize": resize,
                 "stopped_at": stopped_at,
             }
@@ -204,7 +204,8 @@ def input_arithmetic(graph: GraphModel, weights: dict[str, np.ndarray]) -> list[
     return found
 
 
-def _plain(v):
+def _compact(v):
+    """A constant as one number when every channel holds the same value, else the list."""
     a = np.asarray(v, np.float64).reshape(-1)
     if a.size == 1 or np.allclose(a, a[0]):
         return float(a[0])

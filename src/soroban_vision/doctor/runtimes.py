@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soroban_vision.doctor.jsonable import tensor_json
 from soroban_vision.errors import SorobanError, UsageError
 from soroban_vision.runners.base import TensorInfo
 
@@ -56,15 +57,11 @@ class RuntimeResult:
             "reason": self.reason,
             "weights": self.weights,
             "compute": self.compute,
-            "inputs": [_info_json(i) for i in self.inputs],
-            "outputs": [_info_json(o) for o in self.outputs],
+            "inputs": [tensor_json(i) for i in self.inputs],
+            "outputs": [tensor_json(o) for o in self.outputs],
             "median_ms_per_batch": statistics.median(self.ms) if self.ms else None,
             "batches": len(self.ms),
         }
-
-
-def _info_json(t: TensorInfo) -> dict:
-    return {"name": t.name, "shape": [None if d is None else int(d) for d in t.shape], "dtype": t.dtype}
 
 
 def parse_runtimes(text: str | None) -> list[str]:

@@ -1,0 +1,61 @@
+"""normalization: the labelled images scored under each candidate input range (the sweep,
+measured once in measure.py); fails when the declared range is not the best one beyond noise."""
+
+from __future__ import annotations
+
+from soroban_vision.doctor.checks.finding import Finding
+from soroban_vision.doctor.compare import same_range
+from soroban_vision.doctor.facts import Facts
+from soroban_vision.doctor.own_normalization import seen_range
+
+POOR_ACCURACY = 0.3  # below this under every range, the labels or the preprocessing are suspect
+
+
+def check(facts: Facts) -> Finding:
+    if facts.kind != "column" or facts.data is None:
+        return Finding("skip", "not_a_column")
+    r = facts.decision_runtime()
+    if r is None:
+        return Finding("skip", "no_scorer", {"runtimes": [x.id for x in facts.ran()]})
+    sweep = facts.sweep
+    n = len(facts.data.labels)
+    margin = max(2, round(0.01 * n))  # wrong digits that are more than noise
+    dec = next(s for s in sweep if s["declared"])
+    best = min(sweep, key=lambda s: (s["errors"], s["expected_errors"], not s["declared"]))
+    view = facts.own_normalization.view
+    double = bool(
+        view
+        and not view["identity"]
+        and view["maps_to"]
+        and view["expects"]
+        and same_range(view["maps_to"], facts.declared)
+        and not same_range(view["expects"], facts.declared)
+    )
+    if double:
+        # the model's own layers say the input is normalized twice; the data need only confirm it
+        meant = next((s for s in sweep if same_range(s["range"], view["expects"])), best)
+        worse = dec["errors"] > meant["errors"] or dec["expected_errors"] > meant["expected_errors"] + 0.1
+        best = meant if worse else best
+    else:
+        worse = dec["errors"] - best["errors"] >= margin or (
+            dec["errors"] >= best["errors"] and dec["expected_errors"] > 1.5 * best["expected_errors"] + 0.1
+        )
+    ev = {
+        "runtime": r.id,
+        "n": n,
+        "sweep": sweep,
+        "declared": dec["range"],
+        "best": best["range"] if worse else dec["range"],
+        "margin_errors": margin,
+        "range_source": facts.range_source,
+        "double_normalization": double,
+    }
+    if not worse:
+        if max(s["accuracy"] for s in sweep) < POOR_ACCURACY:
+            return Finding("warn", "poor_under_every_range", ev)
+        return Finding("pass", "as_declared", ev)
+    if double:
+        return Finding(
+            "fail", "double_normalization", ev, {"view": view, "seen": seen_range(view, facts.declared)}
+        )
+    return Finding("fail", "not_as_declared", ev)

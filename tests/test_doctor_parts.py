@@ -1,0 +1,412 @@
+"""The doctor's parts that need no runtime: comparing (compare.py), reading model.json
+(graph.py) and naming browser preprocessing mistakes (pitfalls.py), on arrays and model.json
+documents built by hand. Fast: no TensorFlow, no converter, no browser."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from soroban_vision.doctor import compare, pitfalls
+from soroban_vision.doctor.graph import GraphModel, input_arithmetic, read_graph
+from soroban_vision.doctor.jsonable import plain, tensor_json
+from soroban_vision.errors import UsageError
+from soroban_vision.preprocess import HEIGHT, WIDTH, load_rgba_or_gray, preprocess_file
+from soroban_vision.runners.base import TensorInfo
+
+# --------------------------------------------------------------------------- compare: ranges
+
+
+def test_ranges_print_and_compare():
+    assert compare.fmt_range((0.0, 1.0)) == "[0,1]"
+    assert compare.fmt_range([-1, 1]) == "[-1,1]"
+    assert compare.fmt_range((0, 0.5)) == "[0,0.5]"
+    assert compare.same_range((0, 255), (0.0, 255.0 + 1e-4))  # relative tolerance on large ends
+    assert not compare.same_range((0, 1), (0, 1.01))
+    assert not compare.same_range(None, (0, 1)) and not compare.same_range((0, 1), None)
+
+
+@pytest.mark.parametrize(
+    ("scale", "offset", "expects", "maps_to"),
+    [
+        (2.0, -1.0, [0.0, 1.0], [-1.0, 1.0]),  # Rescaling(2, -1): [0,1] -> [-1,1]
+        (1 / 255, 0.0, [0.0, 255.0], [0.0, 1.0]),
+        (1 / 127.5, -1.0, [0.0, 255.0], [-1.0, 1.0]),
+        (0.5, 0.5, [-1.0, 1.0], [0.0, 1.0]),
+        (3.0, 0.0, None, None),  # maps nothing onto a canonical range
+    ],
+)
+def test_affine_expectation_names_the_range_a_first_step_expects(scale, offset, expects, maps_to):
+    got = compare.affine_expectation(scale, offset)
+    assert got == {"identity": False, "expects": expects, "maps_to": maps_to}
+
+
+def test_affine_expectation_identity_and_per_channel_means():
+    assert compare.affine_expectation(1.0, 0.0) == {"identity": True, "expects": None, "maps_to": None}
+    assert compare.affine_expectation([1.0, 1.0, 1.0], [0.0, 0.0, 0.0])["identity"]
+    # per-channel constants are judged by their mean
+    assert compare.affine_expectation([1.9, 2.0, 2.1], [-1.0, -1.0, -1.0])["expects"] == [0.0, 1.0]
+
+
+def test_apply_range_maps_unit_images_linearly():
+    x = np.array([0.0, 0.25, 1.0], np.float32)
+    np.testing.assert_allclose(compare.apply_range(x, (-1, 1)), [-1.0, -0.5, 1.0])
+    np.testing.assert_allclose(compare.apply_range(x, (0, 255)), [0.0, 63.75, 255.0])
+    assert compare.apply_range(x, (0, 2)).dtype == np.float32
+
+
+# --------------------------------------------------------------------------- compare: tolerances
+
+
+def test_diff_stats_gives_the_tolerances_that_would_pass():
+    ref = np.array([[1.0, 2.0, -4.0]])
+    out = np.array([1.5, 2.0, -5.0])  # reshaped to the reference's shape
+    s = compare.diff_stats(ref, out)
+    assert s == {"max_abs_diff": 1.0, "mean_abs_diff": 0.5, "required_atol": 1.0, "required_rtol": 0.5}
+    # 0.5 off 1.0 needs rtol 0.5, more than 1.0 off 4.0 does; an element passes on atol OR rtol
+    assert compare.within(s, 1.0) and compare.within(s, 0.5) and not compare.within(s, 0.49)
+    assert compare.within({"required_atol": 5.0, "required_rtol": 1e-6}, 1e-5)
+
+
+def test_diff_stats_on_zeros_and_empty_arrays():
+    s = compare.diff_stats(np.zeros(3), np.zeros(3))
+    assert s == {"max_abs_diff": 0.0, "mean_abs_diff": 0.0, "required_atol": 0.0, "required_rtol": 0.0}
+    s = compare.diff_stats(np.array([0.0, 1.0]), np.array([1e-3, 1.0]))
+    assert s["required_rtol"] == np.inf  # no relative tolerance passes a difference from zero
+    assert compare.diff_stats(np.zeros((0, 5)), np.zeros((0, 5)))["mean_abs_diff"] == 0.0
+
+
+# --------------------------------------------------------------------------- compare: decisions
+
+
+def test_digits_and_confidences_follow_the_contract():
+    heaven = np.array([[0.9], [0.1], [0.5]])
+    earth = np.array([[0, 0, 0.8, 0.2, 0], [0.6, 0.4, 0, 0, 0], [0, 0, 0, 0, 1.0]])
+    outputs = {"h": heaven, "e": earth}
+    roles = {"heaven": "h", "earth": "e"}
+    assert compare.digits(outputs, roles).tolist() == [7, 0, 9]
+    np.testing.assert_allclose(compare.confidences(outputs, roles), [0.9 * 0.8, 0.9 * 0.6, 0.5])
+
+
+def test_decisions_agree_or_not_item_by_item():
+    roles = {"heaven": "heaven", "earth": "earth"}
+    earth = np.eye(5)[[1, 2, 3]]
+    a = {"heaven": np.array([[0.2], [0.8], [0.51]]), "earth": earth}
+    b = {"heaven": np.array([[0.3], [0.7], [0.49]]), "earth": earth}  # the third flips 8 -> 3
+    assert (compare.digits(a, roles) != compare.digits(b, roles)).tolist() == [False, False, True]
+
+
+def test_generic_decisions():
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]])
+    assert compare.generic_decisions(scores).tolist() == [[1], [0]]
+    assert compare.generic_decisions(np.array([[3, 1], [2, 2]], np.int32)).tolist() == [[3, 1], [2, 2]]
+    assert compare.generic_decisions(np.array([[0.4], [0.9]])) is None  # one float score: no decision
+    assert compare.generic_decisions(np.array([0.1, 0.9])).tolist() == [[1]]
+
+
+def test_align_outputs_by_name_then_unique_shape_then_position():
+    ref = {"a": np.zeros((2, 3)), "b": np.zeros((2, 1)), "c": np.zeros((2, 4)), "d": np.zeros((2, 4))}
+    other = {"a": np.zeros((2, 3)), "x": np.zeros((2, 1)), "y": np.zeros((2, 4)), "z": np.zeros((2, 4))}
+    assert compare.align_outputs(ref, other) == {"a": "a", "b": "x", "c": "y", "d": "z"}
+    # a shape no one shares stays unpaired
+    assert compare.align_outputs({"a": np.zeros(2), "b": np.zeros(3)}, {"q": np.zeros(4)}) == {}
+
+
+# --------------------------------------------------------------------------- compare: roles
+
+
+def out(name, *shape):
+    return TensorInfo(name, tuple(shape), "float32")
+
+
+def test_role_specs_default_to_the_contract_outputs():
+    specs = compare.role_specs(None)
+    assert specs == {
+        "heaven": {"name": "heaven", "shape": [None, 1]},
+        "earth": {"name": "earth", "shape": [None, 5]},
+    }
+    custom = {"outputs": {"p": {"role": "heaven", "shape": [None, 1]}}}
+    assert compare.role_specs(custom) == {"heaven": {"name": "p", "shape": [None, 1]}}
+
+
+def test_shape_fits_with_unknown_dimensions():
+    assert compare.shape_fits([None, 5], (None, 5)) and compare.shape_fits([None, 5], (64, 5))
+    assert not compare.shape_fits([None, 5], (None, 1)) and not compare.shape_fits([None, 5], (None, 5, 1))
+    assert not compare.shape_fits(None, (1,)) and not compare.shape_fits([1], None)
+    assert compare.shape_str((None, 5)) == "[N,5]" and compare.shape_str(None) == "?"
+
+
+def test_match_roles_by_name_then_by_shape():
+    specs = compare.role_specs(None)
+    m = compare.match_roles(specs, [out("earth", None, 5), out("heaven", None, 1)])
+    assert m == {
+        "mapping": {"heaven": "heaven", "earth": "earth"},
+        "how": {"heaven": "name", "earth": "name"},
+        "unmatched": {},
+    }
+    m = compare.match_roles(specs, [out("q", None, 5), out("p", None, 1)])
+    assert m["mapping"] == {"heaven": "p", "earth": "q"} and set(m["how"].values()) == {"shape"}
+
+
+def test_match_roles_says_why_a_role_is_unmatched():
+    specs = compare.role_specs(None)
+    m = compare.match_roles(specs, [out("heaven", None, 1), out("earth", None, 7)])
+    assert m["mapping"] == {"heaven": "heaven"}
+    assert m["unmatched"] == {"earth": "output 'earth' has shape [N,7], the role needs [N,5]"}
+    m = compare.match_roles(specs, [out("a", None, 5), out("b", None, 5), out("heaven", None, 1)])
+    assert m["unmatched"] == {"earth": "several outputs have the shape [N,5]: a, b"}
+    m = compare.match_roles(specs, [out("heaven", None, 1)])
+    assert m["unmatched"] == {"earth": "no output is named 'earth' or has the shape [N,5]"}
+
+
+# --------------------------------------------------------------------------- JSON values
+
+
+def test_plain_makes_evidence_json():
+    ev = {"a": np.float32(0.5), "b": (1, np.int64(2)), "c": np.arange(3), "d": float("nan"), 4: Path("x/y")}
+    assert plain(ev) == {"a": 0.5, "b": [1, 2], "c": [0, 1, 2], "d": None, "4": "x/y"}
+    json.dumps(plain(ev))
+    assert tensor_json(out("p", None, 5)) == {"name": "p", "shape": [None, 5], "dtype": "float32"}
+
+
+# --------------------------------------------------------------------------- graph: model.json by hand
+
+
+def const(name, values=None):
+    node = {"name": name, "op": "Const", "attr": {}}
+    if values is not None:
+        node["attr"]["value"] = {"tensor": {"floatVal": list(values)}}
+    return node
+
+
+def op(name, kind, *inputs):
+    return {"name": name, "op": kind, "input": list(inputs), "attr": {}}
+
+
+def placeholder(name="image"):
+    return {"name": name, "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}}
+
+
+def signature_entry(name, dtype, *dims):
+    return {"name": f"{name}:0", "dtype": dtype, "tensorShape": {"dim": [{"size": str(d)} for d in dims]}}
+
+
+def graph_of(nodes, inputs=("image",)) -> GraphModel:
+    doc = {
+        "modelTopology": {"node": nodes},
+        "signature": {"inputs": {n: signature_entry(n, "DT_FLOAT", -1, 128, 64, 1) for n in inputs}},
+    }
+    return GraphModel(Path("."), doc, [out(n, None, 128, 64, 1) for n in inputs], [], "float32")
+
+
+def walk(nodes, weights=None) -> dict:
+    (found,) = input_arithmetic(graph_of(nodes), weights or {})
+    return found
+
+
+def test_the_arithmetic_after_the_input_is_one_affine_map():
+    nodes = [
+        placeholder(),
+        const("two"),
+        op("mul", "Mul", "image", "two"),
+        const("minus_one", [-1.0]),
+        op("add", "AddV2", "mul", "minus_one"),
+        op("conv", "Conv2D", "add", "kernel"),
+        const("kernel"),
+    ]
+    found = walk(nodes, {"two": np.array([2.0])})  # a constant from the weights, one from the node
+    assert (found["scale"], found["offset"]) == (2.0, -1.0)
+    assert [(s["op"], s.get("const")) for s in found["steps"]] == [("Mul", 2.0), ("AddV2", -1.0)]
+    assert found["stopped_at"] == "Conv2D conv" and found["resize"] is None
+
+
+def test_division_and_subtraction_on_either_side():
+    found = walk(
+        [placeholder(), const("c", [255.0]), op("div", "RealDiv", "image", "c"), op("r", "Relu", "div")]
+    )
+    assert found["scale"] == pytest.approx(1 / 255) and found["offset"] == 0.0
+    found = walk(
+        [placeholder(), const("one", [1.0]), op("sub", "Sub", "one", "image"), op("r", "Relu", "sub")]
+    )
+    assert (found["scale"], found["offset"]) == (-1.0, 1.0)  # 1 - x
+    found = walk([placeholder(), const("c", [2.0]), op("div", "RealDiv", "c", "image")])
+    assert found["stopped_at"] == "RealDiv div (constant divided by the input)" and found["steps"] == []
+
+
+def test_gray_to_rgb_stacking_and_resizing_pass_through():
+    nodes = [
+        placeholder(),
+        const("axis", [3.0]),
+        op("rgb", "ConcatV2", "image", "image", "image", "axis"),
+        const("size", [224.0, 224.0]),
+        op("big", "ResizeBilinear", "rgb", "size"),
+        const("scale", [2.0, 2.0, 2.0]),
+        op("mul", "Mul", "big", "scale"),
+        op("conv", "Conv2D", "mul", "kernel"),
+    ]
+    found = walk(nodes)
+    assert [s["op"] for s in found["steps"]] == ["ConcatV2", "ResizeBilinear", "Mul"]
+    assert found["resize"] == {"op": "ResizeBilinear", "node": "big"}
+    assert found["scale"] == 2.0  # the same constant on every channel reads as one number
+    per_channel = walk([placeholder(), const("s", [1.0, 2.0, 3.0]), op("mul", "Mul", "image", "s")])
+    assert per_channel["scale"] == [1.0, 2.0, 3.0] and per_channel["stopped_at"] == "the end of the graph"
+
+
+def test_the_walk_stops_where_the_input_is_no_longer_alone():
+    other = placeholder("other")
+    found = walk([placeholder(), other, op("mul", "Mul", "image", "other")])
+    assert found["stopped_at"] == "Mul mul (not a constant operand)"
+    found = walk([placeholder(), other, op("cat", "ConcatV2", "image", "other")])
+    assert found["stopped_at"] == "ConcatV2 cat"  # joined with another tensor, not stacked
+    found = walk([placeholder(), op("a", "Relu", "image"), op("b", "Sigmoid", "image")])
+    assert found["stopped_at"] == "2 consumers"
+    assert walk([placeholder()])["stopped_at"] == "the end of the graph"
+
+
+def write_graph(where: Path, weights: list[dict], shard: bytes, **doc) -> Path:
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "shard.bin").write_bytes(shard)
+    body = {
+        "format": "graph-model",
+        "modelTopology": {"node": [placeholder()]},
+        "weightsManifest": [{"paths": ["shard.bin"], "weights": weights}],
+        "signature": {
+            "inputs": {"image": signature_entry("image", "DT_FLOAT", -1, 128, 64, 1)},
+            "outputs": {
+                "earth": signature_entry("earth", "DT_FLOAT", -1, 5),
+                "heaven": signature_entry("heaven", "DT_FLOAT", -1, 1),
+                "count": signature_entry("count", "DT_INT32", -1),
+            },
+        },
+        **doc,
+    }
+    (where / "model.json").write_text(json.dumps(body))
+    return where
+
+
+def test_read_graph_gives_the_signature_in_predict_order(tmp_path):
+    g = read_graph(write_graph(tmp_path / "m", [{"name": "w", "shape": [2], "dtype": "float32"}], bytes(8)))
+    assert [o.name for o in g.outputs] == ["earth", "heaven", "count"]
+    assert g.outputs[0].shape == (None, 5) and g.outputs[2].dtype == "int32"
+    assert g.inputs == [TensorInfo("image", (None, 128, 64, 1), "float32")]
+    assert g.precision == "float32" and g.quantized_tensors == {}
+
+
+def test_read_graph_reads_the_weight_precision(tmp_path):
+    def weight(name, dtype):
+        return {"name": name, "shape": [4], "dtype": "float32", "quantization": {"dtype": dtype}}
+
+    g = read_graph(write_graph(tmp_path / "u8", [weight("a", "uint8"), weight("b", "uint8")], bytes(8)))
+    assert g.precision == "uint8" and g.quantized_tensors == {"uint8": 2}
+    g = read_graph(write_graph(tmp_path / "f16", [weight("a", "float16")], bytes(8)))
+    assert g.precision == "float16"
+    g = read_graph(write_graph(tmp_path / "mix", [weight("a", "float16"), weight("b", "uint8")], bytes(12)))
+    assert g.precision == "mixed" and g.quantized_tensors == {"float16": 1, "uint8": 1}
+
+
+def test_read_graph_without_a_signature_finds_the_placeholders(tmp_path):
+    g = read_graph(write_graph(tmp_path / "m", [], b"", signature=None))
+    assert g.inputs == [TensorInfo("image", (), "float32")] and g.outputs == []
+
+
+def test_read_graph_refuses_what_is_not_a_graph_model(tmp_path):
+    w = [{"name": "w", "shape": [4], "dtype": "float32"}]
+    with pytest.raises(UsageError, match="not a folder"):
+        read_graph(tmp_path / "none")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match=r"has no model\.json"):
+        read_graph(tmp_path / "empty")
+    bad = write_graph(tmp_path / "bad", w, bytes(16))
+    (bad / "model.json").write_text("{")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        read_graph(bad)
+    (bad / "model.json").write_text("{}")
+    with pytest.raises(UsageError, match="no modelTopology"):
+        read_graph(bad)
+    with pytest.raises(UsageError, match="layers-model model"):
+        read_graph(write_graph(tmp_path / "layers", w, bytes(16), format="layers-model"))
+    with pytest.raises(UsageError, match="truncated"):
+        read_graph(write_graph(tmp_path / "short", w, bytes(15)))
+    gone = write_graph(tmp_path / "gone", w, bytes(16))
+    (gone / "shard.bin").unlink()
+    with pytest.raises(UsageError, match="missing weight shard"):
+        read_graph(gone)
+
+
+# --------------------------------------------------------------------------- pitfalls
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory) -> list[Path]:
+    """A camera-like RGB file (1.5x larger, its channels unlike each other) and a gray 64x128 one."""
+    where = tmp_path_factory.mktemp("pitfalls")
+    rng = np.random.default_rng(7)
+    rgb = np.zeros((192, 96, 3), np.uint8)
+    rgb[..., 0] = rng.integers(0, 256, (192, 96))
+    rgb[..., 1] = np.linspace(0, 255, 96)[None, :]
+    rgb[..., 2] = np.linspace(255, 0, 192)[:, None]
+    gray = rng.integers(0, 256, (HEIGHT, WIDTH)).astype(np.uint8)
+    Image.fromarray(rgb, "RGB").save(where / "camera.png")
+    Image.fromarray(gray, "L").save(where / "gray.png")
+    return [where / "camera.png", where / "gray.png"]
+
+
+def browser_as(files: list[Path], gray: str, method: str) -> np.ndarray:
+    return np.stack([pitfalls.variant(load_rgba_or_gray(f), gray, method) for f in files])
+
+
+def python_of(files: list[Path]) -> np.ndarray:
+    return np.stack([preprocess_file(f) for f in files])
+
+
+def test_the_spec_variant_is_pythons_preprocessing(image_files):
+    np.testing.assert_allclose(
+        browser_as(image_files, "luma", "half_pixel"), python_of(image_files), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("gray", "method"),
+    [v for v in itertools.product(pitfalls.GRAY, pitfalls.RESIZE) if v != ("luma", "half_pixel")],
+)
+def test_every_known_pitfall_is_recognized(image_files, gray, method):
+    cause = pitfalls.explain(image_files, browser_as(image_files, gray, method), python_of(image_files))
+    assert cause is not None and (cause["grayscale"], cause["resize"]) == (gray, method)
+    assert cause["max_abs_diff_to_browser"] <= pitfalls.MATCH
+    words = [pitfalls.GRAY[gray]] if gray != "luma" else []
+    words += [pitfalls.RESIZE[method]] if method != "half_pixel" else []
+    assert cause["description"] == " and ".join(words)
+
+
+def test_the_pitfalls_list_names_the_two_browser_traps():
+    assert set(pitfalls.GRAY) == {"luma", "red"} and "fromPixels(img, 1)" in pitfalls.GRAY["red"]
+    assert set(pitfalls.RESIZE) == {"half_pixel", "align_corners", "asymmetric"}
+    assert "resizeBilinear's default" in pitfalls.RESIZE["asymmetric"]
+
+
+def test_no_cause_for_a_match_or_for_an_unknown_difference(image_files):
+    python = python_of(image_files)
+    assert pitfalls.explain(image_files, python, python) is None
+    noise = np.random.default_rng(1).uniform(0, 1, python.shape).astype(np.float32)
+    assert pitfalls.explain(image_files, noise, python) is None
+
+
+def test_resize_sampling_positions():
+    np.testing.assert_allclose(pitfalls.source_coords(4, 2, "half_pixel"), [0.5, 2.5])
+    np.testing.assert_allclose(pitfalls.source_coords(4, 2, "align_corners"), [0.0, 3.0])
+    np.testing.assert_allclose(pitfalls.source_coords(4, 2, "asymmetric"), [0.0, 2.0])
+    np.testing.assert_allclose(pitfalls.source_coords(2, 4, "half_pixel"), [0.0, 0.25, 0.75, 1.0])  # clamped
+    img = np.arange(HEIGHT * WIDTH, dtype=np.float64).reshape(HEIGHT, WIDTH)
+    assert pitfalls.resize(img, "align_corners") is img  # already the model's size
+    assert np.all(pitfalls.resize(np.full((10, 7), 9.0), "asymmetric") == 9.0)
+
+
+def test_red_gray_composites_transparency_over_white():
+    rgba = np.array([[[10, 200, 30, 255], [10, 200, 30, 0]]], np.uint8)
+    np.testing.assert_allclose(pitfalls.red_gray(rgba), [[10.0, 255.0]])
+    np.testing.assert_allclose(pitfalls.red_gray(np.array([[5, 6]], np.uint8)), [[5.0, 6.0]])
