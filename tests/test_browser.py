@@ -1,4 +1,4 @@
-"""The browser library (web/src/soroban-vision.js) in real headless Chromium, against Python.
+"""The browser library's column classifier (web/src/classifier/) in real headless Chromium, against Python.
 
 One exported model for the whole module, one browser per backend. Parity is measured from
 raw image files: Python decodes and preprocesses them with preprocess.py, the page decodes
@@ -354,16 +354,30 @@ def _edit_contract(**weights):
     return change
 
 
-BROKEN = {
-    "flipped byte in a shard": (_flip_a_byte, r"group1-shard1of1\.bin does not match the contract's SHA-256"),
-    "truncated shard": (_truncate, r"group1-shard1of1\.bin does not match the contract's SHA-256"),
+BROKEN = {  # case: (change, the error's code, its message)
+    "flipped byte in a shard": (
+        _flip_a_byte,
+        "hash_mismatch",
+        r"group1-shard1of1\.bin does not match the contract's SHA-256",
+    ),
+    "truncated shard": (
+        _truncate,
+        "hash_mismatch",
+        r"group1-shard1of1\.bin does not match the contract's SHA-256",
+    ),
     "missing contract": (
         lambda d: (d / "contract.json").unlink(),
+        "missing_file",
         r"no contract\.json at .*soroban-vision export",
     ),
-    "unsupported precision": (_edit_contract(precision="int4"), r"unsupported weight precision 'int4'"),
+    "unsupported precision": (
+        _edit_contract(precision="int4"),
+        "contract_unsupported",
+        r"unsupported weight precision 'int4'",
+    ),
     "precision that is not in the shards": (
         _edit_contract(precision="float16"),
+        "contract_mismatch",
         r"the contract says float16 weights but model\.json holds float32 weights",
     ),
 }
@@ -371,20 +385,22 @@ BROKEN = {
 
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_a_broken_model_folder_is_a_clear_error(browser, models, tmp_path, case):
-    change, message = BROKEN[case]
+    change, code, message = BROKEN[case]
     folder = _variant(models, tmp_path, change)
     runner = browser("wasm")
     with pytest.raises(BrowserError, match=message) as e:
         runner.call("check", runner.serve_dir(folder), "wasm")
     assert "\n" not in str(e.value)
+    assert (e.value.js_name, e.value.code) == ("ContractError", code)
     report(f"refused ({case})", str(e.value))
 
 
 def test_a_contract_from_another_model_is_refused(browser, models, tmp_path):
     folder = _variant(models, tmp_path, lambda d: shutil.copy(models["other"] / "contract.json", d))
     runner = browser("wasm")
-    with pytest.raises(BrowserError, match=r"model\.json does not match the contract's SHA-256"):
+    with pytest.raises(BrowserError, match=r"model\.json does not match the contract's SHA-256") as e:
         runner.call("check", runner.serve_dir(folder), "wasm")
+    assert e.value.code == "hash_mismatch"
 
 
 def test_a_backend_that_misses_the_golden_vectors_is_refused(browser, models, tmp_path):
@@ -397,8 +413,9 @@ def test_a_backend_that_misses_the_golden_vectors_is_refused(browser, models, tm
 
     folder = _variant(models, tmp_path, skew)
     runner = browser("wasm")
-    with pytest.raises(BrowserError, match=r"golden self-check FAILED on wasm: vector 3 earth\[0\]"):
+    with pytest.raises(BrowserError, match=r"golden self-check FAILED on wasm: vector 3 earth\[0\]") as e:
         runner.call("check", runner.serve_dir(folder), "wasm")
+    assert e.value.code == "golden_mismatch"
 
 
 def test_the_original_folder_still_loads(browser, models):
@@ -448,7 +465,8 @@ def test_static_server_types_caching_and_confinement(models):
         wasm = "/web/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm"
         for path, mime in [
             (wasm, "application/wasm"),
-            ("/web/src/soroban-vision.js", "text/javascript; charset=utf-8"),
+            ("/web/src/index.js", "text/javascript; charset=utf-8"),
+            ("/web/src/abacus/spec.json", "application/json"),  # imported as a JSON module: must be JSON
             ("/model/model.json", "application/json"),
             ("/model/group1-shard1of1.bin", "application/octet-stream"),
         ]:

@@ -1,4 +1,4 @@
-"""The whole-soroban reader in the browser (web/src/soroban-abacus.js) against Python (abacus.py).
+"""The whole-soroban reader in the browser (web/src/abacus/) against Python (abacus).
 
 One Chromium for the module, the shipped model on both sides (ONNX Runtime in Python, TF.js
 wasm in the page). The same rendered photo files go to both. With the same frame corners,
@@ -9,11 +9,9 @@ within a pixel or two. Bad pictures give clear errors and never break the page.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from pathlib import Path
-from unittest import mock
 
 import cv2
 import numpy as np
@@ -73,16 +71,14 @@ def browser():
 
 
 def python_read(path: Path, reader, corners=None):
-    """Python's reading and its candidate layouts; with `corners`, the frame is taken as given
-    (find_markers answers them), so the rest of read_abacus runs unchanged."""
+    """Python's reading and its candidate layouts; with `corners` (in the photo's pixels), the
+    frame is taken as given, as the browser takes it."""
     photo = abacus.load_photo(path)
-    patch = mock.patch.object(
-        abacus, "find_markers", lambda gray: (np.asarray(corners, np.float64), "markers", [])
-    )
-    with patch if corners is not None else contextlib.nullcontext():
-        markers = "on" if corners is not None else "auto"
-        reading = abacus.read_abacus(photo, reader, markers=markers)
-        exact_corners, _, layouts, _ = abacus.locate(photo.gray, None, markers)
+    given = None if corners is None else np.asarray(corners, np.float64)
+    markers = "auto" if given is None else "off"
+    reading = abacus.read_abacus(photo, reader, markers=markers, corners=given)
+    working = None if given is None else photo.from_photo(given)
+    exact_corners, _, layouts, _ = abacus.locate(photo.gray, None, markers, corners=working)
     return photo, reading, exact_corners, layouts
 
 
@@ -182,9 +178,8 @@ def test_same_corners_give_the_same_crops_and_number(browser, scenes, python_rea
     cases = [(p, t, None) for p, t in scenes["markers"]] + [(p, t, t["corners"]) for p, t in scenes["plain"]]
     for path, truth, given in cases:
         photo, want, corners, layouts = python_read(path, python_reader, given)
-        got = browser.read_abacus(
-            [path], markers="corners", corners=np.asarray(corners).tolist(), debug=True
-        )[0]
+        # corners given are used as given; "off": no marker search either
+        got = browser.read_abacus([path], markers="off", corners=np.asarray(corners).tolist(), debug=True)[0]
         assert got["method"] == "corners"
         assert_same_reading(got, want, path.name)
         assert got["text"] == str(truth["number"]), path.name
@@ -249,23 +244,63 @@ def test_bad_pictures_are_clear_errors_and_never_break_the_page(browser, scenes,
     noise = _save(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), tmp_path / "noise.png")
     tiny = _save(np.zeros((30, 40, 3), np.uint8), tmp_path / "tiny.png")
     two = _save(np.concatenate([rgb, other], axis=1), tmp_path / "two.png")
-    bad = {
-        "noise": (noise, {}, r"no soroban frame found"),
-        "noise, markers on": (noise, {"markers": "on"}, r"no frame markers found \(need at least 3"),
-        "tiny": (tiny, {}, r"40x30: too small"),
-        "not an image": (tmp_path / "garbage.png", {}, r"."),
-        "two sorobans": (two, {}, r"more than one soroban"),
-        "bad corners": (path, {"corners": [[0, 0], [1, 1]]}, r"corners must be four \[x, y\] points"),
-        "degenerate corners": (path, {"corners": [[5, 5]] * 4}, r"frame found .*too close together"),
-        "bad column count": (path, {"columns": 99}, r"columns must be 1-17"),
-        "bad marker mode": (path, {"markers": "maybe"}, r"markers must be one of auto, on, off, corners"),
-        "corners mode without corners": (path, {"markers": "corners"}, r"no frame corners given"),
+    frame, usage = "FrameNotFound", "UsageError"
+    bad = {  # case: (file, options, the error's class and code, its message)
+        "noise": (noise, {}, (frame, "no_frame_in_browser"), r"no soroban frame found"),
+        "noise, markers on": (
+            noise,
+            {"markers": "on"},
+            (frame, "no_markers"),
+            r"no frame markers found \(need at least 3",
+        ),
+        "tiny": (tiny, {}, (frame, "too_small"), r"40x30: too small"),
+        "not an image": (tmp_path / "garbage.png", {}, None, r"."),
+        "two sorobans": (two, {}, (frame, "two_sorobans"), r"more than one soroban"),
+        "bad corners": (
+            path,
+            {"corners": [[0, 0], [1, 1]]},
+            (usage, "bad_corners"),
+            r"corners must be four \[x, y\] points",
+        ),
+        "degenerate corners": (
+            path,
+            {"corners": [[5, 5]] * 4},
+            (frame, "degenerate_corners"),
+            r"frame found .*too close together",
+        ),
+        "three corners on a line": (
+            path,
+            {"corners": [[100, 100], [300, 100], [500, 100], [100, 200]]},
+            (frame, "degenerate_corners"),
+            r"frame found .*three on a line",
+        ),
+        "bad column count": (path, {"columns": 99}, (usage, "bad_columns"), r"columns must be 1-17"),
+        "bad marker mode": (
+            path,
+            {"markers": "maybe"},
+            (usage, "bad_markers"),
+            r"markers must be auto, on or off",
+        ),
+        "the old corners mode": (
+            path,
+            {"markers": "corners"},
+            (usage, "bad_markers"),
+            r"markers must be auto, on or off",
+        ),
+        "markers off without corners": (
+            path,
+            {"markers": "off"},
+            (frame, "no_frame_in_browser"),
+            r"no soroban frame found .*give the frame's four corners",
+        ),
     }
     (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not a picture")
-    for case, (file, options, message) in bad.items():
+    for case, (file, options, kind, message) in bad.items():
         with pytest.raises(BrowserError, match=message) as e:
             browser.read_abacus([file], **options)
         assert "\n" not in str(e.value), case
+        if kind is not None:
+            assert (e.value.js_name, e.value.code) == kind, case
         report(f"refused ({case})", str(e.value).split(": ", 1)[1])
     # RGBA and grayscale files read like the colour original, in both places
     for mode in ("RGBA", "L"):
@@ -332,10 +367,10 @@ def test_the_demo_example_photo_is_read(browser):
 def test_evaluate_scenes_in_the_browser_agrees_with_python(tmp_path, markers):
     """`evaluate-scenes --browser`: every scene read in both places, with the browser's own
     figures (markers found by js-aruco2, or the corners Python found handed over)."""
-    flags = ["--markers"] if markers else []
+    flags = ["--markers", "on" if markers else "off"]
     render = run_cli("render-scenes", "--out", tmp_path / "s", "--count", 3, "--seed", 8, *flags)
     assert render.returncode == 0, render.stderr
-    proc = run_cli("evaluate-scenes", tmp_path / "s", "--browser", "--json")
+    proc = run_cli("evaluate-scenes", tmp_path / "s", "--browser", "--json", "-")
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     b = r["browser"]

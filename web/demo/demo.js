@@ -1,8 +1,8 @@
-// The demo page: read a whole soroban from the camera or a photo (web/src/soroban-abacus.js),
-// or single column crops (web/src/soroban-vision.js). The model comes from ?model= (default
-// /model/, where `soroban-vision serve-demo` mounts the shipped export).
-import { loadColumnClassifier } from "../src/soroban-vision.js";
-import { FrameNotFound, loadAbacusReader, MAX_COLUMNS, Stabilizer } from "../src/soroban-abacus.js";
+// The demo page: read a whole soroban from the camera or a photo (loadAbacusReader), or single
+// column crops (loadColumnClassifier), through the library's public surface (web/src/index.js).
+// The model comes from ?model= (default /model/, where `soroban-vision serve-demo` mounts the
+// shipped export).
+import { loadAbacusReader, loadColumnClassifier, spec, Stabilizer } from "../src/index.js";
 
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get("model") ?? "/model/";
@@ -18,7 +18,7 @@ let video = null, stream = null;
 let reading = null, failure = null, steady = null;
 let picking = false, picked = []; // clicked corners, in the source's pixels
 let corners = null; // the frame's corners when they come from clicks
-let stabilizer = new Stabilizer({ frames: 5 });
+let stabilizer = new Stabilizer(); // the spec's defaults, as in Python
 let perFrame = null; // smoothed ms per frame (camera)
 
 function el(tag, className, text) {
@@ -33,6 +33,9 @@ function say(text, kind = "") {
   $("status").className = `status ${kind}`;
 }
 
+/** A failure that clicking the frame's corners would cure: no markers found, or none looked for. */
+const wantsCorners = (e) => e?.code === "no_frame_in_browser" || e?.code === "no_markers";
+
 /** 4 644 935: thin spaces every three digits, as the unit dots on a soroban's bar. */
 const grouped = (text) => text.replace(/\B(?=(\d{3})+(?!\d))/g, "\u2009");
 
@@ -42,8 +45,8 @@ function readOptions() {
   const columns = $("set-columns").value;
   const options = columns ? { columns: Number(columns) } : {};
   if (mode === "camera") options.track = true; // markers first looked for where they were
-  if (corners) options.corners = corners;
-  else options.markers = $("set-markers").value === "corners" ? "corners" : "auto";
+  options.markers = $("set-markers").value; // auto | on | off, as in Python
+  if (corners) options.corners = corners; // clicked corners are always used as given
   return options;
 }
 
@@ -102,7 +105,7 @@ async function openPhoto(src, name) {
   setPicking(false);
   $("empty").hidden = true;
   await readOnce();
-  if (failure instanceof FrameNotFound && /no frame markers|no frame corners/.test(failure.message)) setPicking(true);
+  if (wantsCorners(failure)) setPicking(true);
 }
 
 async function startCamera() {
@@ -310,9 +313,8 @@ function show() {
   const message = $("message");
   message.className = `message${failure ? " error" : ""}`;
   if (failure) {
-    const noMarkers = /no frame markers|no frame corners/.test(failure.message);
-    message.textContent = noMarkers
-      ? "No frame markers in this picture. Click the frame's four outer corners, top-left first, then clockwise."
+    message.textContent = wantsCorners(failure)
+      ? "No frame markers to go by. Click the frame's four outer corners, top-left first, then clockwise."
       : failure.message;
   } else if (live?.warnings.length) {
     message.textContent = live.warnings.join("; ");
@@ -343,14 +345,15 @@ function show() {
 
 // ----------------------------------------------------------------------------- wiring
 
-for (let n = 1; n <= MAX_COLUMNS; n++) $("set-columns").append(new Option(String(n), String(n)));
+for (let n = spec.columns.min; n <= spec.columns.max; n++) $("set-columns").append(new Option(String(n), String(n)));
+$("set-frames").value = $("set-frames-value").textContent = String(spec.stabilizer.frames);
 $("set-frames").addEventListener("input", () => {
   $("set-frames-value").textContent = $("set-frames").value;
   stabilizer = new Stabilizer({ frames: Number($("set-frames").value) });
 });
 for (const id of ["set-columns", "set-markers"]) {
   $(id).addEventListener("change", () => {
-    if (id === "set-markers" && $(id).value === "corners" && !corners) setPicking(true);
+    if (id === "set-markers" && $(id).value === "off" && !corners) setPicking(true);
     if (mode === "photo") readOnce();
   });
 }
@@ -395,7 +398,7 @@ function card(name, src, r) {
   const body = el("div");
   body.append(
     el("div", "digit", String(r.digit)),
-    el("div", `confidence${r.confidence < 0.8 ? " low" : ""}`, `confidence ${(100 * r.confidence).toFixed(1)}%`),
+    el("div", `confidence${r.confidence < spec.low_confidence ? " low" : ""}`, `confidence ${(100 * r.confidence).toFixed(1)}%`),
     el("div", "head", `heaven ${r.heaven.active ? "down (5)" : "up (0)"} · p ${r.heaven.p.toFixed(3)}`),
     el("div", "head", `earth ${r.earth.count} of 4 beads up`),
   );

@@ -2,8 +2,8 @@
 
 The runner serves web/ and the model folder on 127.0.0.1 (serve.py), opens
 web/test/harness.html and calls its functions. With a contract.json next to the model it
-loads the model the way a web page does (web/src/soroban-vision.js: checksums, golden
-self-check, preprocessing in the page); without one it loads the bare graph model, which is
+loads the model the way a web page does (web/src/index.js: checksums, golden self-check,
+preprocessing in the page); without one it loads the bare graph model, which is
 how the doctor looks at a third-party model.
 
 Backends: wasm (the fast one on CPU-only machines), cpu, webgl (SwiftShader, software) and
@@ -69,8 +69,11 @@ _PLAYWRIGHT = _SharedPlaywright()
 
 
 class BrowserError(SorobanError):
-    """The page refused or failed: a model that does not check out, or a TF.js error."""
+    """The page refused or failed: a model that does not check out, or a TF.js error. When the
+    library threw it, `js_name` is its class (e.g. FrameNotFound) and `code` its stable code
+    (e.g. no_markers, hash_mismatch; web/README.md lists them)."""
 
+    code = "browser"
     js_name = "Error"  # the JavaScript error's name, when the page threw one
 
 
@@ -196,6 +199,7 @@ class ChromiumRunner(BaseRunner):
         if not answer["ok"]:
             error = BrowserError(self._message(answer["error"], seen))
             error.js_name = answer.get("name", "Error")  # e.g. FrameNotFound: no soroban to read
+            error.code = answer.get("code") or BrowserError.code  # e.g. no_markers
             raise error
         return answer["value"]
 
@@ -256,8 +260,8 @@ class ChromiumRunner(BaseRunner):
     # ------------------------------------------------------------------ the whole-soroban reader
 
     def read_abacus(self, paths: list[str | Path], kind: str = "image", **options) -> list[dict]:
-        """Photos read by web/src/soroban-abacus.js in the page, one reading each (the number
-        as a string). Options as `read(source, options)`: columns, corners, markers, threshold,
+        """Photos read by the page's whole-soroban reader (web/src/abacus/), one reading each (the
+        number as a string). Options as `read(source, options)`: columns, corners, markers, threshold,
         debug (adds the layouts and the chosen layout's crops, decoded to float32 arrays)."""
         readings = [self.call("readAbacus", self.url_for(p), options, kind) for p in paths]
         for r in readings:

@@ -1,0 +1,46 @@
+// Each rod's crop (abacus.column_quads), sampled straight from the photo through one
+// homography, for every candidate layout at once: one model call per frame.
+
+import { applyHomography, matmul3, perspectiveTransform } from "../numeric/homography.js";
+import { frameNotFound } from "./spec.js";
+import { frameHomography, warpGrayInto } from "./warp.js";
+
+/** Each rod's crop as a photo quad and as the homography from crop pixels to photo pixels. */
+export function columnQuads(corners, rods, sideFrac, spec) {
+  const half = spec.cropPitches / 2;
+  const pitch = 1.0 / (rods + 2 * sideFrac); // frame width is 1
+  const frame = frameHomography(corners, 1.0, 1.0);
+  const cropBox = [[0, 0], [spec.width, 0], [spec.width, spec.height], [0, spec.height]];
+  const quads = [], homs = [];
+  for (let i = 0; i < rods; i++) {
+    const x = (sideFrac + i + 0.5) * pitch;
+    const q = [[x - half * pitch, 0], [x + half * pitch, 0], [x + half * pitch, 1], [x - half * pitch, 1]];
+    const cropToFrame = perspectiveTransform(cropBox, q);
+    if (cropToFrame === null) throw frameNotFound("degenerate_corners");
+    homs.push(matmul3(frame, cropToFrame));
+    quads.push(applyHomography(frame, q));
+  }
+  return { quads, homs };
+}
+
+/**
+ * The model input for every layout's crops, one after the other: Float32Array
+ * [total*H*W], each value gray / divideBy as the contract says; and each layout's quads.
+ */
+export function layoutCrops(photo, corners, layouts, spec) {
+  const { width: W, height: H } = spec;
+  const size = W * H;
+  const total = layouts.reduce((n, l) => n + l.rods, 0);
+  const crops = new Float32Array(total * size);
+  const quadsOf = [];
+  let offset = 0;
+  for (const layout of layouts) {
+    const { quads, homs } = columnQuads(corners, layout.rods, layout.sideFrac, spec);
+    for (const hom of homs) {
+      warpGrayInto(photo.gray, photo.width, photo.height, hom, W, H, crops, offset, spec.divideBy);
+      offset += size;
+    }
+    quadsOf.push(quads);
+  }
+  return { crops, total, quadsOf };
+}

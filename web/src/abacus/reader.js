@@ -1,0 +1,182 @@
+// The whole-soroban reader: a photo or a camera frame -> the number. It ports
+// src/soroban_vision/abacus.py step for step, with the same float64 arithmetic in the same
+// order, so Python and the browser cut the same column crops from the same file and read the
+// same number:
+//
+//   const reader = await loadAbacusReader("/model/", { backend: "wasm" });
+//   const r = await reader.read(video);  // {number, text, digits, columns, corners, method, ms, ...}
+//
+// 1. Frame (locate.js): four corners the caller gives, or ArUco markers (markers.js).
+//    Nothing after this step knows which.
+// 2. Rods (rods.js): the rectified frame's column profile, its period, the (rods, side rail) fit.
+// 3. Columns (crops.js): every candidate layout's crops, sampled straight from the photo
+//    through a homography, classified in ONE model call; the layout read most confidently wins.
+
+import { decode } from "../classifier/decode.js";
+import { loadColumnClassifier } from "../classifier/load.js";
+import { pixelsOf } from "../classifier/pixels.js";
+import { ContractError } from "../errors.js";
+import { pairwiseSum } from "../numeric/numpy.js";
+import { roundPoints } from "../numeric/round.js";
+import { layoutCrops } from "./crops.js";
+import { locate } from "./locate.js";
+import { loadMarkerDetector } from "./markers.js";
+import { prepare } from "./photo.js";
+import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError } from "./spec.js";
+
+/**
+ * Load the column classifier (contract, checksums, golden self-check) and, unless markers
+ * are "off", the marker detector. Options: backend ("wasm"), markers ("auto" | "on" | "off",
+ * as in Python), threshold (LOW_CONFIDENCE), classifier (an already loaded column classifier
+ * to share), arucoUrl (folder of js-aruco2's src/).
+ */
+export async function loadAbacusReader(baseUrl, options = {}) {
+  const markers = options.markers ?? "auto";
+  checkMarkers(markers);
+  const classifier = options.classifier ?? (await loadColumnClassifier(baseUrl, options));
+  let reader;
+  try {
+    reader = new AbacusReader(classifier, { ...options, markers, owns: !options.classifier });
+    if (markers === "auto" || markers === "on") await reader.markerDetector();
+  } catch (e) {
+    if (!options.classifier) classifier.dispose();
+    throw e;
+  }
+  return reader;
+}
+
+class AbacusReader {
+  constructor(classifier, { markers, threshold = LOW_CONFIDENCE, arucoUrl, owns }) {
+    this.classifier = classifier;
+    this.markers = markers;
+    this.threshold = threshold;
+    this.arucoUrl = arucoUrl;
+    this.owns = owns;
+    this.detector = null;
+    const crop = classifier.contract.preprocessing?.crop?.width_pitches;
+    if (!(crop > 0)) {
+      throw new ContractError("contract_unsupported", "the contract gives no crop width (preprocessing.crop.width_pitches)");
+    }
+    this.spec = { ...classifier.spec, cropPitches: crop };
+  }
+
+  async markerDetector() {
+    this.detector ??= await loadMarkerDetector(this.arucoUrl);
+    return this.detector;
+  }
+
+  /**
+   * Read the number on the soroban in `source` (ImageData, image, canvas, bitmap, video or
+   * VideoFrame). Options: columns (1-17, else fitted), corners (the frame's four corners in
+   * the source's pixels, clockwise from the top-left: always used as given, whatever
+   * `markers` says), markers (overrides the loader's), threshold, track (a video: look for
+   * the markers where they were in the previous frame first; same corners, less work),
+   * debug (adds the layouts and the chosen crops).
+   * Throws FrameNotFound when there is no soroban to read, UsageError on a bad option.
+   */
+  async read(source, options = {}) {
+    const t0 = performance.now();
+    const markers = options.markers ?? this.markers;
+    checkMarkers(markers);
+    const columns = checkColumns(options.columns ?? null);
+    const threshold = options.threshold ?? this.threshold;
+    const times = {};
+    let t = t0;
+    const lap = (name) => {
+      const now = performance.now();
+      times[name] = now - t;
+      t = now;
+    };
+
+    const { data, width, height } = await pixelsOf(source);
+    lap("pixels");
+    const photo = prepare(data, width, height, this.spec);
+    lap("prepare");
+    const given = options.corners == null ? null : photo.fromPhoto(checkCorners(options.corners));
+    const detector = given === null && markers !== "off" ? await this.markerDetector() : null;
+    const { corners, method, layouts, warnings } = locate(photo, columns, markers, given, detector, options.track === true);
+    lap("locate");
+    const { crops, total, quadsOf } = layoutCrops(photo, corners, layouts, this.spec);
+    lap("crops");
+    const { heaven, earth } = await this.classifier.infer(crops, total);
+    const readings = decode(heaven, earth, this.classifier.heads.threshold);
+    lap("model");
+    const best = mostConfident(layouts, readings);
+
+    const cols = best.results.map((r, i) => ({
+      index: i,
+      digit: r.digit,
+      confidence: r.confidence,
+      quad: roundPoints(photo.toPhoto(quadsOf[best.k][i])),
+      lowConfidence: r.confidence < threshold,
+      heaven: r.heaven,
+      earth: r.earth,
+    }));
+    const flagged = cols.filter((c) => c.lowConfidence).map((c) => c.index);
+    if (flagged.length) warnings.push(`low confidence on column(s) [${flagged.join(", ")}]`);
+    const digits = cols.map((c) => c.digit);
+    const text = digits.join("").replace(/^0+(?=\d)/, "");
+    const value = Number(text);
+    const reading = {
+      number: Number.isSafeInteger(value) ? value : BigInt(text),
+      text,
+      digits,
+      columns: cols,
+      corners: roundPoints(photo.toPhoto(corners)),
+      method,
+      warnings,
+      ms: performance.now() - t0,
+      times,
+    };
+    if (options.debug) {
+      const size = this.spec.width * this.spec.height;
+      reading.debug = {
+        factor: photo.factor,
+        workingCorners: corners.map((p) => [p[0], p[1]]),
+        layouts: layouts.map(({ rods, sideFrac, score, meanLogConfidence }) => ({ rods, sideFrac, score, meanLogConfidence })),
+        chosen: best.k,
+        crops: crops.slice(best.start * size, (best.start + best.results.length) * size),
+      };
+    }
+    return reading;
+  }
+
+  dispose() {
+    if (this.owns) this.classifier?.dispose();
+    this.classifier = null;
+  }
+}
+
+/** The layout read most confidently (mean log confidence), the first one on a tie: {k, start, results}. */
+function mostConfident(layouts, readings) {
+  let best = null;
+  let start = 0;
+  layouts.forEach((layout, k) => {
+    const results = readings.slice(start, start + layout.rods);
+    const logs = new Float64Array(results.map((r) => Math.log(Math.max(r.confidence, 1e-6))));
+    layout.meanLogConfidence = pairwiseSum(logs, 0, logs.length) / logs.length;
+    if (best === null || layout.meanLogConfidence > best.confidence) {
+      best = { confidence: layout.meanLogConfidence, k, start, results };
+    }
+    start += layout.rods;
+  });
+  return best;
+}
+
+function checkMarkers(markers) {
+  if (!MARKER_MODES.includes(markers)) throw usageError("bad_markers", { markers: JSON.stringify(markers) });
+}
+
+function checkColumns(columns) {
+  if (columns !== null && !(Number.isInteger(columns) && columns >= MIN_COLUMNS && columns <= MAX_COLUMNS)) {
+    throw usageError("bad_columns", { min: MIN_COLUMNS, max: MAX_COLUMNS, columns });
+  }
+  return columns;
+}
+
+function checkCorners(corners) {
+  const ok = Array.isArray(corners) && corners.length === 4 &&
+    corners.every((p) => (Array.isArray(p) || ArrayBuffer.isView(p)) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]));
+  if (!ok) throw usageError("bad_corners");
+  return corners.map((p) => [Number(p[0]), Number(p[1])]);
+}

@@ -1,0 +1,86 @@
+// The rods (abacus.column_profile, rod_counts, fit_rods): the rectified frame's column profile,
+// its period, and the (rods, side rail) layouts that fit it, best first.
+
+import { interpGrid, mean, std } from "../numeric/numpy.js";
+import { MAX_COLUMNS, MIN_COLUMNS, RODS, SIDE_FRACS } from "./spec.js";
+
+const ALL_COUNTS = Array.from({ length: MAX_COLUMNS - MIN_COLUMNS + 1 }, (_, i) => MIN_COLUMNS + i);
+
+/** Mean brightness per column of the rectified frame, rails and bar excluded (rows 10-90%). */
+export function columnProfile(rect, width, height) {
+  const [top, bottom] = RODS.profile_rows;
+  const r0 = Math.trunc(top * height), r1 = Math.trunc(bottom * height);
+  const profile = new Float64Array(width);
+  for (let r = r0; r < r1; r++) {
+    const row = r * width;
+    for (let x = 0; x < width; x++) profile[x] += rect[row + x]; // numpy adds row after row
+  }
+  const n = r1 - r0;
+  for (let x = 0; x < width; x++) profile[x] /= n;
+  return profile;
+}
+
+/** Rod counts consistent with the profile's period (its autocorrelation's first strong peak). */
+export function rodCounts(profile) {
+  const width = profile.length;
+  const a = Math.trunc(RODS.period_window[0] * width), b = Math.trunc(RODS.period_window[1] * width);
+  const inner = profile.slice(a, b);
+  const m = mean(inner);
+  for (let i = 0; i < inner.length; i++) inner[i] -= m;
+  const n = inner.length;
+  const ac = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    let s = 0;
+    for (let i = 0; i + k < n; i++) s += inner[i + k] * inner[i];
+    ac[k] = s;
+  }
+  const norm = ac[0] + 1e-9;
+  for (let k = 0; k < n; k++) ac[k] /= norm;
+  const lo = Math.max(RODS.min_lag, Math.trunc(width / (MAX_COLUMNS + 2)));
+  const hi = Math.min(n - 2, Math.trunc(width / RODS.max_lag_divisor));
+  const peaks = [];
+  for (let k = lo; k < hi; k++) if (ac[k] >= ac[k - 1] && ac[k] >= ac[k + 1] && ac[k] > 0) peaks.push(k);
+  if (peaks.length === 0) return ALL_COUNTS.slice();
+  const strongest = Math.max(...peaks.map((k) => ac[k]));
+  const period = peaks.find((k) => ac[k] >= RODS.peak_share * strongest);
+  const [low, high] = RODS.period_ratio;
+  const counts = ALL_COUNTS.filter((c) => {
+    const ratio = (width / (c + RODS.rails_in_pitches)) / period;
+    return ratio >= low && ratio <= high;
+  });
+  return counts.length ? counts : ALL_COUNTS.slice();
+}
+
+/**
+ * Candidate {rods, sideFrac, score} for a profile, best first, one per rod count
+ * (abacus.fit_rods: how strongly the profile differs between rods and gaps, minus beads
+ * on the side rails).
+ */
+export function fitRods(profile, columns = null) {
+  const width = profile.length;
+  const spread = std(profile) + 1e-9;
+  const out = [];
+  for (const n of columns ? [columns] : rodCounts(profile)) {
+    let best = { rods: n, sideFrac: 0, score: -Infinity };
+    const rods = new Float64Array(n), gaps = new Float64Array(n + 1), diffs = new Float64Array(n);
+    for (const sideFrac of SIDE_FRACS) {
+      const pitch = width / (n + 2 * sideFrac);
+      const side = sideFrac * pitch;
+      for (let i = 0; i < n; i++) rods[i] = interpGrid(side + pitch * (i + 0.5), profile);
+      for (let i = 0; i <= n; i++) gaps[i] = interpGrid(side + pitch * i, profile);
+      const inner = n > 1 ? gaps.subarray(1, n) : gaps;
+      for (let i = 0; i < n; i++) diffs[i] = rods[i] - 0.5 * (gaps[i] + gaps[i + 1]);
+      const consistency = Math.abs(mean(diffs)) / (std(diffs) + RODS.spread_share * spread);
+      const cut = Math.max(1, Math.trunc(side));
+      const ends = new Float64Array(2 * cut);
+      ends.set(profile.subarray(0, cut));
+      ends.set(profile.subarray(width - cut), cut);
+      const flat = std(ends) / spread;
+      const score = consistency * Math.abs(mean(rods) - mean(inner)) / spread - RODS.rail_beads_weight * flat;
+      if (score > best.score) best = { rods: n, sideFrac, score };
+    }
+    out.push(best);
+  }
+  // Python's sorted(key=-score) is stable
+  return out.map((c, i) => [c, i]).sort(([a, i], [b, j]) => (-a.score < -b.score ? -1 : -a.score > -b.score ? 1 : i - j)).map(([c]) => c);
+}
