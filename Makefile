@@ -55,7 +55,7 @@ model: setup
 	$(SV) render --out $(OUT)/test-data --per-digit 500 --seed $(TEST_SEED)
 	$(SV) train --data $(OUT)/model-data --epochs 30 --batch-size 128 --seed $(MODEL_SEED) \
 	  --cache-limit-mb 0 --out $(OUT)/model-run
-	$(SV) evaluate $(OUT)/model-run --data $(OUT)/test-data --json > $(OUT)/model-run/test.json
+	$(SV) evaluate $(OUT)/model-run --data $(OUT)/test-data --json $(OUT)/model-run/test.json
 	$(MAKE) publish-model
 
 # Copy a trained run into models/column and export it: TF.js float32 and float16, and ONNX.

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from soroban_vision import abacus
+from soroban_vision.errors import UsageError
 from soroban_vision.reader import ColumnReader
 from soroban_vision.render.scene import render_scene
 from tests.conftest import assert_one_line_error, run_cli
@@ -45,12 +46,39 @@ def test_given_column_count_is_used(reader):
     assert r.digits == truth["digits"] and r.number == 4321
 
 
+def test_given_corners_are_read_as_given(reader):
+    """The frame's corners from a scene's ground truth, no markers: read with those corners."""
+    rgb, truth = render_scene(3141592653589, 13, 17, markers=False)
+    for markers in ("off", "auto"):
+        r = abacus.read_abacus(abacus.prepare(rgb), reader, markers=markers, corners=truth["corners"])
+        assert r.method == "corners" and r.number == truth["number"] and len(r.digits) == 13
+        assert np.abs(np.subtract(r.corners, truth["corners"])).max() <= 0.006  # rounded to 2 places
+
+
+def test_given_corners_of_a_huge_photo_are_in_its_own_pixels(reader):
+    rgb, truth = render_scene(246813579, 13, 21, markers=False)
+    big = cv2.resize(rgb, (8000, 6000), interpolation=cv2.INTER_LINEAR)
+    truth_big = (np.array(truth["corners"]) + 0.5) * 12.5 - 0.5
+    r = abacus.read_abacus(abacus.prepare(big), reader, corners=truth_big)
+    assert r.method == "corners" and r.number == truth["number"]
+    assert np.abs(np.array(r.corners) - truth_big).max() <= 0.006  # rounded to 2 places
+
+
+def test_bad_corners_are_a_one_line_error(reader):
+    rgb, _ = render_scene(4321, 7, 55, markers=True)
+    for corners in ([[0, 0], [1, 1]], [[0, 0], [10, 0], [10, 5], [0, float("inf")]], "four corners"):
+        with pytest.raises(UsageError) as e:
+            abacus.read_abacus(abacus.prepare(rgb), reader, corners=corners)
+        assert e.value.code == "bad_corners" and "\n" not in str(e.value)
+        assert "four [x, y] points, clockwise from the frame's top-left" in str(e.value)
+
+
 def test_read_cli_json_and_annotation(tmp_path):
     rgb, truth = render_scene(90817, 9, 7, markers=True)
     photo = _save(rgb, tmp_path / "abacus.png")
-    proc = run_cli("read", photo, "--json", "--annotate", tmp_path / "out.png")
+    proc = run_cli("read", photo, "--json", "-", "--annotate", tmp_path / "out.png")
     assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    [doc] = json.loads(proc.stdout)  # always a list, one entry per photo
     assert doc["number"] == 90817 and doc["digits"] == truth["digits"] and doc["method"] == "markers"
     assert len(doc["corners"]) == 4 and len(doc["columns"]) == 9
     assert {"digit", "confidence", "quad", "low_confidence"} <= doc["columns"][0].keys()
@@ -126,10 +154,12 @@ def test_markers_on_without_markers_is_a_clear_error(tmp_path):
 
 def test_evaluate_scenes_reports_the_figures(tmp_path):
     assert (
-        run_cli("render-scenes", "--out", tmp_path / "s", "--count", 3, "--markers", "--seed", 5).returncode
+        run_cli(
+            "render-scenes", "--out", tmp_path / "s", "--count", 3, "--markers", "on", "--seed", 5
+        ).returncode
         == 0
     )
-    proc = run_cli("evaluate-scenes", tmp_path / "s", "--json")
+    proc = run_cli("evaluate-scenes", tmp_path / "s", "--json", "-")
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     assert r["n"] == 3 and r["exact_number_accuracy"] == 1.0

@@ -8,10 +8,11 @@ import pytest
 from PIL import Image
 
 from soroban_vision import abacus
+from soroban_vision.abacus import FrameNotFound, find_markers, order_corners, quad_candidates
 from soroban_vision.errors import UsageError
-from soroban_vision.frame import FrameNotFound, find_markers, order_corners, quad_candidates
 from soroban_vision.preprocess import to_gray
-from soroban_vision.render import camera, scene
+from soroban_vision.render import camera
+from soroban_vision.render.clutter import distractors
 from soroban_vision.render.column import fill_background
 from soroban_vision.render.scene import render_scene
 
@@ -65,7 +66,7 @@ def _clutter_only_rgb(seed: int) -> np.ndarray:
     rng = np.random.default_rng([777, seed])
     img = np.empty((480, 640, 3), np.uint8)
     fill_background(img, tuple(int(v) for v in rng.integers(0, 256, 3)), float(rng.uniform(0, 0.35)), rng)
-    scene._distractors(img, rng)
+    distractors(img, rng)
     rgb, _ = camera.photograph(img, rng)
     return rgb
 
@@ -86,6 +87,7 @@ def test_no_soroban_is_a_one_line_frame_not_found(gray):
         abacus.locate(gray, None, "auto")
     message = str(e.value)
     assert "no soroban frame found" in message and "\n" not in message
+    assert e.value.code == "no_frame_outline" and e.value.exit_code == 1
 
 
 @pytest.mark.parametrize("seed", range(3, 13))
@@ -104,8 +106,10 @@ def test_two_sorobans_are_refused_clearly():
     for colour in (None, abacus.prepare(both).colour):
         with pytest.raises(FrameNotFound) as e:
             abacus.locate(to_gray(both), None, "off", colour)
-        assert "2 sorobans" in str(e.value) and "one soroban at a time" in str(e.value)
-        assert "\n" not in str(e.value)
+        message = str(e.value)
+        assert e.value.code == "two_sorobans" and "more than one soroban" in message
+        assert "2 frame outlines" in message and "one soroban at a time" in message
+        assert "\n" not in message
 
 
 @pytest.mark.parametrize(
@@ -160,8 +164,9 @@ def test_small_wide_tall_gray_and_rgba_photos_behave(tmp_path):
     for name in ("gray.png", "rgba.png"):
         corners, method, _, _ = abacus.locate(abacus.load_photo(tmp_path / name).gray, None, "auto")
         assert method == "contour" and _error(corners, truth) <= 0.015
-    with pytest.raises(FrameNotFound, match="too small"):
+    with pytest.raises(FrameNotFound, match="too small") as e:
         abacus.prepare(np.zeros((40, 50, 3), np.uint8))
+    assert e.value.code == "too_small" and "50x40" in str(e.value)
     for shape in ((64, 64), (64, 400), (400, 64)):
         with pytest.raises(FrameNotFound):
             abacus.locate(np.random.default_rng(2).uniform(0, 255, shape), None, "auto")
@@ -185,3 +190,82 @@ def test_a_truncated_jpeg_is_a_usage_error(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
     with pytest.raises(UsageError):
         abacus.load_photo(tmp_path / "cut.jpg")
+
+
+def test_the_reader_takes_its_numbers_from_the_shared_spec():
+    """web/src/abacus/spec.json is the one copy; the browser loads it too (test_abacus_spec)."""
+    from soroban_vision.abacus import spec
+
+    assert spec.SPEC_PATH.parts[-4:] == ("web", "src", "abacus", "spec.json")
+    want = spec.SPEC
+    used = {
+        "columns": {"min": abacus.MIN_COLUMNS, "max": abacus.MAX_COLUMNS},
+        "photo": {"min_side": abacus.MIN_SIDE, "work_side": abacus.WORK_SIDE},
+        "low_confidence": abacus.LOW_CONFIDENCE,
+        "three_marker_fit_rms_px": abacus.MARKER_FIT_PX,
+    }
+    assert used == {
+        "columns": want["columns"],
+        "photo": want["photo"],
+        "low_confidence": want["low_confidence"],
+        "three_marker_fit_rms_px": want["markers"]["three_marker_fit_rms_px"],
+    }
+    np.testing.assert_array_equal(abacus.side_fracs(), np.linspace(0.3, 1.0, 57))
+    s = abacus.Stabilizer()
+    assert (s.frames, s.min_confidence, s.motion) == (
+        spec.SPEC["stabilizer"]["frames"],
+        spec.SPEC["low_confidence"],
+        spec.SPEC["stabilizer"]["motion"],
+    )
+    assert abacus.message("two_sorobans", why="2 frame outlines") == (
+        "more than one soroban in the image (2 frame outlines); show one soroban at a time"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "words"),
+    [
+        ({"columns": 0}, "bad_columns", ["columns must be 1-17", "got 0"]),
+        ({"columns": 18}, "bad_columns", ["columns must be 1-17", "got 18"]),
+        ({"columns": 2.5}, "bad_columns", ["columns must be 1-17"]),
+        ({"markers": "yes"}, "bad_markers", ["markers must be auto, on or off", "yes"]),
+        ({"corners": [[0, 0], [1, 1]]}, "bad_corners", ["four [x, y] points"]),
+        ({"corners": [[0, 0], [9, 0], [9, 9], [0, np.nan]]}, "bad_corners", ["four [x, y] points"]),
+        ({"corners": [[0, 0, 0]] * 4}, "bad_corners", ["four [x, y] points"]),
+        ({"corners": "top-left"}, "bad_corners", ["four [x, y] points"]),
+    ],
+)
+def test_bad_options_are_one_line_usage_errors_with_stable_ids(options, code, words):
+    gray = np.full((120, 160), 128.0)
+    with pytest.raises(UsageError) as e:
+        abacus.read_abacus(gray, None, **options)  # refused before any frame is looked for
+    assert e.value.code == code and e.value.exit_code == 2 and "\n" not in str(e.value)
+    for w in words:
+        assert w in str(e.value), (w, str(e.value))
+
+
+@pytest.mark.parametrize(
+    "corners",
+    [
+        [[10, 10], [10.5, 10], [10.5, 10.5], [10, 10.5]],  # sides under a pixel
+        [[10, 10], [100, 10], [150, 10], [10, 50]],  # three on a line
+        [[10, 10], [100, 10], [100, 10], [10, 50]],  # two in one place
+    ],
+)
+def test_degenerate_corners_are_a_frame_not_found(corners):
+    gray = np.full((120, 160), 128.0)
+    with pytest.raises(FrameNotFound) as e:
+        abacus.read_abacus(gray, None, corners=corners)
+    assert e.value.code == "degenerate_corners" and "no soroban frame found" in str(e.value)
+
+
+def test_given_corners_are_used_as_given_and_markers_on_needs_markers():
+    rgb, truth = render_scene(4567, 13, seed=31, markers=False)
+    gray = to_gray(rgb)
+    for markers in ("auto", "on", "off"):  # corners win whatever the marker mode
+        corners, method, layouts, _ = abacus.locate(gray, None, markers, corners=np.array(truth["corners"]))
+        assert method == "corners" and 13 in [rods for rods, _, _ in layouts]  # the model picks among these
+        np.testing.assert_array_equal(corners, truth["corners"])
+    with pytest.raises(FrameNotFound) as e:
+        abacus.locate(gray, None, "on")
+    assert e.value.code == "no_markers" and "no frame markers found" in str(e.value)

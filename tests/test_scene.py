@@ -175,7 +175,7 @@ def test_write_scenes_never_writes_into_a_folder_that_has_files(tmp_path):
 def test_render_scenes_cli(tmp_path):
     from tests.conftest import assert_one_line_error, run_cli
 
-    proc = run_cli("render-scenes", "--out", tmp_path / "s", "--count", 2, "--columns", 5, "--markers")
+    proc = run_cli("render-scenes", "--out", tmp_path / "s", "--count", 2, "--columns", 5, "--markers", "on")
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert len(manifest["items"]) == 2 and manifest["markers"] is True

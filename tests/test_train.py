@@ -229,6 +229,7 @@ def test_evaluate_reports_accuracy_confusion_and_worst(tiny_run, learn_data, tmp
         "--data",
         learn_data,
         "--json",
+        "-",
         "--plot",
         tmp_path / "c.png",
         "--worst",
@@ -254,7 +255,7 @@ def test_classify_any_size_and_colour_mode(tiny_run, learn_data, tmp_path):
     src = sorted((learn_data / "7").glob("*.png"))[0]
     gray = np.asarray(Image.open(src))
     Image.fromarray(np.stack([gray] * 3, -1)).resize((128, 256)).save(tmp_path / "big_rgb.png")
-    proc = run_cli("classify", src, tmp_path / "big_rgb.png", "--model", out, "--json")
+    proc = run_cli("classify", src, tmp_path / "big_rgb.png", "--model", out, "--json", "-")
     assert proc.returncode == 0, proc.stderr
     results = json.loads(proc.stdout)
     assert len(results) == 2

@@ -1,6 +1,7 @@
 """Python inference for column crops: ONNX Runtime where an export is available, Keras otherwise.
 
-`ColumnReader.open(path)` accepts a `.keras` file, or a model folder such as `models/column`
+`load_column_classifier(path)` (soroban_vision.api) returns a `ColumnReader`. `ColumnReader.open(path)`
+accepts a `.keras` file, or a model folder such as `models/column`
 (which holds `model.keras` and, once exported, `model.onnx` with its `contract.json`).
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 from soroban_vision import contract
 from soroban_vision.contract import readings
 from soroban_vision.errors import UsageError
-from soroban_vision.preprocess import ImageError, preprocess_file
+from soroban_vision.preprocess import ImageError, pil_to_array, preprocess, preprocess_file
 from soroban_vision.runners.base import run_batched
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "column"
@@ -53,13 +54,34 @@ class ColumnReader:
     def read_inputs(self, inputs: np.ndarray) -> list[dict]:
         return readings(*self.heads(inputs))
 
-    def read_files(self, paths) -> list[dict]:
-        if not paths:
+    def classify(self, images) -> list[dict]:
+        """One reading per image, for a list of images or a single one: a file path, a PIL image,
+        or pixels ([H,W] gray or [H,W,3|4] uint8), any size and colour mode, preprocessed by the
+        contract's rule. Readings of files carry their `file`."""
+        from PIL import Image
+
+        one = isinstance(images, str | Path | np.ndarray | Image.Image)
+        images = [images] if one else list(images)
+        if not images:
             raise UsageError("give at least one image")
-        inputs = []
-        for p in paths:
-            try:
-                inputs.append(preprocess_file(p))
-            except ImageError as e:
-                raise UsageError(str(e)) from None
-        return [{"file": str(p), **r} for p, r in zip(paths, self.read_inputs(np.stack(inputs)), strict=True)]
+        inputs = np.stack([_model_input(im) for im in images])
+        return [
+            {"file": str(im), **r} if isinstance(im, str | Path) else r
+            for im, r in zip(images, self.read_inputs(inputs), strict=True)
+        ]
+
+    def read_files(self, paths) -> list[dict]:
+        return self.classify(list(paths))
+
+
+def _model_input(image) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        if isinstance(image, str | Path):
+            return preprocess_file(image)
+        if isinstance(image, Image.Image):
+            return preprocess(pil_to_array(image))
+        return preprocess(np.asarray(image))
+    except ImageError as e:
+        raise UsageError(str(e), code="bad_image") from None

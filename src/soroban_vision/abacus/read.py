@@ -1,0 +1,163 @@
+"""Read a whole soroban from a photo: find the frame, fit the rods, read the number.
+
+1. Frame (`locate`): the four corners given; or four ArUco markers (see render/scene.py for
+   where they sit) when present; otherwise the frame's outline, found as a quadrilateral from
+   edges and contours (in gray, and in colour channels when gray shows no convincing frame),
+   each candidate scored by how much it looks like a soroban once rectified. If the likeliest
+   frame reads poorly, the next few are read too, and one that reads clearly better wins.
+2. Rods (`rods`): the side rail width and the rod count fitted to the columns' profile.
+3. Columns: each rod's crop (the contract's crop) is sampled straight from the photo through
+   the homography into 64x128, classified in one batch, and decoded into a number.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from soroban_vision import preprocess
+from soroban_vision.abacus.corners import check_corners
+from soroban_vision.abacus.locate import frame_options
+from soroban_vision.abacus.photo import Photo
+from soroban_vision.abacus.rods import column_quads
+from soroban_vision.abacus.spec import LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, message
+from soroban_vision.beads import to_number
+from soroban_vision.errors import UsageError
+from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
+
+FRAMES_READ = 3  # frames found without markers read, the one read most confidently kept
+SURE = float(np.log(0.95))  # mean log confidence of the likeliest frame's reading that needs no other
+OTHER_FRAME_MARGIN = 0.05  # mean log confidence by which another frame must read better
+
+
+@dataclass
+class Column:
+    index: int
+    digit: int
+    confidence: float
+    quad: list[list[float]]
+    low_confidence: bool
+    heaven: dict = field(default_factory=dict)
+    earth: dict = field(default_factory=dict)
+
+
+@dataclass
+class AbacusReading:
+    number: int
+    digits: list[int]
+    columns: list[Column]
+    corners: list[list[float]]  # frame corners in the photo's pixels, clockwise from top-left
+    method: str  # "corners", "markers", "markers-3" or "contour"
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def confidences(self) -> list[float]:
+        return [c.confidence for c in self.columns]
+
+    @property
+    def flagged_columns(self) -> list[int]:
+        return [c.index for c in self.columns if c.low_confidence]
+
+    def to_json(self) -> dict:
+        return {
+            "number": self.number,
+            "digits": self.digits,
+            "columns": [vars(c) for c in self.columns],
+            "corners": self.corners,
+            "method": self.method,
+            "seconds": round(self.seconds, 4),
+            "flagged_columns": self.flagged_columns,
+            "warnings": self.warnings,
+        }
+
+
+def check_options(columns: int | None, markers: str) -> None:
+    """UsageError (bad_columns, bad_markers) for a column count or marker mode out of range."""
+    whole = isinstance(columns, int | np.integer) and not isinstance(columns, bool)
+    if columns is not None and not (whole and MIN_COLUMNS <= columns <= MAX_COLUMNS):
+        text = message("bad_columns", min=MIN_COLUMNS, max=MAX_COLUMNS, columns=columns)
+        raise UsageError(text, code="bad_columns")
+    if markers not in MARKER_MODES:
+        raise UsageError(message("bad_markers", markers=repr(markers)), code="bad_markers")
+
+
+def read_abacus(
+    photo: Photo | np.ndarray,
+    reader,
+    columns: int | None = None,
+    markers: str = "auto",
+    threshold: float = LOW_CONFIDENCE,
+    corners=None,
+) -> AbacusReading:
+    """Read the number on the soroban in a photo (a `Photo`, or float64 gray [H,W] in 0..255).
+    `markers`: "auto" (markers when found, else the frame's outline), "on" (markers only) or
+    "off" (the outline only). `corners`: the frame's four [x, y] corners in the photo's
+    pixels, clockwise from the top-left, used as given (method "corners").
+    Corners and column quads are given in the original photo's pixels."""
+    photo = photo if isinstance(photo, Photo) else Photo(np.asarray(photo, np.float64))
+    check_options(columns, markers)
+    given = None if corners is None else photo.from_photo(check_corners(corners))
+    started = time.perf_counter()
+    frames, method, warnings = frame_options(photo.gray, columns, markers, photo.colour, FRAMES_READ, given)
+    found, quads, results = _most_confident(photo.gray, frames, reader)
+    cols = [
+        Column(
+            index=i,
+            digit=r["digit"],
+            confidence=r["confidence"],
+            quad=_round(photo.to_photo(q)),
+            low_confidence=r["confidence"] < threshold,
+            heaven=r["heaven"],
+            earth=r["earth"],
+        )
+        for i, (r, q) in enumerate(zip(results, quads, strict=True))
+    ]
+    flagged = [c.index for c in cols if c.low_confidence]
+    if flagged:
+        warnings.append(f"low confidence on column(s) {flagged}")
+    digits = [r["digit"] for r in results]
+    return AbacusReading(
+        number=to_number(digits),
+        digits=digits,
+        columns=cols,
+        corners=_round(photo.to_photo(found)),
+        method=method,
+        seconds=time.perf_counter() - started,
+        warnings=warnings,
+    )
+
+
+def _most_confident(gray: np.ndarray, frames: list, reader):
+    """(frame corners, column quads, readings) of the frame and layout read most confidently.
+
+    The frame, among the likeliest few, and the rod count are settled by the column model
+    itself: misplaced crops are read with low confidence, so the layout read most
+    confidently wins."""
+    best = None
+    for k, (quad, layouts) in enumerate(frames):
+        if k and best[0] >= SURE:
+            break  # the likeliest frame reads well: the others are not looked at
+        margin = OTHER_FRAME_MARGIN if k else 0.0  # a part of the soroban may read well too
+        for rods, side_frac, _ in layouts:
+            quads, results = _read_layout(gray, quad, rods, side_frac, reader)
+            confidence = float(np.mean([np.log(max(r["confidence"], 1e-6)) for r in results]))
+            if best is None or confidence - margin > best[0]:
+                best = (confidence - margin, quad, quads, results)
+    return best[1:]
+
+
+def _read_layout(gray, corners, rods, side_frac, reader):
+    """The column quads of one layout, and the model's readings of their crops."""
+    quads, homs = column_quads(corners, rods, side_frac)
+    divide_by = preprocess.SPEC["scale"]["divide_by"]
+    crops = np.stack(
+        [(warp_gray(gray, h, WIDTH, HEIGHT) / divide_by).astype(np.float32)[..., None] for h in homs]
+    )
+    return quads, reader.read_inputs(crops)
+
+
+def _round(points: np.ndarray) -> list[list[float]]:
+    return [[round(float(x), 2), round(float(y), 2)] for x, y in np.asarray(points).reshape(-1, 2)]

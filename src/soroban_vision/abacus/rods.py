@@ -1,0 +1,123 @@
+"""The rods inside a frame: in the rectified frame, rods sit at side + (i + 0.5) * pitch. The
+side rail width and the rod count are fitted to the vertical-edge profile (bead gaps and
+rails); each rod's crop (the contract's crop) is then a quad in the photo. Every number here
+comes from the reader's spec, which the browser shares."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from soroban_vision import preprocess
+from soroban_vision.abacus.spec import MAX_COLUMNS, MIN_COLUMNS, SPEC, side_fracs
+from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
+
+_RECTIFY = SPEC["rectify"]
+_RODS = SPEC["rods"]
+LAYOUTS_READ = _RODS["layouts_read"]  # (rods, side) layouts of a frame read, the best first
+
+
+def frame_homography(corners: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Maps frame coordinates ([0,width] x [0,height]) to photo pixels."""
+    src = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    return cv2.getPerspectiveTransform(src, corners.astype(np.float32)).astype(np.float64)
+
+
+def rectified_size(corners: np.ndarray) -> tuple[int, int]:
+    """(width, height) of the front-on frame the rods are fitted in: wider than the frame's
+    top side in the photo, within the spec's limits, the frame's proportions kept."""
+    top = np.linalg.norm(corners[1] - corners[0])
+    left = np.linalg.norm(corners[3] - corners[0])
+    width = int(np.clip(top * _RECTIFY["width_per_top_side"], *_RECTIFY["width"]))
+    height = int(np.clip(width * left / top, *_RECTIFY["height"]))
+    return width, height
+
+
+def rectify(gray: np.ndarray, corners: np.ndarray, width: int, height: int) -> np.ndarray:
+    return warp_gray(gray, frame_homography(corners, width, height), width, height)
+
+
+def column_profile(rect: np.ndarray) -> np.ndarray:
+    """Mean brightness per column of the rectified frame, rails and bar excluded (rows 10-90%).
+    Beads are solid shapes centred on their rods, so the profile swings with the rod pitch:
+    one extreme at every rod, the other at every gap between neighbouring columns."""
+    h = rect.shape[0]
+    lo, hi = _RODS["profile_rows"]
+    return rect[int(lo * h) : int(hi * h)].mean(axis=0)
+
+
+def rod_counts(profile: np.ndarray) -> list[int]:
+    """Rod counts consistent with the profile's period (its autocorrelation's first strong peak).
+    The side rails are 0.3-1.0 pitches wide, so a period leaves one or two candidate counts."""
+    every = list(range(MIN_COLUMNS, MAX_COLUMNS + 1))
+    width = len(profile)
+    lo, hi = _RODS["period_window"]
+    inner = profile[int(lo * width) : int(hi * width)]
+    inner = inner - inner.mean()
+    ac = np.correlate(inner, inner, mode="full")[len(inner) - 1 :]
+    ac = ac / (ac[0] + 1e-9)
+    first = max(_RODS["min_lag"], int(width / (MAX_COLUMNS + 2)))
+    last = min(len(ac) - 2, int(width / _RODS["max_lag_divisor"]))
+    peaks = [k for k in range(first, last) if ac[k] >= ac[k - 1] and ac[k] >= ac[k + 1] and ac[k] > 0]
+    if not peaks:
+        return every
+    strongest = max(ac[k] for k in peaks)
+    period = next(k for k in peaks if ac[k] >= _RODS["peak_share"] * strongest)
+    low, high = _RODS["period_ratio"]
+    rails = _RODS["rails_in_pitches"]
+    counts = {n for n in every if low <= (width / (n + rails)) / period <= high}
+    return sorted(counts) or every
+
+
+def fit_rods(profile: np.ndarray, columns: int | None) -> list[tuple[int, float, float]]:
+    """Candidate (rods, side rail width in pitches, score) for a profile from `column_profile`,
+    best first, one per rod count.
+
+    The score is how strongly the profile differs between the rods and the gaps between
+    columns, in units of its spread; a wrong count (half or double the true one, say) puts
+    candidate rods on gaps as often as on rods, and the difference cancels out. Side rails
+    are plain frame, so a candidate whose rails hold beads is marked down."""
+    width = len(profile)
+    grid = np.arange(width) + 0.5
+    spread = float(profile.std()) + 1e-9
+    out = []
+    for n in [columns] if columns else rod_counts(profile):
+        best = (n, 0.0, -np.inf)
+        for side_frac in side_fracs():
+            pitch = width / (n + 2 * side_frac)
+            side = side_frac * pitch
+            rods = np.interp(side + pitch * (np.arange(n) + 0.5), grid, profile)
+            gaps = np.interp(side + pitch * np.arange(n + 1), grid, profile)
+            inner = gaps[1:-1] if n > 1 else gaps
+            diffs = rods - 0.5 * (gaps[:-1] + gaps[1:])  # every rod differs from its gaps alike
+            consistency = abs(diffs.mean()) / (diffs.std() + _RODS["spread_share"] * spread)
+            cut = max(1, int(side))
+            flat = float(np.concatenate([profile[:cut], profile[width - cut :]]).std()) / spread
+            score = consistency * abs(rods.mean() - inner.mean()) / spread - _RODS["rail_beads_weight"] * flat
+            if score > best[2]:
+                best = (n, float(side_frac), float(score))
+        out.append(best)
+    return sorted(out, key=lambda c: -c[2])
+
+
+def column_quads(
+    corners: np.ndarray, rods: int, side_frac: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each rod's crop as a photo quad, and as the homography from crop pixels to photo pixels."""
+    half = preprocess.SPEC["crop"]["width_pitches"] / 2
+    pitch = 1.0 / (rods + 2 * side_frac)  # frame width is 1
+    frame = frame_homography(corners, 1.0, 1.0)
+    quads, homs = [], []
+    for i in range(rods):
+        x = (side_frac + i + 0.5) * pitch
+        q = np.array(
+            [[x - half * pitch, 0], [x + half * pitch, 0], [x + half * pitch, 1], [x - half * pitch, 1]]
+        )
+        crop_to_frame = cv2.getPerspectiveTransform(
+            np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32), q.astype(np.float32)
+        ).astype(np.float64)
+        hom = frame @ crop_to_frame
+        pts = cv2.perspectiveTransform(q.reshape(1, 4, 2).astype(np.float64), frame).reshape(4, 2)
+        quads.append(pts)
+        homs.append(hom)
+    return quads, homs

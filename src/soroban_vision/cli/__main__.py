@@ -1,0 +1,3 @@
+from soroban_vision.cli import main
+
+main()

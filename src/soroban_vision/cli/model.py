@@ -1,0 +1,208 @@
+"""Commands about the column model: train it, evaluate it, classify crops with it, export it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from soroban_vision.cli.group import main
+from soroban_vision.cli.options import emit_json, json_option, quiet_tensorflow, to_stdout, warn
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A {digit}/*.png folder; repeat to mix sources (synthetic + real).",
+)
+@click.option(
+    "--manifest", type=click.Path(path_type=Path), help="Train only on the items this manifest lists."
+)
+@click.option("--synthetic", type=click.IntRange(min=0), default=0, help="Also render N columns to train on.")
+@click.option("--arch", default="compact", show_default=True, help="compact | mobilenetv2")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--val-split", type=float, default=0.15, show_default=True)
+@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="Epochs without val_loss improvement before stopping.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder for model.keras and its evidence."
+)
+@click.option(
+    "--stop-file",
+    type=click.Path(path_type=Path),
+    help="When this file appears, stop after the current batch and keep the best weights.",
+)
+@click.option(
+    "--distribute",
+    type=click.Choice(["mirrored", "multiworker"]),
+    help="Use a tf.distribute strategy (many GPUs, or many machines via TF_CONFIG).",
+)
+@click.option("--weights", type=click.Path(path_type=Path), help="Local backbone weights for mobilenetv2.")
+@click.option(
+    "--cache-limit-mb",
+    type=click.IntRange(min=0),
+    default=512,
+    show_default=True,
+    help="Cache decoded images in memory only when they fit in this budget.",
+)
+@click.option(
+    "--deterministic",
+    is_flag=True,
+    help="TensorFlow op determinism: the same seed and data give the same weights (slower).",
+)
+@click.option(
+    "--json-progress", is_flag=True, help="Print newline-delimited JSON events instead of a progress bar."
+)
+def train(
+    data_dirs,
+    manifest,
+    synthetic,
+    arch,
+    epochs,
+    batch_size,
+    val_split,
+    learning_rate,
+    patience,
+    seed,
+    out,
+    stop_file,
+    distribute,
+    weights,
+    cache_limit_mb,
+    deterministic,
+    json_progress,
+) -> None:
+    """Train a two-head column model on one or more labelled folders."""
+    quiet_tensorflow()
+    from soroban_vision import train as training
+
+    cfg = training.TrainConfig(
+        data=[str(d) for d in data_dirs],
+        manifest=str(manifest) if manifest else None,
+        synthetic=synthetic,
+        arch=arch,
+        epochs=epochs,
+        batch_size=batch_size,
+        val_split=val_split,
+        learning_rate=learning_rate,
+        patience=patience,
+        seed=seed,
+        out=str(out),
+        stop_file=str(stop_file) if stop_file else None,
+        distribute=distribute,
+        weights=str(weights) if weights else None,
+        cache_limit_mb=cache_limit_mb,
+        deterministic=deterministic,
+    )
+    reporter = training.JsonReporter() if json_progress else training.HumanReporter()
+    metrics = training.train(cfg, reporter)
+    if not json_progress:
+        v = metrics["val"]
+        click.echo(
+            f"model: {out / 'model.keras'}  val digit accuracy {v['digit_accuracy']:.4f} "
+            f"(heaven {v['heaven_accuracy']:.4f}, earth {v['earth_accuracy']:.4f}, n={metrics['n_val']})"
+        )
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    "data_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A labelled {digit}/*.png folder (repeatable).",
+)
+@click.option(
+    "--manifest", type=click.Path(path_type=Path), help="Evaluate only the items this manifest lists."
+)
+@json_option("the result")
+@click.option("--plot", type=click.Path(path_type=Path), help="Write the confusion matrix as a PNG.")
+@click.option("--worst", type=click.Path(path_type=Path), help="Write a contact sheet of the worst mistakes.")
+def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
+    """Accuracy of MODEL (a .keras file or a folder holding one) on labelled images."""
+    quiet_tensorflow()
+    from soroban_vision import evaluate as ev
+    from soroban_vision.model import load_model
+
+    result = ev.evaluate(load_model(model), data_dirs, manifest=manifest)
+    warn(result["warnings"])
+    if plot:
+        from soroban_vision.report import plot_confusion
+
+        plot_confusion(__import__("numpy").array(result["confusion"]), plot, f"{model}")
+    if worst:
+        sheet = ev.worst_sheet(result)
+        if sheet is not None:
+            sheet.save(worst)
+    doc = {k: v for k, v in result.items() if k != "warnings"}
+    if not to_stdout(json_out):
+        click.echo(
+            f"images {result['n']}   digit accuracy {result['digit_accuracy']:.4f}   "
+            f"heaven {result['heaven_accuracy']:.4f}   earth {result['earth_accuracy']:.4f}   "
+            f"errors {result['errors']}"
+        )
+        click.echo(ev.confusion_table(result["confusion"]))
+    emit_json(doc, json_out)
+
+
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A .keras file or a model folder (default: the shipped models/column).",
+)
+@json_option("the readings")
+def classify(images, model, json_out) -> None:
+    """Read the digit on single column images (any size, any colour mode)."""
+    quiet_tensorflow()
+    from soroban_vision import load_column_classifier
+
+    results = load_column_classifier(model).classify(images)
+    for r in [] if to_stdout(json_out) else results:
+        h, e = r["heaven"], r["earth"]
+        click.echo(
+            f"{r['file']}: {r['digit']}  confidence {r['confidence']:.3f}  "
+            f"heaven {'down' if h['active'] else 'up'} (p={h['p']:.3f})  earth {e['count']} "
+            f"(p={max(e['probs']):.3f})"
+        )
+    emit_json(results, json_out)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A fresh folder for the export.")
+@click.option(
+    "--precision",
+    type=click.Choice(["float32", "float16", "uint8"]),
+    default="float32",
+    show_default=True,
+    help="Weight precision; float16/uint8 are checked against float32 first.",
+)
+@click.option("--format", "fmt", type=click.Choice(["tfjs", "onnx"]), default="tfjs", show_default=True)
+@click.option(
+    "--check-data",
+    type=click.Path(path_type=Path),
+    help="Labelled folder for the precision check (default: 1,000 freshly rendered columns).",
+)
+@click.option("--force", is_flag=True, help="Write a quantized export even if it changes answers (recorded).")
+def export(model, out, precision, fmt, check_data, force) -> None:
+    """Export MODEL for the browser (TF.js graph model) or ONNX Runtime, with contract.json."""
+    quiet_tensorflow()
+    from soroban_vision.export import export as run
+
+    run(model, out, precision=precision, fmt=fmt, force=force, check_data=check_data, say=click.echo)

@@ -1,0 +1,97 @@
+"""The options several commands share, so that one word means one thing in every command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from soroban_vision.abacus.spec import SPEC
+
+MARKER_MODES = tuple(SPEC["markers"]["modes"])
+MAX_COLUMNS = SPEC["columns"]["max"]
+
+
+def json_option(what: str):
+    """`--json FILE` writes JSON to FILE; `--json -` writes it to stdout instead of the table."""
+    return click.option(
+        "--json",
+        "json_out",
+        type=click.Path(path_type=Path, allow_dash=True, dir_okay=False),
+        metavar="FILE|-",
+        help=f"Write {what} as JSON to FILE, or to stdout with '-'.",
+    )
+
+
+def to_stdout(json_out: Path | None) -> bool:
+    return json_out is not None and str(json_out) == "-"
+
+
+def emit_json(doc, json_out: Path | None) -> None:
+    """Write `doc` where --json said: stdout, or a file (named on stdout)."""
+    if json_out is None:
+        return
+    text = json.dumps(doc, indent=1, default=str)
+    if to_stdout(json_out):
+        click.echo(text)
+        return
+    try:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(text + "\n")
+    except OSError as e:
+        raise click.UsageError(f"cannot write {json_out}: {e.strerror or e}") from None
+    click.echo(f"json: {json_out}")
+
+
+def markers_option(help: str, default: str = "auto", modes=MARKER_MODES):
+    return click.option("--markers", type=click.Choice(modes), default=default, show_default=True, help=help)
+
+
+def reading_options(command):
+    """--columns, --markers and --model, shared by `read` and `evaluate-scenes`."""
+    options = [
+        click.option(
+            "--columns",
+            type=click.IntRange(min=1, max=MAX_COLUMNS),
+            default=None,
+            help="Rods on the soroban (default: detected from the rod spacing).",
+        ),
+        markers_option(
+            "Find the frame from ArUco markers only (on), never from them (off), or either (auto)."
+        ),
+        click.option(
+            "--model",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Column model: a .keras file or a model folder (default: the shipped models/column).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def warn(lines) -> None:
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+
+
+def quiet_tensorflow() -> None:
+    """TensorFlow's C++ start-up chatter (no GPU here, plugin registration) is not for users;
+    real failures still surface as Python exceptions."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def progress_bar(total: int, unit: str, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=None)
