@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from soroban_vision.bench.measure import FRAME_ABSENT, TEST_SEED, abacus_pipeline_present, p95
+from soroban_vision.bench.browser_inference import FRAME_ABSENT, abacus_pipeline_present
 from soroban_vision.bench.report import figure, markdown
 from soroban_vision.bench.results import Results
+from soroban_vision.bench.timing import p95
+from soroban_vision.seeds import TEST_SEED
 from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

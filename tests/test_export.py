@@ -121,7 +121,7 @@ def test_export_bad_inputs(good_model, tmp_path):
     )
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
-    assert_one_line_error(run_cli("export", good_model, "--out", tmp_path / "full"), 2, "not empty")
+    assert_one_line_error(run_cli("export", good_model, "--out", tmp_path / "full"), 2, "not an empty folder")
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
 
 

@@ -95,7 +95,7 @@ def test_marker_sheet_prints_the_four_frame_markers_at_size(tmp_path):
     import cv2
     from PIL import Image
 
-    from soroban_vision.render.scene import ARUCO_DICTIONARY
+    from soroban_vision.render.marker_cards import ARUCO_DICTIONARY
 
     proc = run_cli("markers", "--out", tmp_path / "sheet.png", "--side-mm", 20, "--dpi", 200)
     assert proc.returncode == 0, proc.stderr

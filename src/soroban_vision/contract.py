@@ -17,12 +17,12 @@ import numpy as np
 
 from soroban_vision.beads import to_digit
 from soroban_vision.errors import UsageError
+from soroban_vision.precision import PRECISIONS, check_precision
 from soroban_vision.preprocess import HEIGHT, SPEC, WIDTH
 
 FORMAT = "soroban-vision/contract"
 VERSION = 1
 FILENAME = "contract.json"
-PRECISIONS = ("float32", "float16", "uint8")
 INPUT = {
     "name": "image",
     "shape": [1, HEIGHT, WIDTH, 1],
@@ -163,8 +163,7 @@ def build(
     tolerance: dict,
 ) -> dict:
     """The contract document for one exported model."""
-    if precision not in PRECISIONS:
-        raise UsageError(f"unsupported precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+    check_precision(precision)
     return {
         "format": FORMAT,
         "version": VERSION,

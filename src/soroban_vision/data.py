@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from soroban_vision.beads import to_beads
 from soroban_vision.errors import DatasetError
+from soroban_vision.folders import fresh_folder
 from soroban_vision.preprocess import HEIGHT, WIDTH
 from soroban_vision.render import render_column
 
@@ -68,7 +69,7 @@ def write_dataset(
     out = Path(out)
     if per_digit < 1:
         raise DatasetError(f"--per-digit must be at least 1, got {per_digit}")
-    fresh_folder(out)
+    fresh_folder(out, error=DatasetError)
     for d in range(10):
         (out / str(d)).mkdir(parents=True, exist_ok=True)
     jobs = _jobs(per_digit, seed)
@@ -101,13 +102,6 @@ def write_dataset(
     }
     write_json_atomic(out / MANIFEST, manifest)
     return manifest
-
-
-def fresh_folder(out: Path) -> None:
-    """Make `out`, refusing one that holds anything: rendering never overwrites a user's files."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DatasetError(f"{out} exists and is not an empty folder; choose a fresh --out")
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def map_in_order(fn: Callable, jobs: Sequence, workers: int | None, max_chunk: int) -> Iterable:

@@ -14,41 +14,35 @@ import contextlib
 import io
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
-from importlib import metadata
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from soroban_vision import contract as contract_mod
-from soroban_vision.contract import FLOAT32_TOLERANCE, PRECISIONS, decode, png_data_url
+from soroban_vision.contract import FLOAT32_TOLERANCE, decode, png_data_url
 from soroban_vision.errors import SorobanError, UsageError
+from soroban_vision.folders import check_fresh
+from soroban_vision.precision import check_precision
 from soroban_vision.preprocess import preprocess
+from soroban_vision.seeds import CHECK_SEED, GOLDEN_SEED
+from soroban_vision.versions import versions
 
 MAX_DISAGREEMENT = 0.001  # a quantized export may change at most 0.1% of digit decisions
-GOLDEN_SEED = 20_240_601
-CHECK_SEED = 777_000
 CHECK_COUNT = 1000
+FORMATS = ("tfjs", "onnx")
 
 
 class ExportRefused(SorobanError):
     """The exported weights change the model's answers; exit code 3."""
 
-    code = 3
-
-
-def versions() -> dict:
-    names = ["tensorflow", "keras", "tensorflowjs", "tf2onnx", "onnxruntime", "soroban-vision"]
-    out = {}
-    for n in names:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[n] = metadata.version(n)
-    out["python"] = platform.python_version()
-    return out
+    exit_code = 3
+    code = "export_refused"
 
 
 # --------------------------------------------------------------------------- inputs for checks
@@ -172,15 +166,46 @@ def rank_quantization_error(reference: dict[str, np.ndarray], quantized: dict[st
     return sorted(rows, key=lambda r: -r["mean_error_vs_typical_weight"])
 
 
+# --------------------------------------------------------------------------- checking a conversion
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The Keras model's answers, that every conversion of it is checked against."""
+
+    golden_x: np.ndarray  # one rendered column per digit: the contract's golden vectors
+    golden: dict[str, np.ndarray]
+    check_x: np.ndarray  # the labelled check set
+    check_y: np.ndarray
+    check: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One conversion to make: the model, its precision, where to stage it and what to check it against."""
+
+    model: object  # a keras.Model
+    precision: str
+    reference: Reference
+    staging: Path  # a temporary folder; the staged export is moved to `out` only once it passed
+    force: bool = False  # write a quantized export even if it changes answers
+    say: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A conversion written and checked: the files of the export and what its contract records."""
+
+    folder: Path
+    files: dict[str, str]  # file name -> SHA-256
+    verification: dict
+    tolerance: dict[str, float]  # by runtime: how far its probabilities may stray from the golden ones
+
+
 def _files(directory: Path) -> dict[str, str]:
     doc = json.loads((directory / "model.json").read_text())
     names = ["model.json"] + [p for g in doc["weightsManifest"] for p in g["paths"]]
     return {n: contract_mod.sha256_file(directory / n) for n in names}
-
-
-def _prepare_out(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out} exists and is not empty; export into a fresh folder")
 
 
 def _compare(reference: dict, other: dict, labels: np.ndarray) -> dict:
@@ -199,6 +224,19 @@ def _compare(reference: dict, other: dict, labels: np.ndarray) -> dict:
     }
 
 
+def _golden_diff(reference: Reference, golden_out: dict) -> float:
+    return max(float(np.abs(golden_out[k] - reference.golden[k]).max()) for k in ("heaven", "earth"))
+
+
+def _run_batched(runner, x: np.ndarray, batch: int = 128) -> dict[str, np.ndarray]:
+    from soroban_vision.runners.base import run_batched
+
+    return run_batched(runner, "image", x, batch)
+
+
+# --------------------------------------------------------------------------- the export
+
+
 def export(
     model_path: str | Path,
     out: str | Path,
@@ -212,141 +250,137 @@ def export(
     from soroban_vision.model import load_model, weight_bytes
     from soroban_vision.runners.keras import KerasRunner
 
-    if precision not in PRECISIONS:
-        raise UsageError(f"unsupported precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
-    if fmt not in ("tfjs", "onnx"):
+    if fmt not in FORMATS:
         raise UsageError(f"unsupported format {fmt!r}; choose tfjs or onnx")
-    if fmt == "onnx" and precision != "float32":
-        raise UsageError("ONNX export is float32 only")
-    out = Path(out)
-    _prepare_out(out)
+    check_precision(precision, fmt)
+    out = check_fresh(out)
     model_path = Path(model_path)
     model = load_model(model_path)
     source = model_path if model_path.is_file() else next(model_path.glob("*.keras"))
     keras_bytes = weight_bytes(model)
 
-    reference = KerasRunner(model=model)
+    keras_runner = KerasRunner(model=model)
     golden_x, golden_y, golden_gray = golden_inputs()
-    golden_ref = reference.run({"image": golden_x})
     check_x, check_y = check_inputs(check_data)
-    check_ref = _run_batched(reference, check_x)
-
+    reference = Reference(
+        golden_x, keras_runner.run({"image": golden_x}), check_x, check_y, _run_batched(keras_runner, check_x)
+    )
     with tempfile.TemporaryDirectory(prefix="sv-export-") as tmp:
-        tmp = Path(tmp)
-        if fmt == "tfjs":
-            result = _export_tfjs(
-                model, tmp, precision, golden_x, check_x, golden_ref, check_ref, check_y, force, say
-            )
-        else:
-            result = _export_onnx(model, tmp, golden_x, check_x, golden_ref, check_ref, check_y, say)
-        staged, files, verification, tolerance = result
-        golden = [
-            {
-                "label": int(y),
-                "image": png_data_url(g),
-                "heaven": [float(v) for v in golden_ref["heaven"][i]],
-                "earth": [float(v) for v in golden_ref["earth"][i]],
-            }
-            for i, (y, g) in enumerate(zip(golden_y, golden_gray, strict=True))
-        ]
-        exported_bytes = sum((staged / n).stat().st_size for n in files if n != "model.json")
+        job = Conversion(model, precision, reference, Path(tmp), force, say)
+        staged = _export_tfjs(job) if fmt == "tfjs" else _export_onnx(job)
+        exported_bytes = sum((staged.folder / n).stat().st_size for n in staged.files if n != "model.json")
         doc = contract_mod.build(
             model=model,
             source_keras=source,
             precision=precision,
-            files=files,
+            files=staged.files,
             weight_bytes=exported_bytes,
-            golden=golden,
-            verification=verification,
+            golden=_golden_vectors(reference, golden_y, golden_gray),
+            verification=staged.verification,
             versions=versions(),
-            tolerance=tolerance,
+            tolerance=staged.tolerance,
         )
         doc["model"]["format"] = "tfjs_graph_model" if fmt == "tfjs" else "onnx"
-        contract_mod.write(doc, staged)
+        contract_mod.write(doc, staged.folder)
         out.mkdir(parents=True, exist_ok=True)
-        for f in staged.iterdir():
+        for f in staged.folder.iterdir():
             shutil.move(str(f), out / f.name)
+    v = staged.verification
     say(
         f"exported {fmt} {precision}: {exported_bytes / 1024:.1f} KiB of weights "
         f"(Keras float32 weights: {keras_bytes / 1024:.1f} KiB) -> {out}"
     )
     say(
-        f"checked on {verification['n']} images with {verification['runtime']}: digit agreement "
-        f"{verification['agreement']:.4f}, max |diff| heaven {verification['max_abs_diff']['heaven']:.2g}, "
-        f"earth {verification['max_abs_diff']['earth']:.2g}"
+        f"checked on {v['n']} images with {v['runtime']}: digit agreement {v['agreement']:.4f}, "
+        f"max |diff| heaven {v['max_abs_diff']['heaven']:.2g}, earth {v['max_abs_diff']['earth']:.2g}"
     )
     return doc
 
 
-def _run_batched(runner, x: np.ndarray, batch: int = 128) -> dict[str, np.ndarray]:
-    from soroban_vision.runners.base import run_batched
+def _golden_vectors(reference: Reference, labels: np.ndarray, grays: list[np.ndarray]) -> list[dict]:
+    """The contract's golden vectors: each column's image and Keras's answer on it."""
+    return [
+        {
+            "label": int(y),
+            "image": png_data_url(g),
+            "heaven": [float(v) for v in reference.golden["heaven"][i]],
+            "earth": [float(v) for v in reference.golden["earth"][i]],
+        }
+        for i, (y, g) in enumerate(zip(labels, grays, strict=True))
+    ]
 
-    return run_batched(runner, "image", x, batch)
 
-
-def _export_tfjs(model, tmp, precision, golden_x, check_x, golden_ref, check_ref, check_y, force, say):
+def _export_tfjs(job: Conversion) -> Staged:
     from soroban_vision.runners.node import NodeRunner
 
-    saved = saved_model(model, tmp / "saved")
-    say(f"converting to a TF.js graph model ({precision}) with tensorflowjs_converter")
-    f32 = convert(saved, tmp / "float32", "float32")
-    staged = f32 if precision == "float32" else convert(saved, tmp / precision, precision)
-    order_outputs(staged, list(model.output_names))
+    saved = saved_model(job.model, job.staging / "saved")
+    job.say(f"converting to a TF.js graph model ({job.precision}) with tensorflowjs_converter")
+    f32 = convert(saved, job.staging / "float32", "float32")
+    staged = f32 if job.precision == "float32" else convert(saved, job.staging / job.precision, job.precision)
+    order_outputs(staged, list(job.model.output_names))
     with NodeRunner(staged, backend="wasm") as runner:
-        check_out = _run_batched(runner, check_x)
-        golden_out = runner.run({"image": golden_x}, ["heaven", "earth"])
+        check_out = _run_batched(runner, job.reference.check_x)
+        golden_out = runner.run({"image": job.reference.golden_x}, ["heaven", "earth"])
         name = runner.name
-    verification = {"runtime": name, **_compare(check_ref, check_out, check_y)}
-    golden_diff = max(float(np.abs(golden_out[k] - golden_ref[k]).max()) for k in ("heaven", "earth"))
-    if precision == "float32":
+    verification = {"runtime": name, **_compare(job.reference.check, check_out, job.reference.check_y)}
+    golden_diff = _golden_diff(job.reference, golden_out)
+    if job.precision == "float32":
         tolerance = dict(FLOAT32_TOLERANCE)
         verification["status"] = "passed" if verification["disagreements"] == 0 else "failed"
     else:
-        ranking = rank_quantization_error(graph_weights(f32), graph_weights(staged))
-        verification["worst_tensors"] = ranking[:5]
-        rate = verification["disagreements"] / verification["n"]
-        measured = max(verification["max_abs_diff"].values())
-        # golden checks allow the quantization error this export was measured to have, with headroom
-        tolerance = {k: float(v + 2 * max(measured, golden_diff)) for k, v in FLOAT32_TOLERANCE.items()}
-        if rate > MAX_DISAGREEMENT:
-            worst = ", ".join(f"{r['tensor']} ({r['mean_error_vs_typical_weight']:.2f})" for r in ranking[:3])
-            message = (
-                f"{precision} weights change {verification['disagreements']} of {verification['n']} digit "
-                f"decisions (agreement {verification['agreement']:.4f}, allowed "
-                f"{1 - MAX_DISAGREEMENT:.3f}); worst tensors by error/typical weight: {worst}"
-            )
-            if not force:
-                raise ExportRefused(f"export refused: {message}; use float32, or --force to write it anyway")
-            say(f"warning: {message}; written anyway because of --force")
-            verification["status"] = "failed-forced"
-        else:
-            verification["status"] = "passed"
+        tolerance = _judge_quantized(
+            job, verification, golden_diff, graph_weights(f32), graph_weights(staged)
+        )
     verification["golden_max_abs_diff"] = golden_diff
-    return staged, _files(staged), verification, tolerance
+    return Staged(staged, _files(staged), verification, tolerance)
 
 
-def _export_onnx(model, tmp, golden_x, check_x, golden_ref, check_ref, check_y, say):
+def _judge_quantized(
+    job: Conversion, verification: dict, golden_diff: float, f32: dict, quantized: dict
+) -> dict[str, float]:
+    """Pass, refuse or (with force) record the failure of a quantized export, in `verification`;
+    return the golden tolerance it is written with."""
+    ranking = rank_quantization_error(f32, quantized)
+    verification["worst_tensors"] = ranking[:5]
+    rate = verification["disagreements"] / verification["n"]
+    measured = max(verification["max_abs_diff"].values())
+    # golden checks allow the quantization error this export was measured to have, with headroom
+    tolerance = {k: float(v + 2 * max(measured, golden_diff)) for k, v in FLOAT32_TOLERANCE.items()}
+    if rate <= MAX_DISAGREEMENT:
+        verification["status"] = "passed"
+        return tolerance
+    worst = ", ".join(f"{r['tensor']} ({r['mean_error_vs_typical_weight']:.2f})" for r in ranking[:3])
+    message = (
+        f"{job.precision} weights change {verification['disagreements']} of {verification['n']} digit "
+        f"decisions (agreement {verification['agreement']:.4f}, allowed "
+        f"{1 - MAX_DISAGREEMENT:.3f}); worst tensors by error/typical weight: {worst}"
+    )
+    if not job.force:
+        raise ExportRefused(f"export refused: {message}; use float32, or --force to write it anyway")
+    job.say(f"warning: {message}; written anyway because of --force")
+    verification["status"] = "failed-forced"
+    return tolerance
+
+
+def _export_onnx(job: Conversion) -> Staged:
     from soroban_vision.runners.onnx import OnnxRunner
 
-    staged = tmp / "onnx"
+    staged = job.staging / "onnx"
     staged.mkdir()
-    say("converting to ONNX")
+    job.say("converting to ONNX")
     with contextlib.redirect_stdout(io.StringIO()):
-        model.export(str(staged / "model.onnx"), format="onnx", verbose=False)
+        job.model.export(str(staged / "model.onnx"), format="onnx", verbose=False)
     with OnnxRunner(staged / "model.onnx") as runner:
-        check_out = _run_batched(runner, check_x)
-        golden_out = runner.run({"image": golden_x})
+        check_out = _run_batched(runner, job.reference.check_x)
+        golden_out = runner.run({"image": job.reference.golden_x})
     missing = {"heaven", "earth"} - set(check_out)
     if missing:
         raise SorobanError(f"the ONNX model lacks outputs named {sorted(missing)}")
-    verification = {"runtime": "onnxruntime", **_compare(check_ref, check_out, check_y)}
+    verification = {
+        "runtime": "onnxruntime",
+        **_compare(job.reference.check, check_out, job.reference.check_y),
+    }
     verification["status"] = "passed" if verification["disagreements"] == 0 else "failed"
-    verification["golden_max_abs_diff"] = max(
-        float(np.abs(golden_out[k] - golden_ref[k]).max()) for k in ("heaven", "earth")
-    )
-    return (
-        staged,
-        {"model.onnx": contract_mod.sha256_file(staged / "model.onnx")},
-        verification,
-        dict(FLOAT32_TOLERANCE),
-    )
+    verification["golden_max_abs_diff"] = _golden_diff(job.reference, golden_out)
+    files = {"model.onnx": contract_mod.sha256_file(staged / "model.onnx")}
+    return Staged(staged, files, verification, dict(FLOAT32_TOLERANCE))

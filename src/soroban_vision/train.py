@@ -25,7 +25,7 @@ MIN_IMAGES = 50
 
 
 class TrainingError(SorobanError):
-    code = 1
+    code = "training_failed"
 
     def __init__(self, message: str, hint: str = ""):
         super().__init__(f"{message}" + (f" ({hint})" if hint else ""))
@@ -287,9 +287,7 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
     import keras
     import tensorflow as tf
 
-    from soroban_vision import pipeline
-    from soroban_vision.model import build_model, weight_bytes
-    from soroban_vision.report import model_card, plot_history
+    from soroban_vision.model import weight_bytes
 
     out = Path(cfg.out)
     if out.exists() and (out / "model.keras").exists():
@@ -305,48 +303,13 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
     with tempfile.TemporaryDirectory(prefix="sv-train-") as tmp:
         ds = load_training_data(cfg, Path(tmp), reporter)
         train_items, val_items = stratified_split(ds.items, cfg.val_split, cfg.seed)
-        counts = ds.counts()
-        reporter.event(
-            "dataset_loaded",
-            counts={str(k): v for k, v in counts.items()},
-            train=len(train_items),
-            val=len(val_items),
-            skipped=len(ds.skipped),
-            resized=len(ds.resized),
-        )
-        missing = [d for d, n in counts.items() if n == 0]
-        if missing:
-            reporter.event(
-                "status", message=f"warning: no images of digit(s) {missing}; the model cannot learn them"
-            )
+        counts = _report_dataset(ds, train_items, val_items, reporter)
         strategy = _strategy(cfg.distribute)
         if cfg.distribute:
             reporter.event(
                 "status", message=f"{cfg.distribute} strategy over {strategy.num_replicas_in_sync} replica(s)"
             )
-        global_batch = cfg.batch_size * strategy.num_replicas_in_sync
-        train_ds = pipeline.dataset(
-            train_items, global_batch, training=True, seed=cfg.seed, cache_limit_mb=cfg.cache_limit_mb
-        )
-        val_ds = pipeline.dataset(val_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb)
-        probe_items = random.Random(cfg.seed).sample(train_items, min(len(train_items), 2000))
-        probe = (
-            pipeline.dataset(probe_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb),
-            pipeline.labels(probe_items),
-        )
-        steps = int(np.ceil(len(train_items) / global_batch))
-        with strategy.scope():
-            kwargs = {"weights": cfg.weights} if cfg.arch == "mobilenetv2" else {}
-            model = build_model(cfg.arch, **kwargs)
-            model.compile(
-                optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                loss={"heaven": "binary_crossentropy", "earth": "sparse_categorical_crossentropy"},
-            )
-        progress, callbacks = _callbacks(cfg, val_ds, pipeline.labels(val_items), probe, reporter, steps)
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        model.fit(train_ds.with_options(options), epochs=cfg.epochs, callbacks=callbacks, verbose=0)
-        final_val = evaluate_arrays(model, val_ds, *pipeline.labels(val_items))
+        model, progress, final_val = _fit(cfg, strategy, train_items, val_items, reporter)
 
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
@@ -368,9 +331,68 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
         "seed": cfg.seed,
         "digit_counts": {str(k): v for k, v in counts.items()},
     }
-    write_json_atomic(out / "history.json", progress.history)
-    write_json_atomic(out / "metrics.json", metrics)
-    plot_history(progress.history, out / "training.png")
-    (out / "model-card.md").write_text(model_card(cfg, metrics))
+    _write_evidence(out, cfg, progress.history, metrics)
     reporter.event("complete", metrics=metrics, duration_s=round(duration, 1), out=str(out))
     return metrics
+
+
+def _report_dataset(ds: Dataset, train_items: list[Item], val_items: list[Item], reporter: Reporter) -> dict:
+    """Tell the reporter what was loaded and how it was split; return the images per digit."""
+    counts = ds.counts()
+    reporter.event(
+        "dataset_loaded",
+        counts={str(k): v for k, v in counts.items()},
+        train=len(train_items),
+        val=len(val_items),
+        skipped=len(ds.skipped),
+        resized=len(ds.resized),
+    )
+    missing = [d for d, n in counts.items() if n == 0]
+    if missing:
+        reporter.event(
+            "status", message=f"warning: no images of digit(s) {missing}; the model cannot learn them"
+        )
+    return counts
+
+
+def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[Item], reporter: Reporter):
+    """Build and fit the model under `strategy`: (model, the Progress callback, final validation)."""
+    import keras
+    import tensorflow as tf
+
+    from soroban_vision import pipeline
+    from soroban_vision.model import build_model
+
+    global_batch = cfg.batch_size * strategy.num_replicas_in_sync
+    train_ds = pipeline.dataset(
+        train_items, global_batch, training=True, seed=cfg.seed, cache_limit_mb=cfg.cache_limit_mb
+    )
+    val_ds = pipeline.dataset(val_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb)
+    probe_items = random.Random(cfg.seed).sample(train_items, min(len(train_items), 2000))
+    probe = (
+        pipeline.dataset(probe_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb),
+        pipeline.labels(probe_items),
+    )
+    steps = int(np.ceil(len(train_items) / global_batch))
+    with strategy.scope():
+        kwargs = {"weights": cfg.weights} if cfg.arch == "mobilenetv2" else {}
+        model = build_model(cfg.arch, **kwargs)
+        model.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate),
+            loss={"heaven": "binary_crossentropy", "earth": "sparse_categorical_crossentropy"},
+        )
+    progress, callbacks = _callbacks(cfg, val_ds, pipeline.labels(val_items), probe, reporter, steps)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    model.fit(train_ds.with_options(options), epochs=cfg.epochs, callbacks=callbacks, verbose=0)
+    return model, progress, evaluate_arrays(model, val_ds, *pipeline.labels(val_items))
+
+
+def _write_evidence(out: Path, cfg: TrainConfig, history: list[dict], metrics: dict) -> None:
+    """The run's history, metrics, training curves and model card, next to model.keras."""
+    from soroban_vision.report import model_card, plot_history
+
+    write_json_atomic(out / "history.json", history)
+    write_json_atomic(out / "metrics.json", metrics)
+    plot_history(history, out / "training.png")
+    (out / "model-card.md").write_text(model_card(cfg, metrics))

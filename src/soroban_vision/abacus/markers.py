@@ -1,6 +1,6 @@
 """A frame's corners from ArUco markers (the spec's dictionary and ids, 0-3 clockwise from the
 top-left) that sit diagonally outside the frame corners: the corner of each marker's black
-square nearest the frame is the frame's corner (see render/scene.py). With three, the fourth
+square nearest the frame is the frame's corner (see render/marker_cards.py). With three, the fourth
 corner is where the homography that best lays the three squares out around a flat frame puts it."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Read a whole soroban from a photo: find the frame, fit the rods, read the number.
 
-1. Frame (`locate`): the four corners given; or four ArUco markers (see render/scene.py for
+1. Frame (`locate`): the four corners given; or four ArUco markers (see render/marker_cards.py for
    where they sit) when present; otherwise the frame's outline, found as a quadrilateral from
    edges and contours (in gray, and in colour channels when gray shows no convincing frame),
    each candidate scored by how much it looks like a soroban once rectified. If the likeliest

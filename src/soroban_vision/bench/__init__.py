@@ -5,7 +5,8 @@
 `console` and `write_json` report them. Measuring never formats, reporting never measures.
 """
 
-from soroban_vision.bench.measure import BenchConfig, run
+from soroban_vision.bench.config import BenchConfig
+from soroban_vision.bench.measure import run
 from soroban_vision.bench.report import console, markdown, write_json, write_markdown
 from soroban_vision.bench.results import Results, Row, Target
 

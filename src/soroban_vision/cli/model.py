@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from soroban_vision.cli.group import main
-from soroban_vision.cli.options import emit_json, json_option, quiet_tensorflow, to_stdout, warn
+from soroban_vision.cli.options import (
+    emit_json,
+    json_option,
+    max_megapixels_option,
+    quiet_tensorflow,
+    to_stdout,
+    warn,
+)
+from soroban_vision.precision import PRECISIONS
 
 
 @main.command()
@@ -166,13 +174,15 @@ def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
     default=None,
     help="A .keras file or a model folder (default: the shipped models/column).",
 )
+@max_megapixels_option
 @json_option("the readings")
-def classify(images, model, json_out) -> None:
-    """Read the digit on single column images (any size, any colour mode)."""
+def classify(images, model, max_megapixels, json_out) -> None:
+    """Read the digit on single column images (any size, any colour mode, upright by their EXIF
+    orientation)."""
     quiet_tensorflow()
     from soroban_vision import load_column_classifier
 
-    results = load_column_classifier(model).classify(images)
+    results = load_column_classifier(model).classify(images, max_megapixels=max_megapixels)
     for r in [] if to_stdout(json_out) else results:
         h, e = r["heaven"], r["earth"]
         click.echo(
@@ -188,7 +198,7 @@ def classify(images, model, json_out) -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A fresh folder for the export.")
 @click.option(
     "--precision",
-    type=click.Choice(["float32", "float16", "uint8"]),
+    type=click.Choice(PRECISIONS),
     default="float32",
     show_default=True,
     help="Weight precision; float16/uint8 are checked against float32 first.",

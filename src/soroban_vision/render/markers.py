@@ -1,6 +1,6 @@
 """A printable sheet of the four frame markers (`soroban-vision markers`).
 
-The markers follow the convention in `render/scene.py` (the one the readers expect): ArUco
+The markers follow the convention in `render/marker_cards.py` (the one the readers expect): ArUco
 DICT_4X4_50, ids 0-3 clockwise from the frame's top-left corner, each placed diagonally outside
 its corner so that the corner of its black square nearest the frame touches the frame's outer
 corner. The sheet prints each marker at a stated physical size on A4, on a white card with a
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from soroban_vision.errors import UsageError
-from soroban_vision.render.scene import MARKER_BITS, MARKER_IDS, marker_bits
+from soroban_vision.render.marker_cards import MARKER_BITS, MARKER_IDS, marker_bits
 
 A4_MM = (210.0, 297.0)
 PLACES = ("top-left", "top-right", "bottom-right", "bottom-left")
@@ -48,7 +48,7 @@ def marker_sheet(side_mm: float = 15.0, dpi: int = 300) -> np.ndarray:
             fontScale=1.1 * scale, thickness=max(1, round(2 * scale)), **text,
         )  # fmt: skip
     for k, (marker_id, place) in enumerate(zip(MARKER_IDS, PLACES, strict=True)):
-        tx, ty = SQUARE_CORNERS[(marker_id + 2) % 4]  # the corner on the frame (scene.py's rule)
+        tx, ty = SQUARE_CORNERS[(marker_id + 2) % 4]  # the corner on the frame (marker_cards.py's rule)
         col, row = (0, 1, 1, 0)[k], k // 2  # laid out where they go on the soroban
         x0 = round((0.25 + 0.5 * col) * page.shape[1]) - cell // 2
         y0 = round((0.38 + 0.38 * row) * page.shape[0]) - cell // 2

@@ -1,0 +1,58 @@
+"""The budget of one bench run: how much data, how many epochs, runs and warm-ups."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from soroban_vision.bench.results import OURS, REFERENCE
+
+ARCHS = (OURS, REFERENCE)  # both models are trained, exported and timed alike
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """The budget of one run. The defaults are the full run; `quick_mode()` is the CI run."""
+
+    quick: bool = False
+    per_digit: int = 1000  # training columns per digit, both models
+    epochs: int = 15  # both models
+    batch_size: int = 64
+    test_count: int = 5000
+    check_count: int = 1000  # columns for the export check (0: use the test set)
+    py_batches: tuple[int, ...] = (1, 13, 256)
+    py_runs: int = 20
+    py_warmup: int = 3
+    browser_backends: tuple[str, ...] = ("wasm", "webgl", "cpu")
+    browser_batches: tuple[int, ...] = (1, 13)
+    browser_runs: int = 20
+    browser_warmup: int = 3
+    frame_runs: int = 20
+    render_count: int = 1000
+    render_runs: int = 3
+    workers: int = 0  # processes for rendering and exports (0: all cores)
+
+    @classmethod
+    def quick_mode(cls) -> BenchConfig:
+        return cls(
+            quick=True,
+            per_digit=30,
+            epochs=1,
+            test_count=200,
+            check_count=0,
+            py_runs=5,
+            py_warmup=2,
+            browser_backends=("wasm",),  # cpu costs ~30 s more per run here: not cheap
+            browser_runs=5,
+            browser_warmup=2,
+            frame_runs=5,
+            render_count=100,
+            render_runs=1,
+        )
+
+    def with_budget(self, per_digit: int | None = None, epochs: int | None = None) -> BenchConfig:
+        return replace(self, per_digit=per_digit or self.per_digit, epochs=epochs or self.epochs)
+
+    @property
+    def processes(self) -> int:
+        return self.workers or os.cpu_count() or 1
