@@ -21,6 +21,7 @@ from soroban_vision.doctor import CHECK_IDS, RUNTIMES, diagnose, to_html
 from soroban_vision.doctor.checks import run_check, run_checks
 from soroban_vision.doctor.session import gather
 from soroban_vision.errors import UsageError
+from soroban_vision.seeds import CHECK_SEED
 from tests.conftest import assert_one_line_error, model_with_outlier, run_cli
 
 pytestmark = pytest.mark.slow
@@ -130,6 +131,43 @@ def third_party(where: Path) -> Path:
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
     return graph_model(model, where)
+
+
+def outlier_in_biggest_conv(model_path: Path, out: Path, times: float = 80.0) -> Path:
+    """The good model with one outlier weight planted in its biggest convolution kernel (block6_pw,
+    96x96): `times` the kernel's largest weight. The float32 model still reads about 95% of the
+    digits, but per-tensor uint8 quantization coarsens the whole kernel around the outlier, and
+    export refuses the result (8 of its 1,000 check decisions change)."""
+    import keras
+
+    model = keras.models.load_model(model_path)
+    convs = [layer for layer in model.layers if "Conv" in type(layer).__name__]
+    layer = max(convs, key=lambda c: c.get_weights()[0].size)
+    kernel, *rest = layer.get_weights()
+    kernel.flat[0] = times * np.abs(kernel).max()
+    layer.set_weights([kernel, *rest])
+    model.save(out)
+    return out
+
+
+def signatureless(where: Path) -> tuple[Path, Path]:
+    """A graph model as older converters wrote it: no `signature` in model.json, one input
+    `input_1` [-1,64,64,1] known only from its Placeholder node. Returns (Keras file, graph model)."""
+    import keras
+    from keras import layers
+
+    where.mkdir(parents=True, exist_ok=True)
+    image = keras.Input((64, 64, 1), name="input_1")
+    x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(image))
+    model = keras.Model(image, layers.Dense(3, activation="softmax", name="probs")(x))
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+    model.save(where / "model.keras")
+    tfjs = graph_model(model, where)
+    doc = json.loads((tfjs / "model.json").read_text())
+    assert doc.pop("signature")["inputs"].keys() == {"input_1"}
+    (tfjs / "model.json").write_text(json.dumps(doc))
+    return where / "model.keras", tfjs
 
 
 def wrong_browser_preprocessing(files: list[Path]) -> np.ndarray:
@@ -242,6 +280,8 @@ def test_model_expecting_signed_input_fed_unit_range(good_model, zoo):
     norm = next(c for c in doc["checks"] if c["id"] == "normalization")
     assert norm["status"] == "fail" and doc["status"] == "fail"
     assert "expects [-1,1] but is fed [0,1]" in norm["summary"], norm["summary"]
+    # the same digits, but surer of nearly every image under [-1,1]: no chance does that
+    assert norm["evidence"]["p_value"] < norm["evidence"]["alpha"] == 0.01
     assert "double normalization" not in norm["summary"]
     layers = next(c for c in doc["checks"] if c["id"] == "preprocessing_layers")
     assert layers["status"] == "pass" and "leaves the input unchanged" in layers["summary"]
@@ -289,6 +329,51 @@ def test_uint8_outlier_is_caught_and_the_tensor_named(outlier):
     assert "Where the runtimes disagree" in page and "data:image/png;base64," in page
     assert "Quantization error by weight tensor" in page and "features" in page
     assert json.loads(json.dumps(report.to_json()))["checks"][2]["id"] == "quantization"
+
+
+@pytest.fixture(scope="module")
+def planted(good_model, zoo) -> tuple[Path, Path]:
+    """The good model with an outlier in its biggest conv kernel, and export's uint8 export of
+    it, which export refuses and writes only with force=True."""
+    from soroban_vision.export import export
+
+    broken = outlier_in_biggest_conv(good_model, zoo / "planted.keras")
+    deployed = zoo / "planted-uint8"
+    export(broken, deployed, precision="uint8", force=True, say=lambda *_: None)
+    return broken, deployed
+
+
+def test_doctor_and_export_agree_on_a_planted_outlier(planted):
+    broken, deployed = planted
+    contract = json.loads((deployed / "contract.json").read_text())
+    recorded = contract["verification"]
+    assert recorded["status"] == "failed-forced" and recorded["disagreements"] > 1  # export refused it
+    report = diagnose(keras=broken, tfjs=deployed, runtimes=FAST)
+    q = report.check("quantization")
+    assert q.status == "fail" and report.exit_code == 1, q.summary
+    assert q.summary.startswith("uint8 weights change") and "block6_pw" in q.summary, q.summary
+    assert "block6_pw" in q.evidence["ranking"][0]["tensor"]
+    # export's images, runtime and rule: on the same files the two cannot disagree
+    c = q.evidence["comparison"]
+    assert (c["n"], c["images"], c["seed"], c["runtime"]) == (
+        1000,
+        "export check columns",
+        CHECK_SEED,
+        "tfjs-node",
+    )
+    assert c["disagreements"] == recorded["disagreements"] and c["allowed_disagreements"] == 1
+    earth = next(o for o in c["outputs"] if o["output"] == "earth")
+    assert earth["max_abs_diff"] == pytest.approx(recorded["max_abs_diff"]["earth"], abs=1e-6)
+    # probabilities are judged against the contract's own tolerance
+    assert c["tolerance"] == contract["golden"]["tolerance"]["wasm"]
+    assert c["tolerance_source"] == "contract golden.tolerance.wasm" and earth["within_tolerance"]
+    assert q.evidence["recorded"]["files_match"] and q.evidence["recorded"]["same_keras"]
+    # a few more right digits under [-1,1] on 200 images is no evidence of a wrong range
+    norm = report.check("normalization")
+    assert norm.status in ("pass", "warn"), norm.summary
+    if norm.status == "warn":
+        assert norm.summary.startswith("inconclusive:") and "--images" in norm.summary, norm.summary
+        assert norm.evidence["p_value"] >= 0.01 and "p=" in norm.summary
 
 
 # --------------------------------------------------------------------------- the checks only read facts
@@ -418,6 +503,25 @@ def test_third_party_graph_model_runtimes_agree_and_skips_are_explained(zoo):
     assert inputs == {"pixels": "float32", "tokens": "int32"}
     assert any("generated feeds" in n for n in report.notes)
     assert json.loads(json.dumps(report.to_json()))["data"]["source"] == "generated"
+
+
+def test_a_graph_model_without_a_signature_runs(zoo):
+    keras_file, tfjs = signatureless(zoo / "no-signature")
+    report = diagnose(keras=keras_file, tfjs=tfjs, runtimes=FAST)
+    assert report.model["inputs"] == [{"name": "input_1", "shape": [None, 64, 64, 1], "dtype": "float32"}]
+    assert [o["name"] for o in report.model["outputs"]] == ["Identity"]
+    assert any("no signature" in n for n in report.notes)
+    node = next(r for r in report.runtimes if r.id == "tfjs-node")
+    assert node.status == "ran", node.reason
+    assert [(o.name, o.shape) for o in node.outputs] == [("Identity", (None, 3))]
+    parity = report.check("runtime_parity")
+    assert parity.status == "pass", parity.summary
+    (c,) = parity.evidence["comparisons"]
+    assert (c["runtime"], c["vs"], c["disagreements"]) == ("tfjs-node", "keras", 0)
+    assert c["outputs"][0]["max_abs_diff"] < 1e-5
+    mapping = report.check("output_mapping")
+    assert 'model.execute(x, ["Identity"])' in mapping.summary, mapping.summary
+    assert report.exit_code == 0
 
 
 # --------------------------------------------------------------------------- usage errors

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from soroban_vision.doctor import compare, pitfalls
+from soroban_vision.doctor import compare, paired, pitfalls
+from soroban_vision.doctor.checks import quantization, wording
 from soroban_vision.doctor.graph import GraphModel, input_arithmetic, read_graph
 from soroban_vision.doctor.jsonable import plain, tensor_json
-from soroban_vision.errors import UsageError
+from soroban_vision.doctor.runtimes import runtime_reason
+from soroban_vision.errors import SorobanError, UsageError
 from soroban_vision.preprocess import HEIGHT, WIDTH, load_rgba_or_gray, preprocess_file
 from soroban_vision.runners.base import TensorInfo
 
@@ -162,6 +164,139 @@ def test_match_roles_says_why_a_role_is_unmatched():
     assert m["unmatched"] == {"earth": "several outputs have the shape [N,5]: a, b"}
     m = compare.match_roles(specs, [out("heaven", None, 1)])
     assert m["unmatched"] == {"earth": "no output is named 'earth' or has the shape [N,5]"}
+
+
+# --------------------------------------------------------------------------- paired tests
+
+
+def test_binomial_tail_is_exact():
+    assert paired.binomial_tail(0, 0) == 1.0 and paired.binomial_tail(1, 0) == 0.0
+    assert paired.binomial_tail(3, 3) == 1 / 8 and paired.binomial_tail(2, 3) == 4 / 8
+    assert paired.binomial_tail(5, 7) == (21 + 7 + 1) / 128
+    assert 0.0 < paired.binomial_tail(200, 200) < 1e-60  # 200 of 200: no float underflow to zero
+
+
+def test_a_few_images_more_is_chance_and_every_image_is_not():
+    # planted-outlier model: [-1,1] reads 5 images the declared [0,1] misses, and misses 2 it reads
+    right_declared = np.array([True] * 193 + [False] * 5 + [True] * 2)
+    right_best = np.array([True] * 193 + [True] * 5 + [False] * 2)
+    p_declared = np.linspace(0.5, 1.0, 200)
+    test = paired.range_test(right_best, right_declared, p_declared - 0.01, p_declared)
+    assert test["digits"] == {"wins": 5, "losses": 2, "p": pytest.approx(29 / 128)}
+    assert test["confidence"]["wins"] == 0 and test["confidence"]["p"] == 1.0
+    assert test["p_value"] == pytest.approx(58 / 128) and test["p_value"] >= paired.ALPHA
+    # a model that expects [-1,1]: the same digits, but surer of nearly every image under [-1,1]
+    p_best = np.where(np.arange(200) < 190, 0.9999, 0.99)
+    test = paired.range_test(np.ones(200, bool), np.ones(200, bool), p_best, np.full(200, 0.998))
+    assert test["digits"]["p"] == 1.0 and test["confidence"] == {
+        "wins": 190,
+        "losses": 10,
+        "p": pytest.approx(paired.binomial_tail(190, 200)),
+    }
+    assert test["p_value"] < 1e-40 and test["alpha"] == 0.01
+
+
+# --------------------------------------------------------------------------- quantization verdicts
+
+
+def comparison(n, disagreements, max_diff, tolerance, source="contract golden.tolerance.wasm", **more):
+    outputs = [
+        {"output": "earth", "max_abs_diff": max_diff, "within_tolerance": max_diff <= tolerance},
+        {"output": "heaven", "max_abs_diff": 1e-4, "within_tolerance": True},
+    ]
+    return {
+        "runtime": "tfjs-node",
+        "n": n,
+        "disagreements": disagreements,
+        "images": "export check columns" if n == 1000 else "doctor inputs",
+        "seed": 777_000 if n == 1000 else None,
+        "allowed_rate": 0.001,
+        "allowed_disagreements": int(0.001 * n),
+        "tolerance": tolerance,
+        "tolerance_source": source,
+        "outputs": outputs,
+        **more,
+    }
+
+
+def recorded(status="passed", files_match=True, n=1000, disagreements=0):
+    return {
+        "status": status,
+        "runtime": "tfjs-node-wasm",
+        "n": n,
+        "disagreements": disagreements,
+        "files_match": files_match,
+        "same_keras": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("c", "rec", "status", "reason", "words"),
+    [
+        # export's rule on export's columns: 1 of 1,000 may change, 2 may not
+        (comparison(1000, 1, 0.2, 0.5), recorded(), "pass", "decisions_kept", "999 of 1000"),
+        (
+            comparison(1000, 8, 0.33, 0.66),
+            recorded("failed-forced", disagreements=8),
+            "fail",
+            "decisions_change",
+            "more than the 0.1% export allows",
+        ),
+        # probabilities beyond the contract's tolerance fail; beyond the doctor's default, warn
+        (comparison(1000, 0, 0.02, 0.0015), recorded(), "fail", "beyond_tolerance", "golden self-check"),
+        (
+            comparison(1000, 0, 0.02, 0.01, "doctor default for uint8"),
+            None,
+            "warn",
+            "beyond_tolerance",
+            "no contract",
+        ),
+        # export refused these very files: the doctor does not pass them on 200 images
+        (
+            comparison(200, 0, 0.2, 0.66),
+            recorded("failed-forced", disagreements=8),
+            "fail",
+            "refused_by_export",
+            "export refused these uint8 weights",
+        ),
+        (
+            comparison(200, 0, 0.2, 0.66),
+            recorded("failed-forced", files_match=False),
+            "warn",
+            "too_few_images",
+            "add tfjs-node",
+        ),
+        (comparison(200, 0, 1e-3, 0.0015), recorded(), "pass", "kept_as_recorded", "recorded 0 of 1000"),
+        (
+            comparison(200, 0, 1e-3, 0.01, "doctor default for uint8"),
+            None,
+            "warn",
+            "too_few_images",
+            "too few to see the 0.1%",
+        ),
+        (
+            comparison(200, 1, 1e-3, 0.01, "doctor default for uint8"),
+            None,
+            "fail",
+            "decisions_change",
+            "1 of 200",
+        ),
+    ],
+)
+def test_quantization_is_judged_as_export_judges_it(c, rec, status, reason, words):
+    ev = {"precision": "uint8", "comparison": c, "recorded": rec, "ranking": []}
+    finding = quantization.verdict(ev)
+    assert (finding.status, finding.reason) == (status, reason)
+    summary = wording.summary("quantization", finding)
+    assert words in summary and "\n" not in summary, summary
+    assert summary.startswith("uint8 weights") or summary.startswith("export refused"), summary
+
+
+def test_a_runtime_failure_is_labelled_by_its_own_runtime():
+    # one Chromium page opened on wasm also runs cpu: its name must not label cpu's failure
+    e = SorobanError("tfjs-chromium-wasm: The shape of dict['input_1'] must be [-1,64,64,1], but was [1]")
+    assert runtime_reason(e) == "The shape of dict['input_1'] must be [-1,64,64,1], but was [1]"
+    assert runtime_reason(SorobanError("TF.js: boom\nmore")) == "TF.js: boom"
 
 
 # --------------------------------------------------------------------------- JSON values
@@ -312,6 +447,33 @@ def test_read_graph_reads_the_weight_precision(tmp_path):
 def test_read_graph_without_a_signature_finds_the_placeholders(tmp_path):
     g = read_graph(write_graph(tmp_path / "m", [], b"", signature=None))
     assert g.inputs == [TensorInfo("image", (), "float32")] and g.outputs == []
+    assert not g.signed
+
+
+def test_without_a_signature_inputs_are_placeholders_and_outputs_what_nothing_consumes(tmp_path):
+    # as an older converter writes it: no signature, the input's shape only in its Placeholder node
+    image = placeholder("input_1")
+    image["attr"]["shape"] = {
+        "shape": {"dim": [{"size": "-1"}, {"size": "64"}, {"size": "64"}, {"size": "1"}]}
+    }
+    ids = {"name": "ids", "op": "Placeholder", "attr": {"dtype": {"type": "DT_INT32"}}}
+    nodes = [
+        image,
+        ids,
+        const("kernel"),
+        op("conv", "Conv2D", "input_1", "kernel"),
+        op("Identity", "Identity", "conv"),
+        {**op("Identity_1", "Softmax", "conv"), "attr": {"T": {"type": "DT_HALF"}}},
+        op("guard", "NoOp", "^conv"),  # a leaf too, but never an answer
+        op("shown", "Identity", "conv"),
+        op("check", "Assert", "^shown"),  # a control edge consumes, as TF.js counts it
+    ]
+    g = read_graph(write_graph(tmp_path / "m", [], b"", signature=None, modelTopology={"node": nodes}))
+    assert g.inputs == [TensorInfo("input_1", (None, 64, 64, 1), "float32"), TensorInfo("ids", (), "int32")]
+    assert g.outputs == [TensorInfo("Identity", (), "float32"), TensorInfo("Identity_1", (), "float16")]
+    assert not g.signed and read_graph(write_graph(tmp_path / "s", [], b"")).signed
+    # the walk from the input works without a signature too
+    assert [f["input"] for f in input_arithmetic(g, {})] == ["input_1", "ids"]
 
 
 def test_read_graph_refuses_what_is_not_a_graph_model(tmp_path):

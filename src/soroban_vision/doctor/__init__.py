@@ -12,10 +12,14 @@ Checks (stable ids, in this order):
                         Resizing; Mul/AddV2/Sub/RealDiv constants after the graph's input) and
                         the input range they expect.
   normalization         errors on labelled images under [0,255], [0,1], [-1,1], [0,2] and the
-                        declared range; fails when the declared range is not the best one
-                        (beyond noise: 1% of the digits, or 1.5x the expected errors + 0.1).
-  quantization          float16/uint8 weights against the float32 Keras model: decisions, outputs,
-                        and weight tensors ranked by quantization error.
+                        declared range; a range better than the declared one by more than 1% of
+                        the digits (or 1.5x the expected errors + 0.1) fails the check when an exact
+                        paired test on the same images gives p < 0.01, else warns "inconclusive".
+  quantization          float16/uint8 weights against the float32 Keras model, judged as export
+                        judges them: on export's 1,000 check columns (with tfjs-node), at most 0.1%
+                        of the decisions may change and the outputs must stay within the contract's
+                        golden tolerance; a contract recording that export refused these files
+                        fails it too. Weight tensors ranked by quantization error.
   output_mapping        output names, predict() order and shapes: Keras vs graph vs contract roles.
   preprocess_parity     Python's preprocessing vs the browser library's, on the image files.
   runtime_parity        every runtime against the reference: max/mean |diff|, decisions, and the
@@ -28,7 +32,10 @@ function of those facts, so the checks' order does not matter:
   facts.py              Facts: everything the checks read
   runtimes.py           every runtime behind the Runner interface (Chromium in background threads)
   inputs.py             labelled image sets and generated feeds
-  graph.py              model.json read without running it, and the arithmetic after its input
+  check_set.py          export's check columns through Keras and the quantized deployment
+  paired.py             exact paired tests: is one input range better than another, or chance?
+  graph.py              model.json read without running it (with or without a signature), and
+                        the arithmetic after its input
   own_normalization.py  the model's own normalization (layers or graph arithmetic) as one view
   reference.py          the Keras reference converted to float32 weights (cached)
   compare.py            difference statistics, decisions, roles, input ranges
@@ -69,13 +76,22 @@ Evidence keys by check (shapes use null for an unknown dimension):
       expects, maps_to, identity, affine}]}, graph {inputs: [{input, steps: [{op, node, const}],
       scale, offset, expects, maps_to, identity, affine, resize, stopped_at}]}, expects, maps_to
   normalization: runtime, n, sweep [{range, accuracy, errors, expected_errors, mean_p_true,
-      declared}], declared, best, margin_errors, range_source, double_normalization
+      declared}], declared, best, margin_errors, range_source, double_normalization,
+      p_value (null when no range did better than the declared one), alpha (0.01),
+      test {digits {wins, losses, p}, confidence {wins, losses, p}, p_value, alpha}
       (expected_errors: the sum over images of 1 - p(true digit), which sees a robust model
-      lose confidence under a wrong range before it loses digits)
+      lose confidence under a wrong range before it loses digits; test: exact one-sided
+      binomial tests on the images where the best range and the declared one differ, McNemar's
+      on right/wrong digits and the sign test on p(true digit); p_value: the smaller, doubled)
   quantization: precision, quantized_tensors {dtype: count}, comparison {runtime, vs, n,
-      disagreements, decision_agreement, outputs [{output, max_abs_diff, mean_abs_diff,
-      required_atol, required_rtol}]}, ranking [{tensor, size, max_abs_error,
-      relative_to_range, mean_error_vs_typical_weight}], matched_by
+      images ("export check columns" | "doctor inputs"), seed (column i rendered with seed + i;
+      null for the doctor's inputs), disagreements, decision_agreement, allowed_rate (0.001),
+      allowed_disagreements, tolerance, tolerance_source ("contract golden.tolerance.<backend>"
+      | "doctor default for <precision>"), outputs [{output, max_abs_diff, mean_abs_diff,
+      required_atol, required_rtol, within_tolerance}], disagreeing_items}, recorded (contract.json
+      `verification`, or null: {status, runtime, n, disagreements, max_abs_diff, files_match,
+      same_keras}), ranking [{tensor, size, max_abs_error, relative_to_range,
+      mean_error_vs_typical_weight}], matched_by
   output_mapping: keras/graph/onnx {order, shapes}, order_matches_keras, roles {role:
       {contract_name, shape}}, mapping {role: output}, how {role: "name" | "shape"},
       unmatched {role: why}, use (the call to make, e.g. model.execute(x, ["heaven", "earth"]))
@@ -133,7 +149,7 @@ def diagnose(
     image files (float32 [N,128,64,1]): the harness page imports the library statically, so this
     is the seam tests use to feed the preprocess_parity check a deliberately wrong copy.
     """
-    from soroban_vision.export import versions
+    from soroban_vision.versions import versions
 
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from soroban_vision.doctor.jsonable import tensor_json
 from soroban_vision.doctor.own_normalization import OwnNormalization
 from soroban_vision.doctor.runtimes import BrowserPreprocess, RuntimeResult
 from soroban_vision.runners.base import TensorInfo
+
+if TYPE_CHECKING:
+    from soroban_vision.doctor.check_set import CheckSet
 
 
 @dataclass
@@ -48,6 +52,9 @@ class Facts:
     reference_weights: dict[str, np.ndarray] | None = None  # a float32 conversion of the Keras model
     weights_error: str | None = None  # why the quantization ranking has no weights to compare
     sweep: list[dict] | None = None  # the labelled images scored under each candidate input range
+    # the sweep image by image, for the paired test: range -> (read right [N], p(true digit) [N])
+    sweep_items: dict[tuple, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    check_set: CheckSet | None = None  # a quantized deployment on export's check columns
     browser_x01: np.ndarray | None = None  # the browser's preprocessing of the image files
     browser_outputs: dict[str, np.ndarray] | None = None  # the decision runtime's answers on them
     unfinished: dict[str, str] = field(default_factory=dict)  # check id -> why its facts are missing

@@ -1,6 +1,7 @@
 """What a TF.js graph model folder says about itself, read from model.json without running it:
-its signature (inputs, and outputs in predict() order), its weight precision, and the
-normalization arithmetic that sits between its input placeholder and its first real layer."""
+its signature (inputs, and outputs in predict() order; without a signature, the graph's Placeholder
+nodes and the nodes nothing consumes), its weight precision, and the normalization arithmetic
+that sits between its input placeholder and its first real layer."""
 
 from __future__ import annotations
 
@@ -39,11 +40,16 @@ class GraphModel:
     outputs: list[TensorInfo]  # model.json signature order: the order predict() returns
     precision: str  # float32 | float16 | uint8 | mixed (float16+uint8)
     quantized_tensors: dict[str, int] = field(default_factory=dict)  # dtype -> how many tensors
+    signed: bool = True  # model.json has a signature; without one, inputs and outputs come from the graph
+
+
+def _dims(shape: dict) -> tuple:
+    """A TensorShapeProto as a tuple, None for an unknown dimension; () for an unknown rank."""
+    return tuple(None if int(d.get("size", -1)) < 0 else int(d["size"]) for d in shape.get("dim", []))
 
 
 def _shape(entry: dict) -> tuple:
-    dims = entry.get("tensorShape", {}).get("dim", [])
-    return tuple(None if int(d.get("size", -1)) < 0 else int(d["size"]) for d in dims)
+    return _dims(entry.get("tensorShape", {}))
 
 
 def _infos(entries: dict) -> list[TensorInfo]:
@@ -90,13 +96,8 @@ def read_graph(path: str | Path) -> GraphModel:
             )
     sig = doc.get("signature") or {}
     nodes = doc["modelTopology"].get("node", [])
-    inputs = _infos(sig.get("inputs", {})) or [
-        TensorInfo(
-            n["name"], (), TF_DTYPES.get(n.get("attr", {}).get("dtype", {}).get("type", ""), "float32")
-        )
-        for n in nodes
-        if n.get("op") == "Placeholder"
-    ]
+    inputs = _infos(sig.get("inputs", {})) or _placeholders(nodes)
+    outputs = _infos(sig.get("outputs", {})) or _leaves(nodes)
     counts: dict[str, int] = {}
     for group in doc["weightsManifest"]:
         for w in group["weights"]:
@@ -109,7 +110,45 @@ def read_graph(path: str | Path) -> GraphModel:
         precision = next(iter(counts))
     else:
         precision = "mixed"
-    return GraphModel(path, doc, inputs, _infos(sig.get("outputs", {})), precision, counts)
+    return GraphModel(path, doc, inputs, outputs, precision, counts, bool(sig))
+
+
+# --------------------------------------------------------------------------- without a signature
+
+# Nodes that are never a model's answer, even when nothing consumes them.
+NOT_OUTPUTS = {"Const", "Placeholder", "NoOp", "Assert"}
+
+
+def _node_dtype(node: dict, *keys: str) -> str:
+    attr = node.get("attr", {})
+    for key in keys:
+        t = attr.get(key, {}).get("type")
+        if t:
+            return TF_DTYPES.get(t, t.removeprefix("DT_").lower())
+    return "float32"
+
+
+def _placeholders(nodes: list[dict]) -> list[TensorInfo]:
+    """The inputs of a model.json without a signature (older converters): its Placeholder nodes,
+    each with its dtype and its `shape` attribute (no shape attribute: unknown, as ())."""
+    return [
+        TensorInfo(
+            n["name"], _dims(n.get("attr", {}).get("shape", {}).get("shape", {})), _node_dtype(n, "dtype")
+        )
+        for n in nodes
+        if n.get("op") == "Placeholder"
+    ]
+
+
+def _leaves(nodes: list[dict]) -> list[TensorInfo]:
+    """The outputs of a model.json without a signature: the nodes nothing consumes, as TF.js
+    finds them, in graph order; their shapes are unknown until a runtime runs them."""
+    consumed = {_base(i) for n in nodes for i in n.get("input", [])}
+    return [
+        TensorInfo(n["name"], (), _node_dtype(n, "T", "dtype"))
+        for n in nodes
+        if n["name"] not in consumed and n.get("op") not in NOT_OUTPUTS
+    ]
 
 
 # --------------------------------------------------------------------------- the input side
@@ -141,7 +180,7 @@ def input_arithmetic(graph: GraphModel, weights: dict[str, np.ndarray]) -> list[
         for inp in dict.fromkeys(_base(i) for i in n.get("input", []) if not i.startswith("^")):
             consumers.setdefault(inp, []).append(n)  # once per consumer, even for concat(x, x, x)
     found = []
-    signature_inputs = graph.doc.get("signature", {}).get("inputs", {})
+    signature_inputs = (graph.doc.get("signature") or {}).get("inputs", {})
     for info in graph.inputs:
         placeholder = _base(signature_inputs.get(info.name, {}).get("name", info.name))
         scale, offset = np.float64(1.0), np.float64(0.0)

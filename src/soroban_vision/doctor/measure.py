@@ -1,7 +1,8 @@
 """The measurements the checks need beyond the runtimes' own run, made once, right after it: the
 model's own normalization, the weights (deployed, and a float32 conversion of the Keras
 reference), the labelled images under each candidate input range, the browser's preprocessing
-through the decision runtime, and the Keras outputs. An error that stops one measurement is kept
+through the decision runtime, the Keras outputs, and a quantized deployment's answers on the
+export's check columns. An error that stops one measurement is kept
 for the check that needed it, which then fails with it; the other checks still run."""
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ def measure(facts: Facts, say: Callable[[str], None] = lambda _: None) -> None:
     _keras_outputs(facts)
     _sweep(facts, say)
     _browser(facts)
+    _check_set(facts, say)
 
 
-def run_images(facts: Facts, rid: str, x: np.ndarray) -> dict[str, np.ndarray]:
+def run_images(facts: Facts, rid: str, x: np.ndarray, batch: int = BATCH) -> dict[str, np.ndarray]:
     """Extra images through a main-thread runtime, in batches, by its own output names."""
     r = facts.runtimes[rid]
     names = [o.name for o in r.outputs] if rid == "tfjs-node" else None
     parts: dict[str, list] = {}
-    for i in range(0, len(x), BATCH):
-        feed = adapt({facts.input_names[0]: x[i : i + BATCH]}, r.inputs)
+    for i in range(0, len(x), batch):
+        feed = adapt({facts.input_names[0]: x[i : i + batch]}, r.inputs)
         out = r.runner.run(feed, names) if names else r.runner.run(feed)
         for k, v in out.items():
             parts.setdefault(k, []).append(np.asarray(v))
@@ -90,12 +92,14 @@ def _sweep(facts: Facts, say) -> None:
     if not any(compare.same_range(c, facts.declared) for c in candidates):
         candidates.append(facts.declared)
     sweep = []
+    items: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     try:
         for rg in candidates:
             declared = compare.same_range(rg, facts.declared)
             out = r.values if declared else run_images(facts, r.id, compare.apply_range(facts.data.x01, rg))
             right = compare.digits(out, roles) == labels
             p = _p_true(out, roles, labels)
+            items[tuple(rg)] = (right, p)
             sweep.append(
                 {
                     "range": list(rg),
@@ -109,7 +113,7 @@ def _sweep(facts: Facts, say) -> None:
     except SorobanError as e:
         facts.unfinished["normalization"] = str(e)
         return
-    facts.sweep = sweep
+    facts.sweep, facts.sweep_items = sweep, items
 
 
 def _p_true(out: dict, roles: dict, labels: np.ndarray) -> np.ndarray:
@@ -122,6 +126,18 @@ def _p_true(out: dict, roles: dict, labels: np.ndarray) -> np.ndarray:
     ph = np.asarray(out[roles["heaven"]], np.float64).reshape(-1)
     pe = np.asarray(out[roles["earth"]], np.float64).reshape(len(ph), -1)
     return np.where(heaven == 1, ph, 1 - ph) * pe[np.arange(len(ph)), earth]
+
+
+def _check_set(facts: Facts, say) -> None:
+    """A quantized deployment's answers on the export's own check columns, beside Keras's."""
+    from soroban_vision.doctor.check_set import measure_check_set
+
+    try:
+        facts.check_set = measure_check_set(
+            facts, lambda rid, x, batch: run_images(facts, rid, x, batch), say
+        )
+    except SorobanError as e:
+        facts.unfinished["quantization"] = str(e)
 
 
 def _browser(facts: Facts) -> None:

@@ -111,6 +111,12 @@ def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0][:240]
 
 
+def runtime_reason(e: BaseException) -> str:
+    """The error without the page's name: a page opened on one backend runs the others too, so
+    its 'tfjs-chromium-wasm: ' would mislabel a chromium-cpu failure; the result's id labels it."""
+    return re.sub(r"^tfjs-chromium-[\w-]+: ", "", _first_line(e))
+
+
 # --------------------------------------------------------------------------- main-thread runtimes
 
 
@@ -247,7 +253,7 @@ class ChromiumJob(threading.Thread):
                 self.preprocess.reason = self.preprocess.reason or f"Chromium failed: {_first_line(e)}"
             for r in self.results.values():
                 if r.status == "skipped" and not r.reason:
-                    r.status, r.reason = "failed", _first_line(e)
+                    r.status, r.reason = "failed", runtime_reason(e)
 
     def _run(self) -> None:
         from soroban_vision.runners.chromium import find_chromium
@@ -276,10 +282,10 @@ class ChromiumJob(threading.Thread):
                     runner = stack.enter_context(ChromiumRunner(self.model_dir, first, contract=False))
                 except SorobanError as e:
                     if first in backends:
-                        self._fail(first, _first_line(e), "TF.js cannot load the model: ")
+                        self._fail(first, runtime_reason(e), "TF.js cannot load the model: ")
                     todo.pop(0)
                     if not backends and self.preprocess_files:
-                        self.preprocess.status, self.preprocess.reason = "refused", _first_line(e)
+                        self.preprocess.status, self.preprocess.reason = "refused", runtime_reason(e)
                         return
             if runner is None:
                 return
@@ -293,7 +299,7 @@ class ChromiumJob(threading.Thread):
                         runner.call("loadGraph", "/model/model.json", b)
                     run_feeds(runner, self.feeds, names, result)
                 except Exception as e:
-                    self._fail(b, _first_line(e))
+                    self._fail(b, runtime_reason(e))
             if self.preprocess_files and not self.cancel.is_set():
                 self._preprocess(runner)
 
@@ -311,8 +317,7 @@ class ChromiumJob(threading.Thread):
         try:
             runner.call("load", "/model/", "wasm", {})
         except SorobanError as e:
-            msg = _first_line(e).removeprefix(f"{runner.name}: ")
-            self.preprocess.status, self.preprocess.reason = "refused", msg
+            self.preprocess.status, self.preprocess.reason = "refused", runtime_reason(e)
             return
         files = self.preprocess_files
         parts = [

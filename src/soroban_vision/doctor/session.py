@@ -121,6 +121,12 @@ def _describe(keras, tfjs, onnx, input_range, runtimes, browser_preprocess) -> F
     )
     if facts.tfjs_path is not None:
         facts.graph = read_graph(facts.tfjs_path)
+        if not facts.graph.signed:
+            facts.notes.append(
+                "model.json has no signature (an older converter): inputs from its Placeholder nodes "
+                f"({_sig(facts.graph.inputs)}), outputs from the nodes nothing consumes "
+                f"({', '.join(o.name for o in facts.graph.outputs) or 'none'})"
+            )
         if (facts.tfjs_path / contract_mod.FILENAME).is_file():
             facts.contract = contract_mod.read(facts.tfjs_path)
     if input_range is not None:

@@ -37,7 +37,9 @@ class KerasRunner(BaseRunner):
         return [TensorInfo(n, tuple(t.shape), str(t.dtype)) for n, t in zip(names, out, strict=True)]
 
     def output_names(self) -> list[str]:
-        spec = getattr(self.model, "_outputs_struct", None) or getattr(self.model, "output", None)
+        spec = getattr(self.model, "_outputs_struct", None)
+        if spec is None:  # not `or`: a single-output model's struct is a tensor, which has no truth value
+            spec = getattr(self.model, "output", None)
         if isinstance(spec, dict):
             return sorted(spec)  # Keras flattens dict outputs in sorted key order
         return list(self.model.output_names)

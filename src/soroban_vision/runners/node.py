@@ -73,6 +73,10 @@ class NodeRunner(BaseRunner):
 
     def run(self, feed: dict[str, np.ndarray], outputs: list[str] | None = None) -> dict[str, np.ndarray]:
         names = outputs or [o.name for o in self._outputs]
+        if not names:  # graph-runner.mjs lists the outputs from model.json's signature only
+            raise UsageError(
+                "the model lists no outputs (model.json has no signature): name the ones to fetch"
+            )
         req = {"inputs": {k: encode_tensor(v) for k, v in feed.items()}, "outputs": names}
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()

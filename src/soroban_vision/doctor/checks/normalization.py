@@ -1,8 +1,11 @@
 """normalization: the labelled images scored under each candidate input range (the sweep,
-measured once in measure.py); fails when the declared range is not the best one beyond noise."""
+measured once in measure.py). A range that does better than the declared one by more than noise
+(in digits, or in confidence) fails the check only when a paired test on the same images says
+chance does not explain it (paired.py); otherwise the check warns that it is inconclusive."""
 
 from __future__ import annotations
 
+from soroban_vision.doctor import paired
 from soroban_vision.doctor.checks.finding import Finding
 from soroban_vision.doctor.compare import same_range
 from soroban_vision.doctor.facts import Facts
@@ -19,7 +22,7 @@ def check(facts: Facts) -> Finding:
         return Finding("skip", "no_scorer", {"runtimes": [x.id for x in facts.ran()]})
     sweep = facts.sweep
     n = len(facts.data.labels)
-    margin = max(2, round(0.01 * n))  # wrong digits that are more than noise
+    margin = max(2, round(0.01 * n))  # fewer extra wrong digits are too few to act on, significant or not
     dec = next(s for s in sweep if s["declared"])
     best = min(sweep, key=lambda s: (s["errors"], s["expected_errors"], not s["declared"]))
     view = facts.own_normalization.view
@@ -32,7 +35,7 @@ def check(facts: Facts) -> Finding:
         and not same_range(view["expects"], facts.declared)
     )
     if double:
-        # the model's own layers say the input is normalized twice; the data need only confirm it
+        # the model's own layers say the input is normalized twice: any difference the test confirms
         meant = next((s for s in sweep if same_range(s["range"], view["expects"])), best)
         worse = dec["errors"] > meant["errors"] or dec["expected_errors"] > meant["expected_errors"] + 0.1
         best = meant if worse else best
@@ -49,11 +52,19 @@ def check(facts: Facts) -> Finding:
         "margin_errors": margin,
         "range_source": facts.range_source,
         "double_normalization": double,
+        "p_value": None,
+        "alpha": paired.ALPHA,
     }
     if not worse:
         if max(s["accuracy"] for s in sweep) < POOR_ACCURACY:
             return Finding("warn", "poor_under_every_range", ev)
         return Finding("pass", "as_declared", ev)
+    right_best, p_best = facts.sweep_items[tuple(best["range"])]
+    right_declared, p_declared = facts.sweep_items[tuple(dec["range"])]
+    ev["test"] = paired.range_test(right_best, right_declared, p_best, p_declared)
+    ev["p_value"] = ev["test"]["p_value"]
+    if ev["p_value"] >= paired.ALPHA:
+        return Finding("warn", "inconclusive", ev, {"double": double})
     if double:
         return Finding(
             "fail", "double_normalization", ev, {"view": view, "seen": seen_range(view, facts.declared)}

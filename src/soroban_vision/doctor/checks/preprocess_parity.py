@@ -28,7 +28,7 @@ def check(facts: Facts) -> Finding:
             return Finding("fail", "refused", {"error": facts.browser.reason})
         if facts.browser.status != "ran":
             return Finding("skip", "no_chromium", {}, {"why": facts.browser.reason})
-        source = "the browser library (web/src/soroban-vision.js) in Chromium"
+        source = "the browser library (web/src/classifier/) in Chromium"
     browser, python = facts.browser_x01, facts.data.x01
     diff = np.abs(browser.astype(np.float64) - python.astype(np.float64)).reshape(len(python), -1)
     per_file = diff.max(axis=1)

@@ -115,8 +115,15 @@ def normalization(reason: str, ev: dict, w: dict) -> str:
     measured = (
         f"accuracy {best['accuracy']:.3f} at {fmt_range(best['range'])} vs {dec['accuracy']:.3f} at "
         f"{fmt_range(dec['range'])}, expected errors {best['expected_errors']:.1f} vs "
-        f"{dec['expected_errors']:.1f} ({n} images, {ev['runtime']})"
+        f"{dec['expected_errors']:.1f} ({n} images, {ev['runtime']}; paired test p={ev['p_value']:.2g})"
     )
+    if reason == "inconclusive":
+        layers = " (the model's own layers suggest double normalization)" if w["double"] else ""
+        return (
+            f"inconclusive: {fmt_range(best['range'])} looks better than the declared "
+            f"{fmt_range(dec['range'])}{layers}, but chance explains a difference this small: {measured}, "
+            f"wrong only below p={ev['alpha']:g}; give more labelled images (--images DIR) to decide"
+        )
     if dec["errors"] == best["errors"]:
         measured += "; the same digits on these images, but less sure of them"
     if reason == "double_normalization":
@@ -136,6 +143,21 @@ def normalization(reason: str, ev: dict, w: dict) -> str:
 # --------------------------------------------------------------------------- 3. quantization
 
 
+def _images(c: dict) -> str:
+    if c["images"] == "export check columns":
+        return f"export's {c['n']} check columns, seed {c['seed']}"
+    return f"the doctor's {c['n']} images" if c["n"] else "the doctor's generated feeds"
+
+
+def _within(c: dict) -> str:
+    """'max |diff| 0.33 on earth (tolerance 0.66, contract golden.tolerance.wasm)'."""
+    worst = max(c["outputs"], key=lambda o: o.get("max_abs_diff", 0.0))
+    return (
+        f"max |diff| {worst.get('max_abs_diff', 0.0):.2g} on {worst['output']} "
+        f"(tolerance {c['tolerance']:.2g}, {c['tolerance_source']})"
+    )
+
+
 def quantization(reason: str, ev: dict, w: dict) -> str:
     if reason == "no_graph":
         return "no --tfjs graph model: no deployed weights to check"
@@ -146,24 +168,59 @@ def quantization(reason: str, ev: dict, w: dict) -> str:
         return (
             f"the deployed weights are {p}, but there is no --keras float32 reference to compare them against"
         )
+    ranking = ev.get("ranking", [])
     worst = ", ".join(
         f"{_short(r['tensor'])} (mean error {r['mean_error_vs_typical_weight']:.2g}x a typical weight, "
         f"max {_pct(r['relative_to_range'])} of its range)"
-        for r in ev.get("ranking", [])[:3]
+        for r in ranking[:3]
     )
     if reason in ("keras_did_not_run", "deployed_did_not_run"):
         why = "keras did not run" if reason == "keras_did_not_run" else "no runtime ran the deployed weights"
         return f"{p} weights: answers not compared ({why}); largest quantization errors: {worst or 'unknown'}"
-    c = ev["comparison"]
-    maxdiff = max((o.get("max_abs_diff", 0.0) for o in c["outputs"]), default=0.0)
+    c, rec = ev["comparison"], ev["recorded"]
+    largest = worst.split("), ")[0] + ")" if worst else "n/a"
+    on, within = _images(c), _within(c)
+    allowed = _pct(c["allowed_rate"])
     if reason == "decisions_change":
         return (
             f"{p} weights change {c['disagreements']} of {c['n']} decisions against the float32 Keras "
-            f"model (max |diff| {maxdiff:.2g}); worst tensors: {worst}"
+            f"model, more than the {allowed} export allows ({on}); {within}; "
+            f"worst tensors: {worst or 'unknown'}"
         )
+    if reason == "beyond_tolerance":
+        whose = (
+            "the contract's, which the browser library's golden self-check holds it to"
+            if c["tolerance_source"].startswith("contract")
+            else "no contract says how far they may; this is the doctor's default"
+        )
+        decided = f"; {c['disagreements']} of {c['n']} decisions change" if c["n"] else ""
+        return (
+            f"{p} weights move the outputs beyond their tolerance on {on}: {within} ({whose}){decided}; "
+            f"worst tensors: {worst or 'unknown'}"
+        )
+    if reason == "refused_by_export":
+        return (
+            f"export refused these {p} weights and wrote them only because of --force (contract.json "
+            f"verification: {rec['status']}, {rec['disagreements']} of {rec['n']} decisions changed with "
+            f"{rec['runtime']}); here {c['disagreements']} of {c['n']} change on {on}; worst tensors: "
+            f"{worst or 'unknown'}"
+        )
+    if reason == "outputs_within":
+        return f"{p} weights keep every output near the float32 Keras model's on {on}: {within}"
+    if reason == "too_few_images":
+        return (
+            f"{p} weights keep {c['n'] - c['disagreements']} of {c['n']} decisions on {on}, too few to see "
+            f"the {allowed} of changed decisions export allows: add tfjs-node to --runtimes to check them on "
+            f"export's {w['needed']} check columns; {within}; largest quantization error: {largest}"
+        )
+    recorded = (
+        f", and export's check of these files recorded {rec['disagreements']} of {rec['n']} changed"
+        if reason == "kept_as_recorded"
+        else ""
+    )
     return (
-        f"{p} weights keep all {c['n']} decisions of the float32 Keras model (max |diff| {maxdiff:.2g}); "
-        f"largest quantization error: {worst.split('), ')[0] + ')' if worst else 'n/a'}"
+        f"{p} weights keep {c['n'] - c['disagreements']} of {c['n']} decisions of the float32 Keras model "
+        f"({on}; export allows {allowed}){recorded}; {within}; largest quantization error: {largest}"
     )
 
 
