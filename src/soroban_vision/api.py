@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from soroban_vision.errors import UsageError
+from soroban_vision.preprocess import MAX_MEGAPIXELS
 
 
 def load_column_classifier(path: str | Path | None = None, *, prefer_onnx: bool = True):
@@ -41,6 +42,7 @@ def read_abacus(
     corners=None,
     classifier=None,
     threshold: float | None = None,
+    max_megapixels: float = MAX_MEGAPIXELS,
 ):
     """Read the number on the soroban in `image` (a file path, a PIL image, or pixels as a
     uint8 array [H,W], [H,W,3] or [H,W,4]).
@@ -48,27 +50,34 @@ def read_abacus(
     columns: rods on the soroban (default: fitted from the rod spacing). markers: "auto"
     (markers when found, else the frame's outline), "on" (markers only) or "off" (outline
     only). corners: the frame's four corners in the image's pixels, clockwise from the
-    top-left, used as given. Returns an `AbacusReading`: number, digits, confidences,
-    flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there is no
-    soroban to read, `UsageError` on bad input; both have a stable `.code`."""
+    top-left, used as given. Files and PIL images are turned upright by their EXIF
+    orientation, as a browser shows them: corners given and returned are in the upright
+    image's pixels. max_megapixels: a file or PIL image with more pixels is refused
+    (too_many_pixels) before it is decoded. Returns an `AbacusReading`: number, digits,
+    confidences, flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there
+    is no soroban to read, `UsageError` on bad input; both have a stable `.code`."""
     from soroban_vision import abacus
 
-    photo = _photo(image)
+    abacus.check_options(columns, markers)  # before decoding a photo for nothing
+    photo = _photo(image, max_megapixels)
     classifier = classifier if classifier is not None else _shipped_classifier()
     options = {} if threshold is None else {"threshold": threshold}
     return abacus.read_abacus(photo, classifier, columns, markers, corners=corners, **options)
 
 
-def _photo(image):
+def _photo(image, max_megapixels: float):
     from PIL import Image
 
     from soroban_vision import abacus
-    from soroban_vision.preprocess import pil_to_array
+    from soroban_vision.preprocess import ImageError, pil_to_array
 
     if isinstance(image, str | Path):
-        return abacus.load_photo(image)
+        return abacus.load_photo(image, max_megapixels)
     if isinstance(image, Image.Image):
-        return abacus.prepare(pil_to_array(image))
+        try:
+            return abacus.prepare(pil_to_array(image, max_megapixels))
+        except ImageError as e:
+            raise UsageError(str(e), code=e.code) from None
     pixels = np.asarray(image)
     channels = pixels.shape[2] if pixels.ndim == 3 else 1
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or channels not in (1, 3, 4):

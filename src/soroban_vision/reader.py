@@ -14,7 +14,7 @@ import numpy as np
 from soroban_vision import contract
 from soroban_vision.contract import readings
 from soroban_vision.errors import UsageError
-from soroban_vision.preprocess import ImageError, pil_to_array, preprocess, preprocess_file
+from soroban_vision.preprocess import MAX_MEGAPIXELS, ImageError, pil_to_array, preprocess, preprocess_file
 from soroban_vision.runners.base import run_batched
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "column"
@@ -54,17 +54,19 @@ class ColumnReader:
     def read_inputs(self, inputs: np.ndarray) -> list[dict]:
         return readings(*self.heads(inputs))
 
-    def classify(self, images) -> list[dict]:
+    def classify(self, images, *, max_megapixels: float = MAX_MEGAPIXELS) -> list[dict]:
         """One reading per image, for a list of images or a single one: a file path, a PIL image,
         or pixels ([H,W] gray or [H,W,3|4] uint8), any size and colour mode, preprocessed by the
-        contract's rule. Readings of files carry their `file`."""
+        contract's rule (files and PIL images upright by their EXIF orientation, as a browser
+        shows them). A file or PIL image over `max_megapixels` is refused (UsageError,
+        too_many_pixels) before it is decoded. Readings of files carry their `file`."""
         from PIL import Image
 
         one = isinstance(images, str | Path | np.ndarray | Image.Image)
         images = [images] if one else list(images)
         if not images:
             raise UsageError("give at least one image")
-        inputs = np.stack([_model_input(im) for im in images])
+        inputs = np.stack([_model_input(im, max_megapixels) for im in images])
         return [
             {"file": str(im), **r} if isinstance(im, str | Path) else r
             for im, r in zip(images, self.read_inputs(inputs), strict=True)
@@ -74,14 +76,14 @@ class ColumnReader:
         return self.classify(list(paths))
 
 
-def _model_input(image) -> np.ndarray:
+def _model_input(image, max_megapixels: float) -> np.ndarray:
     from PIL import Image
 
     try:
         if isinstance(image, str | Path):
-            return preprocess_file(image)
+            return preprocess_file(image, max_megapixels)
         if isinstance(image, Image.Image):
-            return preprocess(pil_to_array(image))
+            return preprocess(pil_to_array(image, max_megapixels))
         return preprocess(np.asarray(image))
     except ImageError as e:
-        raise UsageError(str(e), code="bad_image") from None
+        raise UsageError(str(e), code=e.code) from None

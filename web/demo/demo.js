@@ -89,8 +89,12 @@ async function cameraLoop() {
 async function openPhoto(src, name) {
   const img = new Image();
   img.src = src;
+  let bitmap;
   try {
     await img.decode();
+    // every decoded pixel, upright: an <img>'s naturalWidth is "density-corrected" by its EXIF
+    // resolution, so drawing it would put the reading's corners in the wrong place
+    bitmap = await createImageBitmap(img);
   } catch {
     reading = null;
     failure = new Error(`${name} is not an image this browser can open`);
@@ -99,7 +103,8 @@ async function openPhoto(src, name) {
   }
   stopCamera();
   mode = "photo";
-  source = img;
+  if (source && source !== video) source.close?.();
+  source = bitmap;
   corners = null;
   picked = [];
   setPicking(false);
@@ -217,7 +222,7 @@ $("corners").addEventListener("click", () => {
 
 function sourceSize() {
   if (!source) return [canvas.width, canvas.height];
-  return source === video ? [video.videoWidth, video.videoHeight] : [source.naturalWidth, source.naturalHeight];
+  return source === video ? [video.videoWidth, video.videoHeight] : [source.width, source.height];
 }
 
 function draw() {

@@ -15,8 +15,10 @@ def annotate(path: str | Path, reading: AbacusReading, out: str | Path) -> None:
     """Draw the frame, the column boxes and the digits over the photo."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        img = np.asarray(im.convert("RGB")).copy()
+    from soroban_vision.preprocess import load_rgba_or_gray
+
+    pixels = load_rgba_or_gray(path)  # upright by its EXIF orientation, as the reading's corners are
+    img = np.array(Image.fromarray(pixels).convert("RGB"))
     scale = max(1.0, max(img.shape[:2]) / 800)  # line and text size
     corners = np.array(reading.corners).astype(np.int32)
     cv2.polylines(img, [corners], True, (0, 255, 0), max(1, int(2 * scale)), cv2.LINE_AA)

@@ -1,5 +1,8 @@
 """A photo in: float64 gray by the project's grayscale rule, reduced by a whole factor when
-huge, with its colour kept for finding a frame that only colour shows."""
+huge, with its colour kept for finding a frame that only colour shows.
+
+Memory stays near the decoded uint8 photo itself: the gray and the colour are computed a block
+of rows at a time, never as full-size float copies."""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ import numpy as np
 from soroban_vision import preprocess
 from soroban_vision.abacus.spec import SPEC, frame_not_found
 from soroban_vision.errors import UsageError
-from soroban_vision.preprocess import ImageError, load_rgba_or_gray, to_gray
+from soroban_vision.preprocess import MAX_MEGAPIXELS, ImageError, load_rgba_or_gray, to_gray
 
 MIN_SIDE = SPEC["photo"]["min_side"]  # smaller images cannot hold a readable soroban
 WORK_SIDE = SPEC["photo"]["work_side"]  # larger photos are reduced to this before anything else
+BLOCK_PIXELS = 1 << 18  # photo pixels reduced at a time: the float temporaries stay ~15 MB
 
 
 @dataclass
@@ -34,42 +38,66 @@ class Photo:
         return (np.asarray(points, np.float64) - (self.factor - 1) / 2) / self.factor
 
 
-def load_photo(path: str | Path) -> Photo:
+def load_photo(path: str | Path, max_megapixels: float = MAX_MEGAPIXELS) -> Photo:
+    """An image file, upright (its EXIF orientation applied, as a browser does), as a Photo;
+    UsageError (bad_image, too_many_pixels) when it cannot be read."""
     try:
-        pixels = load_rgba_or_gray(path)
+        pixels = load_rgba_or_gray(path, max_megapixels)
     except ImageError as e:
-        raise UsageError(str(e), code="bad_image") from None
+        raise UsageError(str(e), code=e.code) from None
     return prepare(pixels)
 
 
 def prepare(pixels: np.ndarray) -> Photo:
-    """uint8 gray [H,W] or RGB(A) [H,W,3|4] -> a Photo; FrameNotFound (too_small) if tiny."""
+    """uint8 gray [H,W] or RGB(A) [H,W,3|4] -> a Photo; FrameNotFound (too_small) if tiny.
+
+    Huge photos are box-averaged by a whole factor: cheap, exact and easy to reproduce in JS
+    (web/src/abacus/photo.js does the same sums in the same order)."""
+    pixels = np.asarray(pixels)
     h, w = pixels.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise frame_not_found("too_small", width=w, height=h)
     factor = int(np.ceil(max(h, w) / WORK_SIDE))
-    if factor > 1:  # box-average by a whole factor: cheap, exact and easy to reproduce in JS
-        h2, w2 = h // factor, w // factor
-        pixels = pixels[: h2 * factor, : w2 * factor]
-        gray = to_gray(pixels).reshape(h2, factor, w2, factor).mean(axis=(1, 3))
-    else:
-        gray = to_gray(pixels)
-    return Photo(gray, factor, _colour(pixels, factor))
+    h2, w2 = h // factor, w // factor
+    gray = np.empty((h2, w2))
+    colour = np.empty((h2, w2, 3), np.float32) if _has_colour(pixels) else None
+    step = max(1, BLOCK_PIXELS // (factor * factor * w2))  # working rows per block
+    for y in range(0, h2, step):
+        end = min(y + step, h2)
+        # contiguous, as a decoded photo is: numpy's sums follow the memory layout, and so do their bits
+        block = np.ascontiguousarray(pixels[y * factor : end * factor, : w2 * factor])
+        gray[y:end] = _box_gray(block, factor)
+        if colour is not None:
+            colour[y:end] = _box_colour(block, factor)
+    return Photo(gray, factor, colour)
 
 
-def _colour(pixels: np.ndarray, factor: int) -> np.ndarray | None:
-    """RGB float32 [H,W,3] of an RGB(A) photo, box-averaged by `factor` (alpha composited as
-    `to_gray` does, after averaging), or None for a gray one or one whose channels are all
-    alike. Only for finding the frame: the reading itself is in gray."""
-    a = np.asarray(pixels)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        return None
-    if np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 1], a[..., 2]):
-        return None  # gray saved as RGB: nothing to add
-    h, w = a.shape[0] // factor, a.shape[1] // factor
-    a = a.reshape(h, factor, w, factor, a.shape[2]).mean(axis=(1, 3), dtype=np.float32)
+def _box_gray(block: np.ndarray, factor: int) -> np.ndarray:
+    g = to_gray(block)
+    if factor == 1:
+        return g
+    return g.reshape(g.shape[0] // factor, factor, g.shape[1] // factor, factor).mean(axis=(1, 3))
+
+
+def _box_colour(block: np.ndarray, factor: int) -> np.ndarray:
+    """RGB float32, box-averaged by `factor`, alpha composited as `to_gray` does (after
+    averaging). Only for finding the frame: the reading itself is in gray."""
+    h, w, c = block.shape[0] // factor, block.shape[1] // factor, block.shape[2]
+    a = block.reshape(h, factor, w, factor, c).mean(axis=(1, 3), dtype=np.float32)
     rgb = a[..., :3]
-    if a.shape[2] == 4:
+    if c == 4:
         alpha = a[..., 3:4] / 255.0
         rgb = rgb * alpha + float(preprocess.SPEC["alpha"]["composite_over"]) * (1.0 - alpha)
     return rgb
+
+
+def _has_colour(pixels: np.ndarray) -> bool:
+    """An RGB(A) photo whose channels are not all alike (gray saved as RGB adds nothing)."""
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        return False
+    step = max(1, BLOCK_PIXELS // pixels.shape[1])
+    for y in range(0, pixels.shape[0], step):
+        rows = pixels[y : y + step]
+        if not (np.array_equal(rows[..., 0], rows[..., 1]) and np.array_equal(rows[..., 1], rows[..., 2])):
+            return True
+    return False

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from soroban_vision.abacus.spec import SPEC
+from soroban_vision.preprocess import MAX_MEGAPIXELS
 
 MARKER_MODES = tuple(SPEC["markers"]["modes"])
 MAX_COLUMNS = SPEC["columns"]["max"]
@@ -72,6 +73,18 @@ def reading_options(command):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def max_megapixels_option(command):
+    """--max-megapixels, shared by every command that decodes images the user gives."""
+    return click.option(
+        "--max-megapixels",
+        type=click.FloatRange(min=0, min_open=True),
+        default=MAX_MEGAPIXELS,
+        show_default=True,
+        metavar="MP",
+        help="Refuse an image with more pixels than this (read from its header, before decoding it).",
+    )(command)
 
 
 def warn(lines) -> None:

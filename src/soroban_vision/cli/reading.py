@@ -11,6 +11,7 @@ from soroban_vision.cli.group import main
 from soroban_vision.cli.options import (
     emit_json,
     json_option,
+    max_megapixels_option,
     quiet_tensorflow,
     reading_options,
     to_stdout,
@@ -21,17 +22,20 @@ from soroban_vision.cli.options import (
 @main.command()
 @click.argument("images", nargs=-1, type=click.Path(path_type=Path), required=True)
 @reading_options
+@max_megapixels_option
 @json_option("the readings (always one list, an entry per photo)")
 @click.option(
     "--annotate",
     type=click.Path(path_type=Path),
     help="Draw frame, columns and digits over the photo into this PNG (one image only).",
 )
-def read(images, columns, markers, model, json_out, annotate) -> None:
+def read(images, columns, markers, model, max_megapixels, json_out, annotate) -> None:
     """Read the number shown on a whole soroban in each photo.
 
     A photo that cannot be read gets an entry with its error and the others are still read.
-    Exit 0 when every photo was read, 1 when any was not, 2 when none could even be opened."""
+    Photos are read upright by their EXIF orientation, as a browser shows them; corners are in
+    the upright photo's pixels. Exit 0 when every photo was read, 1 when any was not, 2 when
+    none could even be opened."""
     quiet_tensorflow()
     from soroban_vision import abacus, load_column_classifier, read_abacus
     from soroban_vision.errors import SorobanError, UsageError
@@ -43,7 +47,9 @@ def read(images, columns, markers, model, json_out, annotate) -> None:
     entries, failures = [], []
     for path in images:
         try:
-            reading = read_abacus(path, columns, markers, classifier=classifier)
+            reading = read_abacus(
+                path, columns, markers, classifier=classifier, max_megapixels=max_megapixels
+            )
         except SorobanError as e:
             failures.append(e)
             entries.append({"file": str(path), "error": str(e), "code": e.code})

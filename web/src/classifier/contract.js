@@ -82,6 +82,10 @@ export function checkPreprocessing(p) {
     refuse("luma coefficients", g.coefficients, "three numbers");
   }
   if (g.single_channel_inputs !== "used as they are") refuse("single-channel handling", g.single_channel_inputs, "'used as they are'");
+  // files upright by their EXIF orientation, as the browser decodes them; contracts written
+  // before the field existed meant the same
+  const orientation = p.orientation ?? "exif";
+  if (orientation !== "exif") refuse("orientation", p.orientation, "'exif' (files upright by their EXIF orientation, as the browser decodes them)");
   const background = p.alpha?.composite_over;
   if (!(background >= 0 && background <= 255)) refuse("alpha background", background, "a gray level 0-255");
   const r = p.resize ?? {};

@@ -1,5 +1,6 @@
 // The decoded 8-bit RGBA of any image source a page has (ImageData, image, canvas, bitmap,
-// video, VideoFrame) at its natural size, read as Python (Pillow) reads the file.
+// video, VideoFrame) at its natural size, read as Python (Pillow) reads the file: upright by
+// its EXIF orientation (the browser applies it when it decodes; Python does the same).
 
 import { ContractError } from "../errors.js";
 
@@ -49,14 +50,19 @@ export async function pixelsOf(source, index = 0) {
   }
   const size = sizeOf(source);
   if (!size) throw new ContractError("bad_source", `source ${index} is not an image, canvas, bitmap, video or ImageData`);
-  const [width, height] = size;
+  let [width, height] = size;
   if (!(width > 0 && height > 0)) throw new ContractError("bad_source", `source ${index} is empty (${width}x${height})`);
   let drawable = source, temporary = null;
   if (typeof HTMLImageElement !== "undefined" && source instanceof HTMLImageElement) {
-    // re-decode without the image's colour profile, as Python (Pillow) reads it
+    // re-decode without the image's colour profile, as Python (Pillow) reads it; upright by
+    // its EXIF orientation, as the <img> shows it (and as Python reads it: preprocess.SPEC)
     try {
       temporary = await createImageBitmap(source, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
       drawable = temporary;
+      // every decoded pixel: a JPEG whose EXIF gives another resolution (144 dpi and half the
+      // pixel size, say) has a "density-corrected" naturalWidth that would shrink it
+      width = temporary.width;
+      height = temporary.height;
     } catch {
       drawable = source;
     }
@@ -75,7 +81,7 @@ export async function pixelsOf(source, index = 0) {
   }
 }
 
-/** An image file as an ImageBitmap, decoded as Python decodes it (no colour profile, no premultiply). */
+/** An image file as an ImageBitmap, decoded as Python decodes it (no colour profile, no premultiply, upright). */
 export async function bitmapFromUrl(url) {
   const blob = await (await fetch(url)).blob();
   return createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
