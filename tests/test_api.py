@@ -116,3 +116,22 @@ def test_an_unwritable_json_path_is_a_one_line_error(scene, tmp_path):
     (tmp_path / "file").write_text("x")
     proc = run_cli("read", path, "--json", tmp_path / "file" / "r.json")
     assert_one_line_error(proc, 2, "cannot write")
+
+
+def test_a_model_folder_whose_golden_vectors_fail_is_refused_on_load(tmp_path, scene):
+    """Python's readers check a model as the browser does: files by SHA-256, then the golden vectors."""
+    import shutil
+
+    from soroban_vision.reader import DEFAULT_MODEL
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("model.keras", "model.onnx", "contract.json"):
+        shutil.copy(DEFAULT_MODEL / name, folder / name)
+    doc = json.loads((folder / "contract.json").read_text())
+    doc["golden"]["vectors"][3]["earth"][1] += 0.01  # far beyond float32 noise
+    (folder / "contract.json").write_text(json.dumps(doc))
+    with pytest.raises(UsageError) as e:
+        load_column_classifier(folder)
+    assert e.value.code == "golden_mismatch" and str(folder) in str(e.value)
+    assert_one_line_error(run_cli("read", scene[0], "--model", folder), 2, "golden")

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,15 +102,46 @@ def test_uint8_damage_is_refused_with_exit_code_3(good_model, tmp_path):
     assert "features" in forced["verification"]["worst_tensors"][0]["tensor"]
 
 
-def test_onnx_export_matches_keras(good_model, tmp_path):
-    doc = export(good_model, tmp_path / "onnx", fmt="onnx", say=lambda *_: None)
+@pytest.fixture(scope="module")
+def onnx_export(good_model, tmp_path_factory) -> tuple[dict, Path]:
+    """The good model exported to ONNX: its contract and its folder."""
+    out = tmp_path_factory.mktemp("onnx-export") / "onnx"
+    return export(good_model, out, fmt="onnx", say=lambda *_: None), out
+
+
+def test_onnx_export_matches_keras(good_model, onnx_export):
+    doc, out = onnx_export
     assert doc["model"]["format"] == "onnx" and list(doc["weights"]["files"]) == ["model.onnx"]
+    assert doc["verification"]["status"] == "passed" and doc["verification"]["tolerance"] == 1e-5
     x, _, _ = golden_inputs()
     ref = KerasRunner(good_model).run({"image": x})
-    with OnnxRunner(tmp_path / "onnx" / "model.onnx") as r:
+    with OnnxRunner(out / "model.onnx") as r:
         got = r.run({"image": x})
     for k in ("heaven", "earth"):
         np.testing.assert_allclose(got[k], ref[k], atol=1e-5)
+
+
+def test_python_runtimes_verify_the_golden_vectors_like_the_browser(good_model, good_export, onnx_export):
+    doc, out = onnx_export
+    with OnnxRunner(out / "model.onnx") as runner:
+        checked = contract.verify_golden(doc, runner, out)
+        assert checked["vectors"] == 10 and checked["max_abs_diff"] <= checked["tolerance"] == 1e-5
+        # a contract whose golden answers are not what this model computes
+        bad = json.loads(json.dumps(doc))
+        bad["golden"]["vectors"][7]["earth"][2] += 3e-5
+        with pytest.raises(
+            UsageError, match=r"golden self-check failed on onnxruntime: vector 7 earth\[2\]"
+        ) as e:
+            contract.verify_golden(bad, runner, out)
+        assert e.value.code == "golden_mismatch" and str(out) in str(e.value)
+        assert "> tolerance 1e-05" in str(e.value) and "\n" not in str(e.value)
+        del bad["golden"]["tolerance"]["onnxruntime"]
+        with pytest.raises(UsageError, match="no golden tolerance for onnxruntime") as e:
+            contract.verify_golden(bad, runner, out)
+        assert e.value.code == "no_golden"
+    # any runner: Keras reproduces the TF.js export's golden vectors too
+    tfjs = contract.read(good_export)
+    assert contract.verify_golden(tfjs, KerasRunner(good_model), good_export)["max_abs_diff"] <= 1e-5
 
 
 def test_export_bad_inputs(good_model, tmp_path):

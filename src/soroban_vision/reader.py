@@ -40,7 +40,10 @@ class ColumnReader:
             doc = contract.read(path)
             if "model.onnx" in doc["weights"]["files"]:
                 contract.verify_files(doc, path)
-                return cls(OnnxRunner(onnx))
+                runner = OnnxRunner(onnx)
+                # as the browser does on load: a wrong file is an error that names it, never a wrong answer
+                contract.verify_golden(doc, runner, path)
+                return cls(runner)
         from soroban_vision.model import load_model
         from soroban_vision.runners.keras import KerasRunner
 

@@ -209,10 +209,30 @@ def classify(images, model, max_megapixels, json_out) -> None:
     type=click.Path(path_type=Path),
     help="Labelled folder for the precision check (default: 1,000 freshly rendered columns).",
 )
-@click.option("--force", is_flag=True, help="Write a quantized export even if it changes answers (recorded).")
-def export(model, out, precision, fmt, check_data, force) -> None:
-    """Export MODEL for the browser (TF.js graph model) or ONNX Runtime, with contract.json."""
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    help="float32 only: the largest |diff| allowed between the export's probabilities and Keras's "
+    "(default: the contract's float32 tolerance for the runtime that checks it).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write the export even if it fails its check (recorded in contract.json as failed-forced).",
+)
+def export(model, out, precision, fmt, check_data, tolerance, force) -> None:
+    """Export MODEL for the browser (TF.js graph model) or ONNX Runtime, with contract.json.
+    Exit 3, writing nothing, when the export's answers differ from Keras's (see --tolerance)."""
     quiet_tensorflow()
     from soroban_vision.export import export as run
 
-    run(model, out, precision=precision, fmt=fmt, force=force, check_data=check_data, say=click.echo)
+    run(
+        model,
+        out,
+        precision=precision,
+        fmt=fmt,
+        force=force,
+        check_data=check_data,
+        say=click.echo,
+        tolerance=tolerance,
+    )
