@@ -10,7 +10,7 @@ PORT   ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup test lint demo model publish-model lock clean
+.PHONY: setup test lint demo model publish-model package wheel npm-pack lock clean
 
 setup: $(VENV)/.installed web/node_modules/.installed
 	@bash scripts/ensure-chromium.sh
@@ -69,10 +69,23 @@ publish-model: setup
 	$(SV) export models/column/model.keras --out $(OUT)/onnx-export --format onnx
 	mv $(OUT)/onnx-export/model.onnx $(OUT)/onnx-export/contract.json models/column/ && rm -rf $(OUT)/onnx-export
 
+# What users install: the wheel (base install: read, classify, watch, serve-demo and the API; the model
+# and the browser library inside it) and the npm package (web/: library, types, model). Both into dist/.
+package: wheel npm-pack
+
+wheel: setup
+	rm -rf build dist/soroban_vision-*.whl  # build/ would carry files deleted since the last build
+	$(PY) -m pip wheel --quiet --no-deps -w dist .
+	@ls -l dist/soroban_vision-*.whl
+
+npm-pack: setup
+	mkdir -p dist && cd web && npm pack --silent --pack-destination ../dist
+	@ls -l dist/soroban-vision-*.tgz
+
 # Re-pin every Python package from the current environment.
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^soroban-vision' \
 	  | sed '1i # Every package of the Python environment, pinned exactly. Made by `make lock` (pip freeze).' > requirements.lock
 
 clean:
-	rm -rf $(OUT) .pytest_cache .ruff_cache
+	rm -rf $(OUT) .pytest_cache .ruff_cache build dist

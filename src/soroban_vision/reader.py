@@ -16,8 +16,9 @@ from soroban_vision.contract import readings
 from soroban_vision.errors import UsageError
 from soroban_vision.preprocess import MAX_MEGAPIXELS, ImageError, pil_to_array, preprocess, preprocess_file
 from soroban_vision.runners.base import run_batched
+from soroban_vision.shipped import MODEL_DIR
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "column"
+DEFAULT_MODEL = MODEL_DIR  # the package's copy when installed, the checkout's models/column otherwise
 
 
 class ColumnReader:

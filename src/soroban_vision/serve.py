@@ -20,8 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from soroban_vision.errors import UsageError
-
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+from soroban_vision.shipped import WEB_DIR
 
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",

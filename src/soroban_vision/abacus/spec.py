@@ -10,7 +10,7 @@ import json
 import numpy as np
 
 from soroban_vision.errors import SorobanError
-from soroban_vision.serve import WEB_DIR
+from soroban_vision.shipped import WEB_DIR
 
 SPEC_PATH = WEB_DIR / "src" / "abacus" / "spec.json"
 

@@ -8,7 +8,15 @@ import sys
 
 import click
 
-from soroban_vision.errors import SorobanError
+from soroban_vision.cli.options import quiet_tensorflow
+from soroban_vision.errors import SorobanError, UsageError
+
+# What each optional install brings (pyproject's extras), by module: a command that imports one
+# the base install lacks names the extra instead of failing with a traceback.
+EXTRAS = {
+    "train": ("training", ("tensorflow", "keras", "tensorflowjs", "tf2onnx", "onnx", "matplotlib", "psutil")),
+    "browser": ("browser", ("playwright",)),
+}
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -16,7 +24,28 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def missing_extra(command: str | None, module: str | None) -> UsageError | None:
+    """The one-line error for a command whose optional dependency is not installed, else None."""
+    top = (module or "").split(".")[0]
+    for extra, (words, modules) in EXTRAS.items():
+        if top in modules:
+            return UsageError(
+                f"'{command}' needs the {words} extras: pip install 'soroban-vision[{extra}]'",
+                code="missing_extra",
+            )
+    return None
+
+
 class Cli(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as e:
+            error = missing_extra(ctx.invoked_subcommand, e.name)
+            if error is None:
+                raise
+            raise error from None
+
     def main(self, args=None, prog_name=None, **kwargs):
         try:
             rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **kwargs)
@@ -45,3 +74,4 @@ class Cli(click.Group):
 @click.version_option(package_name="soroban-vision")
 def main() -> None:
     """Read the digits on a soroban from camera images, in Python and in the browser."""
+    quiet_tensorflow()  # before any command can import TensorFlow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import json
 import os
 import sys
@@ -94,17 +96,72 @@ def warn(lines) -> None:
 
 def quiet_tensorflow() -> None:
     """TensorFlow's C++ start-up chatter (no GPU here, plugin registration) is not for users;
-    real failures still surface as Python exceptions."""
+    real failures still surface as Python exceptions. Harmless where TensorFlow is not installed.
+    The group calls it before any command runs; SOROBAN_DEBUG=1 keeps every line."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import warnings
 
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-    import absl.logging
-
+    quiet = "tensorflow" in sys.modules or any(isinstance(f, _QuietStart) for f in sys.meta_path)
+    if not quiet and not os.environ.get("SOROBAN_DEBUG"):
+        sys.meta_path.insert(0, _QuietStart())
+    try:
+        import absl.logging  # comes with TensorFlow: the base install has neither
+    except ImportError:
+        return
     absl.logging.set_verbosity(absl.logging.ERROR)
 
 
+class _QuietStart(importlib.abc.MetaPathFinder):
+    """Imports TensorFlow with stderr (file descriptor 2) pointed at /dev/null: XLA logs its plugin
+    registrations (cuDNN, cuBLAS, computation placer) before absl's logging starts, where
+    TF_CPP_MIN_LOG_LEVEL does not reach (TensorFlow 2.19). Python errors still raise as usual."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once: the real finders take it from here
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+            self.loader.exec_module(module)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            module.__loader__ = module.__spec__.loader = self.loader  # nothing else sees us
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
 def progress_bar(total: int, unit: str, desc: str):
+    """A tqdm bar on stderr, drawn only on a terminal: stdout stays clean for `--json -`."""
     from tqdm import tqdm
 
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=None)
+
+
+def progress_to(bar):
+    """A `progress(n, total)` callback that advances `bar` by n, its total the caller's."""
+
+    def advance(n: int, total: int) -> None:
+        bar.total = total
+        bar.update(n)
+
+    return advance

@@ -174,7 +174,7 @@ def node_available() -> str | None:
     if shutil.which("node") is None:
         return "node is not on PATH"
     if not (WEB / "node_modules" / "@tensorflow" / "tfjs").is_dir():
-        return "web/node_modules has no @tensorflow/tfjs (run `make setup`)"
+        return "web/node_modules has no @tensorflow/tfjs (in a checkout, run `make setup`)"
     return None
 
 
@@ -256,9 +256,13 @@ class ChromiumJob(threading.Thread):
                     r.status, r.reason = "failed", runtime_reason(e)
 
     def _run(self) -> None:
+        import importlib.util
+
         from soroban_vision.runners.chromium import find_chromium
 
         try:
+            if importlib.util.find_spec("playwright") is None:  # a base install: skipped, not failed
+                raise UsageError("Playwright is not installed: pip install 'soroban-vision[browser]'")
             find_chromium()
         except UsageError as e:
             for r in self.results.values():

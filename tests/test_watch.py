@@ -1,0 +1,83 @@
+"""`soroban-vision watch`: steady numbers from a video file (MJPG in .avi, written by OpenCV from
+rendered scenes), NDJSON events, and one-line errors for a camera or a file that will not open."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from soroban_vision import load_column_classifier
+from soroban_vision.render.scene import render_scene
+from soroban_vision.watch import open_video, watch
+from tests.conftest import assert_one_line_error, run_cli
+
+pytestmark = pytest.mark.slow
+FIRST, SECOND = 4_031_200_598_761, 27_182_818_284
+FPS = 10
+
+
+def write_clip(path: Path, shots: list[tuple[int | None, int]], fps: int = FPS) -> Path:
+    """An MJPG .avi: each shot is a rendered soroban showing `number` (None: an empty black
+    frame) held for `frames` frames."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
+    assert writer.isOpened(), "this OpenCV cannot write MJPG"
+    for k, (number, frames) in enumerate(shots):
+        if number is None:
+            rgb = np.zeros((480, 640, 3), np.uint8)
+        else:
+            rgb, _ = render_scene(number, 13, seed=31 + k, markers=True)
+        for _ in range(frames):
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    # a number held 8 frames, 3 empty frames, then another held 8 frames
+    return write_clip(tmp_path_factory.mktemp("watch") / "clip.avi", [(FIRST, 8), (None, 3), (SECOND, 8)])
+
+
+def test_each_number_is_reported_once_when_it_is_steady(clip):
+    with open_video(clip) as video:
+        events = list(watch(video, load_column_classifier()))
+    steady = [e for e in events if e["event"] == "steady"]
+    assert [e["number"] for e in steady] == [FIRST, SECOND]
+    # the Stabilizer's 5 frames: the 5th frame of each shot, timed by the video's clock
+    assert [e["frame"] for e in steady] == [4, 15]
+    assert steady[0]["seconds"] == pytest.approx(4 / FPS)
+    assert steady[0]["method"] == "markers" and len(steady[0]["digits"]) == 13
+    end = events[-1]
+    assert end["event"] == "end" and end["frames"] == 19 and end["frames_read"] == 16
+    assert end["steady"] == 2 and end["last"] == SECOND and not end["stopped"]
+
+
+def test_cli_prints_a_line_per_steady_number_and_ndjson_with_json_dash(clip, tmp_path):
+    proc = run_cli("watch", clip, check=True)
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3, proc.stdout
+    assert f"frame 4: {FIRST}" in lines[0] and f"frame 15: {SECOND}" in lines[1]
+    assert lines[2].startswith("end: 19 frames, 16 read, 2 steady numbers")
+
+    proc = run_cli("watch", clip, "--json", "-", "--frames", "3", check=True)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # nothing else on stdout
+    assert [e["event"] for e in events] == ["steady", "steady", "end"]
+    assert [e["frame"] for e in events[:2]] == [2, 13]
+
+    proc = run_cli("watch", clip, "--max-frames", "6", "--json", tmp_path / "events.ndjson", check=True)
+    events = [json.loads(line) for line in (tmp_path / "events.ndjson").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["steady", "end"] and events[-1]["frames"] == 6
+
+
+def test_a_camera_or_a_file_that_will_not_open_is_one_line(tmp_path):
+    assert_one_line_error(run_cli("watch", "--camera", "57"), 2, "cannot open camera 57")
+    assert_one_line_error(run_cli("watch", tmp_path / "missing.avi"), 2, "no video file")
+    junk = tmp_path / "junk.avi"
+    junk.write_bytes(b"not a video" * 100)
+    assert_one_line_error(run_cli("watch", junk), 2, "cannot read", "as a video")
+    assert_one_line_error(run_cli("watch", junk, "--camera", "0"), 2, "not both")
+    assert_one_line_error(run_cli("watch", junk, "--columns", "40"), 2, "--columns")
