@@ -8,9 +8,11 @@ import pytest
 from PIL import Image
 
 from soroban_vision import abacus
+from soroban_vision.abacus.rods import RodCount
 from soroban_vision.errors import UsageError
 from soroban_vision.reader import ColumnReader
 from soroban_vision.render.scene import render_scene
+from soroban_vision.render.video import from_ycbcr420, to_ycbcr420
 from tests.conftest import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.slow
@@ -44,6 +46,45 @@ def test_given_column_count_is_used(reader):
     rgb, truth = render_scene(4321, 7, 55, markers=True)
     r = abacus.read_abacus(abacus.prepare(rgb), reader, columns=7)
     assert r.digits == truth["digits"] and r.number == 4321
+
+
+def test_the_reading_says_how_sure_its_rod_count_is(reader):
+    rgb, truth = render_scene(3141592653589, 13, 101, markers=True)
+    r = abacus.read_abacus(abacus.prepare(rgb), reader)
+    assert r.number == truth["number"] and r.rods.count == len(r.digits) == 13
+    assert not r.rods.uncertain and not r.rods.given and r.rods.confidence == 1.0
+    assert r.rods.rival in [c["rods"] for c in r.rods.candidates] and 13 in [
+        c["rods"] for c in r.rods.candidates
+    ]
+    assert not [w for w in r.warnings if "rod count" in w]
+    doc = json.loads(json.dumps(r.to_json()))
+    assert doc["rods"]["count"] == 13 and doc["rods"]["uncertain"] is False
+    assert {"rods", "side_frac", "score", "mean_log_confidence"} == doc["rods"]["candidates"][0].keys()
+    # stated, the count is never guessed
+    given = abacus.read_abacus(abacus.prepare(rgb), reader, columns=13)
+    assert given.rods.given and given.rods.confidence == 1.0 and given.rods.rival is None
+    assert [c["rods"] for c in given.rods.candidates] == [13] and given.number == truth["number"]
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+@pytest.mark.parametrize(
+    ("columns", "seed"), [(13, 111), (13, 112), (13, 113), (9, 114), (17, 115), (11, 116)]
+)
+def test_compression_never_changes_the_rod_count_or_the_number(reader, columns, seed):
+    """JPEG at several qualities and video's 4:2:0 chroma (as a camera stream carries it): the
+    same rod count, sure, and the same number as the picture itself."""
+    number = int(np.random.default_rng(seed).integers(0, 10**columns))
+    rgb, truth = render_scene(number, columns, seed, markers=True)
+    video = from_ycbcr420(*to_ycbcr420(rgb))
+    pictures = {"png": rgb, "4:2:0": video, "jpeg 50 of 4:2:0": _jpeg(video, 50)}
+    pictures |= {f"jpeg {q}": _jpeg(rgb, q) for q in (30, 50, 70, 90)}
+    for name, picture in pictures.items():
+        r = abacus.read_abacus(abacus.prepare(picture), reader)
+        assert (r.rods.count, r.rods.uncertain, r.number) == (columns, False, truth["number"]), name
 
 
 def test_given_corners_are_read_as_given(reader):
@@ -180,3 +221,16 @@ def test_stabilizer_needs_k_agreeing_confident_frames():
     assert s.update(43, [0.99], moved) is None  # motion resets
     assert s.update(43, [0.99], moved) is None
     assert s.update(43, [0.99], moved) == 43
+
+
+def test_stabilizer_never_settles_across_rod_counts():
+    """0123 read on 4 rods and 123 on 3 are the same number, but not the same reading."""
+    s = abacus.Stabilizer(frames=3)
+    assert [s.update(123, [0.99], None, rods) for rods in (4, 3, 4, 3, 3)] == [None] * 5
+    assert s.rods_vary
+    assert s.update(123, [0.99], None, 3) == 123 and not s.rods_vary
+    # an unsure count is not counted; a reading's rods (RodCount, or its JSON) are taken too
+    unsure = {"count": 3, "uncertain": True}
+    assert s.update(123, [0.99], None, unsure) is None
+    sure = RodCount(3, 1.0, False, False, 4, [])
+    assert [s.update(123, [0.99], None, sure) for _ in range(3)] == [None, None, 123]

@@ -1,7 +1,8 @@
 """The whole-soroban reader's spec (web/src/abacus/spec.json) means the same in both languages.
 
 Node imports web/src/abacus/spec.js and prints what the browser code actually uses; Python
-compares it with the spec as Python loads it. No browser: a second or two.
+compares it with the spec as Python loads it. The rod count decision and the Stabilizer, pure
+code on both sides, answer the same cases alike. No browser: a second or two.
 """
 
 from __future__ import annotations
@@ -21,9 +22,15 @@ SPEC_JSON = WEB / "src" / "abacus" / "spec.json"
 # What the browser's modules use: their exported constants, a default Stabilizer, the messages.
 NODE_SCRIPT = """
 import * as s from "./src/abacus/spec.js";
+import { chooseCount } from "./src/abacus/rods.js";
 import { Stabilizer } from "./src/abacus/stabilizer.js";
 const fields = JSON.parse(process.argv[1]);
+const { counts, sequences, warnings } = JSON.parse(process.argv[2]);
 const { frames, minConfidence, motion } = new Stabilizer();
+const stabilized = sequences.map(([options, seq]) => {
+  const st = new Stabilizer(options);
+  return seq.map(([n, c, corners, rods]) => [st.update(n, c, corners, rods), st.rodsVary]);
+});
 console.log(JSON.stringify({
   columns: [s.MIN_COLUMNS, s.MAX_COLUMNS],
   min_side: s.MIN_SIDE,
@@ -37,6 +44,11 @@ console.log(JSON.stringify({
   side_fracs: Array.from(s.SIDE_FRACS),
   stabilizer: { frames, min_confidence: minConfidence, motion },
   errors: Object.fromEntries(Object.entries(fields).map(([id, f]) => [id, s.message(id, f)])),
+  count: s.COUNT,
+  warnings: Object.fromEntries(Object.entries(warnings).map(([id, f]) => [id, s.warningText(id, f)])),
+  choices: counts.map(([layouts, logs, given]) =>
+    chooseCount(layouts.map(([rods, sideFrac, score]) => ({ rods, sideFrac, score })), logs, given)),
+  stabilized,
 }));
 """
 
@@ -59,14 +71,57 @@ def spec() -> dict:
     return python_spec()[0]
 
 
+# (layouts as fit_rods gives them, mean log confidences, count given): the model decides; a count
+# that reads within switch_margin and fits better by fit_margin wins; ties; one layout; unsure
+COUNT_CASES = [
+    ([[13, 0.7, 9.8], [14, 0.3, 7.9], [12, 1.0, -0.05]], [0.0, -0.0654, -0.0018], False),
+    ([[12, 1.0, -0.26], [13, 0.6, 2.22], [14, 0.3, 1.21]], [-0.0016, -0.0212, -0.0766], False),
+    ([[11, 0.85, 7.21], [12, 0.35, 7.32], [10, 1.0, -0.11]], [0.0, -0.0386, -0.0577], False),
+    ([[12, 0.975, 11.03], [13, 0.525, 7.66], [14, 0.3, -0.5]], [-0.3122, 0.0, -0.0117], False),
+    ([[7, 0.5, 1.0], [8, 0.5, 1.0]], [-0.01, -0.01], False),
+    ([[9, 0.5, 2.0], [10, 0.5, 2.3], [8, 0.5, 2.3]], [-0.02, -0.03, -0.04], False),
+    ([[13, 0.6, 4.9]], [-0.0001], True),
+    ([[5, 0.6, -1.0]], [-0.9], False),
+]
+CORNERS = [[0, 0], [100, 0], [100, 30], [0, 30]]
+SURE, UNSURE = {"count": 13, "uncertain": False}, {"count": 13, "uncertain": True}
+# (Stabilizer options, frames [number, confidences, corners, rods]): the rod count fed as a
+# number, as a reading's rods, unsure, changing under the same number, and not at all
+STABILIZER_CASES = [
+    (
+        {"frames": 3},
+        [[42, [0.99], CORNERS, 13]] * 2 + [[42, [0.99], CORNERS, 12]] * 3 + [[42, [0.99], CORNERS]],
+    ),
+    ({"frames": 2}, [[7, [0.9], None, SURE], [7, [0.9], None, UNSURE], [7, [0.9], None, SURE]] * 2),
+    (
+        {"frames": 2},
+        [[123, [0.9], None, 4], [123, [0.9], None, 3], [123, [0.9], None, 3], [None, [], None, None]],
+    ),
+    ({}, [[5, [0.95, 0.99], CORNERS]] * 6),
+]
+
+
 @pytest.fixture(scope="module")
 def js(spec) -> dict:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed; it runs the browser library's tools (make setup)")
     fields = {eid: sample_fields(text) for eid, text in spec["errors"].items()}
+    cases = {
+        "counts": COUNT_CASES,
+        "sequences": STABILIZER_CASES,
+        "warnings": {wid: sample_fields(text) for wid, text in spec["warnings"].items()},
+    }
     proc = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", NODE_SCRIPT, json.dumps(fields)],
+        [
+            node,
+            "--no-warnings",
+            "--input-type=module",
+            "-e",
+            NODE_SCRIPT,
+            json.dumps(fields),
+            json.dumps(cases),
+        ],
         cwd=WEB,
         capture_output=True,
         text=True,
@@ -116,3 +171,60 @@ def test_the_error_messages_are_the_same(js, spec):
     for eid, text in spec["errors"].items():
         assert js["errors"][eid] == message(eid, **sample_fields(text)), eid
         assert "{" not in js["errors"][eid], eid
+
+
+def test_the_rod_count_thresholds_are_the_same(js, spec):
+    count = spec["rods"]["count"]
+    assert js["count"] == count
+    assert 0 < count["switch_margin"] < count["sure_margin"] and count["fit_margin"] > 0
+
+
+def test_the_warnings_are_the_same(js, spec):
+    assert set(js["warnings"]) == set(spec["warnings"]) >= {"rods_uncertain"}
+    for wid, text in spec["warnings"].items():
+        assert js["warnings"][wid] == text.format(**sample_fields(text)), wid
+        assert "{" not in js["warnings"][wid], wid
+
+
+def test_the_rod_count_is_chosen_alike(js):
+    """rods.choose_count and rods.js chooseCount: the same layout, count, confidence and rival."""
+    from soroban_vision.abacus.rods import choose_count
+
+    for (layouts, logs, given), theirs in zip(COUNT_CASES, js["choices"], strict=True):
+        chosen, ours = choose_count([tuple(lay) for lay in layouts], logs, given)
+        what = (layouts, logs)
+        assert theirs["chosen"] == chosen, what
+        got = theirs["rods"]
+        assert (got["count"], got["uncertain"], got["given"], got["rival"]) == (
+            ours.count,
+            ours.uncertain,
+            ours.given,
+            ours.rival,
+        ), what
+        assert got["confidence"] == pytest.approx(ours.confidence, abs=1e-12), what
+        assert [(c["rods"], c["meanLogConfidence"]) for c in got["candidates"]] == [
+            (c["rods"], c["mean_log_confidence"]) for c in ours.candidates
+        ], what
+    # and the cases mean what they say: the model decides, the fit overrules a near tie, doubt shows
+    choices = [(c["chosen"], c["rods"]["uncertain"]) for c in js["choices"]]
+    assert choices[0] == (0, False)  # 12 rods read almost as well, but fit far worse: sure
+    assert choices[1] == (1, False)  # a hand: 12 reads a little better, 13 fits far better
+    assert choices[2] == (0, True)  # 12 reads 0.039 worse per column and fits as well: unsure
+    assert choices[3] == (1, False)  # 12 fits better but reads far worse: the model decides
+    assert choices[6] == (0, False) and js["choices"][6]["rods"]["given"]
+
+
+def test_the_stabilizer_answers_alike(js):
+    """abacus.Stabilizer and stabilizer.js, fed rod counts: the same answers and rods_vary."""
+    from soroban_vision.abacus.stabilizer import Stabilizer
+
+    for (options, frames), theirs in zip(STABILIZER_CASES, js["stabilized"], strict=True):
+        s = Stabilizer(**{"min_confidence" if k == "minConfidence" else k: v for k, v in options.items()})
+        ours = [[s.update(*frame), s.rods_vary] for frame in frames]
+        assert theirs == ours, options
+    first, unsure, leading_zero, old = js["stabilized"]
+    assert [a for a, _ in first] == [None, None, None, None, 42, None]  # 12 rods: counted again
+    assert first[2][1] and not first[4][1]  # the count varied, then held
+    assert [a for a, _ in unsure] == [None, None, None, 7, None, None]  # unsure frames are not counted
+    assert [a for a, _ in leading_zero] == [None, None, 123, None]  # 0123 on 4 rods is not 123 on 3
+    assert [a for a, _ in old][-2:] == [5, 5]  # no count fed: as before

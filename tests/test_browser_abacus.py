@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CROP_TOLERANCE = 1e-4
 CONFIDENCE_TOLERANCE = 1e-4  # ONNX Runtime and TF.js wasm on the same float32 crops
 CORNER_TOLERANCE_PX = 2.0  # js-aruco2's marker corners against OpenCV's
+ROD_CONFIDENCE_TOLERANCE = 0.01  # mean log confidences 1e-4 apart, over the spec's sure_margin
 THREE_MARKER_TOLERANCE_PX = 2.0  # and the corner estimated from three markers' squares
 # (number, columns, seed): with markers, and without (then both sides get the true corners)
 MARKER_SCENES = [(None, 13, 101), (None, 13, 102), (None, 13, 103), (4321, 7, 55), (None, 17, 61)]
@@ -190,6 +191,16 @@ def test_same_corners_give_the_same_crops_and_number(browser, scenes, python_rea
         )
         chosen = ours[got["debug"]["chosen"]]
         assert chosen["rods"] == len(want.digits)
+        rods = got["rods"]  # and the rod count is as sure on both sides
+        assert (rods["count"], rods["uncertain"], rods["given"], rods["rival"]) == (
+            want.rods.count,
+            want.rods.uncertain,
+            want.rods.given,
+            want.rods.rival,
+        ), path.name
+        assert rods["confidence"] == pytest.approx(want.rods.confidence, abs=ROD_CONFIDENCE_TOLERANCE), (
+            path.name
+        )
         crops = got["debug"]["crops"]
         reference = python_crops(photo, corners, chosen["rods"], chosen["sideFrac"])
         assert crops.shape == reference.shape == (chosen["rods"], HEIGHT, WIDTH, 1)
@@ -224,6 +235,15 @@ def test_the_stabilizer_is_the_same(browser):
     got = browser.call("stabilize", frames, {"frames": 3})
     assert got == want
     assert 123 in got and 124 in got  # the sequence does settle
+    # fed the rod count: a count, a reading's rods, an unsure one, a count that changes
+    counted = [
+        [*frame, rods]
+        for frame, rods in zip(frames, [13, 13, 13, 13, 12, 12, 12, 12, None, 13, 13, 13], strict=True)
+    ]
+    counted += [[124, [0.99], None, {"count": 13, "uncertain": k == 1}] for k in range(4)]
+    want_stabilizer = abacus.Stabilizer(frames=3)
+    want = [[want_stabilizer.update(*frame), want_stabilizer.rods_vary] for frame in counted]
+    assert browser.call("stabilize", counted, {"frames": 3}, True) == want
 
 
 # --------------------------------------------------------------------------- bad pictures

@@ -112,7 +112,8 @@ def watch(
                 stabilizer.update(None, [], None)
                 continue
             read += 1
-            number = stabilizer.update(reading.number, reading.confidences, reading.corners)
+            # with the rod count: never steady across frames that disagree on it, nor on an unsure one
+            number = stabilizer.update(reading.number, reading.confidences, reading.corners, reading.rods)
             if number is not None and number != shown:
                 shown, steady = number, steady + 1
                 yield _steady(frame, reading)

@@ -63,6 +63,11 @@ async function readOnce() {
   show();
 }
 
+/** Resolves at the camera's next frame (each frame read once), or the next paint without one. */
+function nextFrame() {
+  return new Promise((resolve) => (video?.requestVideoFrameCallback ? video.requestVideoFrameCallback(() => resolve()) : requestAnimationFrame(resolve)));
+}
+
 async function cameraLoop() {
   let last = performance.now();
   while (mode === "camera") {
@@ -75,13 +80,28 @@ async function cameraLoop() {
         reading ? reading.number : null,
         reading ? reading.columns.map((c) => c.confidence) : [],
         reading ? reading.corners : null,
+        reading ? reading.rods : null, // a number read with another rod count, or an unsure one, never settles
       );
       if (result !== null) steady = reading;
       else if (!reading) steady = null;
       show();
+      record();
     }
-    await new Promise((resolve) => requestAnimationFrame(resolve)); // let the page paint
+    await nextFrame();
   }
+}
+
+/** What the page showed for each camera frame, the latest 2000: for tests and screenshots. */
+function record() {
+  const log = (window.demoLog ??= []);
+  log.push({
+    t: performance.now(),
+    live: reading?.text ?? null,
+    shown: $("number").textContent.replace(/\s/g, ""),
+    state: $("state").textContent,
+    rods: reading ? { count: reading.rods.count, uncertain: reading.rods.uncertain, given: reading.rods.given } : null,
+  });
+  if (log.length > 2000) log.shift();
 }
 
 // ----------------------------------------------------------------------------- sources
@@ -304,9 +324,11 @@ function show() {
     number.className = "number placeholder";
   }
   const low = live?.columns.filter((c) => c.lowConfidence).length ?? 0;
+  const rivals = live ? rodCounts(live) : [];
   let chip = ["waiting for a picture", ""];
   if (failure) chip = ["no soroban found", "none"];
   else if (live && low) chip = [`${low} column${low > 1 ? "s" : ""} unsure`, "low"];
+  else if (rivals.length) chip = ["rod count unsure", "low"];
   else if (live && mode === "camera") chip = shown && shown.text === live.text ? ["steady ✓", "steady"] : ["hold still…", "reading"];
   else if (live) chip = ["read ✓", "steady"];
   state.textContent = chip[0];
@@ -321,6 +343,14 @@ function show() {
     message.textContent = wantsCorners(failure)
       ? "No frame markers to go by. Click the frame's four outer corners, top-left first, then clockwise."
       : failure.message;
+  } else if (rivals.length) {
+    message.replaceChildren(`Not sure how many rods this soroban has (${rivals.join(" or ")}): say it once and it is never guessed again. `);
+    for (const n of rivals) {
+      const b = el("button", "rods-choice", `${n} rods`);
+      b.type = "button";
+      b.addEventListener("click", () => setRods(n));
+      message.append(b, " ");
+    }
   } else if (live?.warnings.length) {
     message.textContent = live.warnings.join("; ");
   } else {
@@ -344,24 +374,67 @@ function show() {
   const camera = mode === "camera" && perFrame;
   $("fact-ms").textContent = live ? (camera ? `${(1000 / perFrame).toFixed(0)} fps` : `${Math.round(live.ms)} ms`) : "–";
   $("fact-ms").title = live ? `${Math.round(camera ? perFrame : live.ms)} ms per frame` : "";
-  $("fact-columns").textContent = live ? String(live.columns.length) : "–";
+  $("fact-columns").textContent = live ? `${live.columns.length}${live.rods.given ? " (yours)" : ""}` : "–";
   draw();
+}
+
+/**
+ * The rod counts the page is unsure between, the live one first: the reading's count and its
+ * rival when the count is unsure, or the counts of the latest camera frames when they vary;
+ * none when the count is sure (or stated).
+ */
+function rodCounts(live) {
+  if (live.rods.given) return [];
+  if (live.rods.uncertain) return [live.rods.count, live.rods.rival];
+  if (mode === "camera" && stabilizer.rodsVary) return [...new Set([live.rods.count, ...stabilizer.counts])];
+  return [];
+}
+
+// ----------------------------------------------------------------------------- the rod count, once
+
+const RODS_KEY = "soroban-vision.rods"; // the rod count the user stated, remembered on this device
+
+function remembered() {
+  try {
+    return localStorage.getItem(RODS_KEY) ?? "";
+  } catch {
+    return ""; // storage refused (a private window): the count is asked again
+  }
+}
+
+function remember(value) {
+  try {
+    if (value) localStorage.setItem(RODS_KEY, value);
+    else localStorage.removeItem(RODS_KEY);
+  } catch {
+    // storage refused: the count holds for this visit only
+  }
+}
+
+/** The soroban has `n` rods (or "": find them): read by it from now on, and remember it. */
+function setRods(n) {
+  $("set-columns").value = String(n);
+  remember($("set-columns").value);
+  stabilizer = new Stabilizer({ frames: Number($("set-frames").value) });
+  if (mode === "photo") readOnce();
+  else show();
 }
 
 // ----------------------------------------------------------------------------- wiring
 
 for (let n = spec.columns.min; n <= spec.columns.max; n++) $("set-columns").append(new Option(String(n), String(n)));
+$("set-columns").value = remembered();
+if ($("set-columns").value !== remembered()) remember(""); // a count this page no longer offers
 $("set-frames").value = $("set-frames-value").textContent = String(spec.stabilizer.frames);
 $("set-frames").addEventListener("input", () => {
   $("set-frames-value").textContent = $("set-frames").value;
   stabilizer = new Stabilizer({ frames: Number($("set-frames").value) });
 });
-for (const id of ["set-columns", "set-markers"]) {
-  $(id).addEventListener("change", () => {
-    if (id === "set-markers" && $(id).value === "off" && !corners) setPicking(true);
-    if (mode === "photo") readOnce();
-  });
-}
+$("set-columns").addEventListener("change", () => setRods($("set-columns").value));
+$("set-markers").addEventListener("change", () => {
+  if ($("set-markers").value === "off" && !corners) setPicking(true);
+  if (mode === "photo") readOnce();
+});
 
 $("camera").addEventListener("click", startCamera);
 $("example").addEventListener("click", () => openPhoto("example-soroban.jpg", "the example"));

@@ -112,6 +112,15 @@ export interface AbacusReading {
   /** The frame, clockwise from the top-left, in the source's pixels. */
   corners: Point[];
   method: "markers" | "markers-3" | "corners";
+  /** The rod count and how sure it is; `uncertain` readings carry a warning and never make a steady number. */
+  rods: {
+    count: number;
+    confidence: number;
+    uncertain: boolean;
+    given: boolean;
+    rival: number | null;
+    candidates: number[];
+  };
   warnings: string[];
   /** The whole read, and each stage. */
   ms: number;
@@ -146,11 +155,15 @@ export class Stabilizer {
   minConfidence: number;
   motion: number;
   reset(): void;
-  /** One frame's reading -> the number once it is steady, else null. */
+  /** Rod counts of the latest frames, and whether they disagree. */
+  readonly counts: number[];
+  readonly rodsVary: boolean;
+  /** One frame's reading -> the number once it is steady, else null. `rods`: the count, or the reading's `rods`. */
   update<N extends number | bigint>(
     number: N | null | undefined,
     confidences: number[],
     corners?: Point[] | null,
+    rods?: number | AbacusReading["rods"] | null,
   ): N | null;
   /** How far along the current candidate is, 0..1. */
   readonly progress: number;

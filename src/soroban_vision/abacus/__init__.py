@@ -25,7 +25,15 @@ from soroban_vision.abacus.markers import MARKER_FIT_PX, find_markers
 from soroban_vision.abacus.outline import quad_candidates
 from soroban_vision.abacus.photo import MIN_SIDE, WORK_SIDE, Photo, load_photo, prepare
 from soroban_vision.abacus.read import AbacusReading, Column, check_options, read_abacus
-from soroban_vision.abacus.rods import column_profile, column_quads, fit_rods, rectify, rod_counts
+from soroban_vision.abacus.rods import (
+    RodCount,
+    choose_count,
+    column_profile,
+    column_quads,
+    fit_rods,
+    rectify,
+    rod_counts,
+)
 from soroban_vision.abacus.score import soroban_score
 from soroban_vision.abacus.spec import (
     LOW_CONFIDENCE,
@@ -50,10 +58,12 @@ __all__ = [
     "Column",
     "FrameNotFound",
     "Photo",
+    "RodCount",
     "Stabilizer",
     "annotate",
     "check_corners",
     "check_options",
+    "choose_count",
     "column_profile",
     "column_quads",
     "evaluate_scenes",

@@ -7,7 +7,9 @@
    frame reads poorly, the next few are read too, and one that reads clearly better wins.
 2. Rods (`rods`): the side rail width and the rod count fitted to the columns' profile.
 3. Columns: each rod's crop (the contract's crop) is sampled straight from the photo through
-   the homography into 64x128, classified in one batch, and decoded into a number.
+   the homography into 64x128, classified in one batch, and decoded into a number. The rod
+   count is the candidate layout's that reads best (`rods.choose_count`), unless given; the
+   reading says how sure that count is, and warns when it is not.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from soroban_vision import preprocess
 from soroban_vision.abacus.corners import check_corners
 from soroban_vision.abacus.locate import frame_options
 from soroban_vision.abacus.photo import Photo
-from soroban_vision.abacus.rods import column_quads
-from soroban_vision.abacus.spec import LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, message
+from soroban_vision.abacus.rods import RodCount, choose_count, column_quads
+from soroban_vision.abacus.spec import LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, SPEC, message
 from soroban_vision.beads import to_number
 from soroban_vision.errors import UsageError
 from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
@@ -52,6 +54,7 @@ class AbacusReading:
     method: str  # "corners", "markers", "markers-3" or "contour"
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    rods: RodCount | None = None  # the rod count read by, and how sure it is
 
     @property
     def confidences(self) -> list[float]:
@@ -71,6 +74,7 @@ class AbacusReading:
             "seconds": round(self.seconds, 4),
             "flagged_columns": self.flagged_columns,
             "warnings": self.warnings,
+            "rods": None if self.rods is None else self.rods.to_json(),
         }
 
 
@@ -102,7 +106,7 @@ def read_abacus(
     given = None if corners is None else photo.from_photo(check_corners(corners))
     started = time.perf_counter()
     frames, method, warnings = frame_options(photo.gray, columns, markers, photo.colour, FRAMES_READ, given)
-    found, quads, results = _most_confident(photo.gray, frames, reader)
+    found, quads, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
     cols = [
         Column(
             index=i,
@@ -118,6 +122,8 @@ def read_abacus(
     flagged = [c.index for c in cols if c.low_confidence]
     if flagged:
         warnings.append(f"low confidence on column(s) {flagged}")
+    if rods.uncertain:
+        warnings.append(SPEC["warnings"]["rods_uncertain"].format(count=rods.count, rival=rods.rival))
     digits = [r["digit"] for r in results]
     return AbacusReading(
         number=to_number(digits),
@@ -127,25 +133,27 @@ def read_abacus(
         method=method,
         seconds=time.perf_counter() - started,
         warnings=warnings,
+        rods=rods,
     )
 
 
-def _most_confident(gray: np.ndarray, frames: list, reader):
-    """(frame corners, column quads, readings) of the frame and layout read most confidently.
+def _most_confident(gray: np.ndarray, frames: list, reader, given: bool):
+    """(frame corners, column quads, readings, RodCount) of the frame and layout read most
+    confidently.
 
     The frame, among the likeliest few, and the rod count are settled by the column model
     itself: misplaced crops are read with low confidence, so the layout read most
-    confidently wins."""
+    confidently wins (`choose_count` has the last word on the count within a frame)."""
     best = None
     for k, (quad, layouts) in enumerate(frames):
         if k and best[0] >= SURE:
             break  # the likeliest frame reads well: the others are not looked at
         margin = OTHER_FRAME_MARGIN if k else 0.0  # a part of the soroban may read well too
-        for rods, side_frac, _ in layouts:
-            quads, results = _read_layout(gray, quad, rods, side_frac, reader)
-            confidence = float(np.mean([np.log(max(r["confidence"], 1e-6)) for r in results]))
-            if best is None or confidence - margin > best[0]:
-                best = (confidence - margin, quad, quads, results)
+        read = [_read_layout(gray, quad, rods, side_frac, reader) for rods, side_frac, _ in layouts]
+        logs = [float(np.mean([np.log(max(r["confidence"], 1e-6)) for r in results])) for _, results in read]
+        chosen, rods = choose_count(layouts, logs, given)
+        if best is None or logs[chosen] - margin > best[0]:
+            best = (logs[chosen] - margin, quad, *read[chosen], rods)
     return best[1:]
 
 

@@ -1,9 +1,12 @@
 """The rods inside a frame: in the rectified frame, rods sit at side + (i + 0.5) * pitch. The
 side rail width and the rod count are fitted to the vertical-edge profile (bead gaps and
-rails); each rod's crop (the contract's crop) is then a quad in the photo. Every number here
-comes from the reader's spec, which the browser shares."""
+rails); each rod's crop (the contract's crop) is then a quad in the photo. Which count wins,
+and how sure that is, `choose_count` decides from the fit and the column model's readings.
+Every number here comes from the reader's spec, which the browser shares."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -15,6 +18,7 @@ from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
 _RECTIFY = SPEC["rectify"]
 _RODS = SPEC["rods"]
 LAYOUTS_READ = _RODS["layouts_read"]  # (rods, side) layouts of a frame read, the best first
+_COUNT = _RODS["count"]
 
 
 def frame_homography(corners: np.ndarray, width: float, height: float) -> np.ndarray:
@@ -121,3 +125,64 @@ def column_quads(
         quads.append(pts)
         homs.append(hom)
     return quads, homs
+
+
+@dataclass
+class RodCount:
+    """The rod count a reading went by, and how sure it is.
+
+    confidence: 0..1, 1 when sure: over every other count read, the larger of how much worse
+    it reads (mean log confidence per column, in units of the spec's sure_margin) and how much
+    worse its rods fit (fit_rods' score, in units of `_fit_unit`), the least of these; 1 too
+    when no other count fits the rods' spacing or the count was given. uncertain: below 1.
+    rival: the other count that came closest. candidates: every layout read."""
+
+    count: int
+    confidence: float
+    uncertain: bool
+    given: bool
+    rival: int | None
+    candidates: list[dict]
+
+    def to_json(self) -> dict:
+        return dict(vars(self))
+
+
+def choose_count(layouts: list, mean_logs: list[float], given: bool = False) -> tuple[int, RodCount]:
+    """The layout to read (its index in `layouts`, fit_rods' (rods, side, score)) given each
+    one's mean log confidence, and its RodCount.
+
+    The column model decides: misplaced crops mostly read with low confidence. But it forgives
+    crops a quarter pitch off, and a hand over a few rods lowers the true count's confidence,
+    so another count can read about as well; then the one whose rods plainly fit better wins."""
+    n = len(layouts)
+    best = max(range(n), key=lambda i: mean_logs[i])  # the first on a tie
+    close = [
+        o
+        for o in range(n)
+        if mean_logs[best] - mean_logs[o] < _COUNT["switch_margin"]
+        and layouts[o][2] - layouts[best][2] >= _fit_unit(layouts[best][2])
+    ]
+    chosen = max(close, key=lambda o: layouts[o][2]) if close else best
+    others = [o for o in range(n) if o != chosen]
+    worse = [
+        max(
+            (mean_logs[chosen] - mean_logs[o]) / _COUNT["sure_margin"],
+            (layouts[chosen][2] - layouts[o][2]) / _fit_unit(layouts[chosen][2]),
+        )
+        for o in others
+    ]
+    closest = min(range(len(others)), key=lambda k: worse[k]) if others else None  # the first on a tie
+    rival = None if closest is None else int(layouts[others[closest]][0])
+    confidence = 1.0 if closest is None else float(min(max(worse[closest], 0.0), 1.0))
+    candidates = [
+        {"rods": int(r), "side_frac": float(s), "score": float(sc), "mean_log_confidence": float(m)}
+        for (r, s, sc), m in zip(layouts, mean_logs, strict=True)
+    ]
+    return chosen, RodCount(int(layouts[chosen][0]), confidence, confidence < 1.0, given, rival, candidates)
+
+
+def _fit_unit(score: float) -> float:
+    """The fit score gap that counts as plainly better: fit_margin, or fit_share of the score
+    when the rods fit well (a strong pattern fits every near count fairly well too)."""
+    return max(_COUNT["fit_margin"], _COUNT["fit_share"] * abs(score))

@@ -8,6 +8,9 @@ how the doctor looks at a third-party model.
 
 Backends: wasm (the fast one on CPU-only machines), cpu, webgl (SwiftShader, software) and
 webgl-f16 (WebGL with half-float textures, as on many phones).
+
+With `camera` (a .y4m file, render/video.py), the browser has a camera that plays that file,
+looping, with no permission prompt: the page's getUserMedia gets it, as a user's camera.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ FLAGS = [
     "--disable-sync",
 ]
 WEBGL_FLAGS = ["--use-angle=swiftshader"]
+# a camera that plays a .y4m file (render/video.py), looping, and needs no permission prompt
+FAKE_CAMERA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 class _SharedPlaywright(threading.local):
@@ -101,6 +106,7 @@ class ChromiumRunner(BaseRunner):
         isolate: bool = False,
         tolerance: float | None = None,
         timeout_s: float = 120.0,
+        camera: str | Path | None = None,
     ):
         if backend not in BACKENDS:
             raise UsageError(f"unknown browser backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
@@ -113,6 +119,9 @@ class ChromiumRunner(BaseRunner):
         self.isolate = isolate
         self.tolerance = tolerance
         self.timeout_ms = timeout_s * 1000
+        self.camera = None if camera is None else Path(camera).resolve()  # a .y4m the fake camera plays
+        if self.camera is not None and not self.camera.is_file():
+            raise UsageError(f"{camera}: no such .y4m file for the camera")
         self.info: dict = {}  # what the page reported when it loaded the model
         self.num_tensors = 0
         self.console: list[str] = []  # console errors and uncaught page errors, newest last
@@ -145,6 +154,8 @@ class ChromiumRunner(BaseRunner):
         self._profile = tempfile.mkdtemp(prefix="sv-chromium-")
         self._playwright = _PLAYWRIGHT.acquire()
         args = FLAGS + (WEBGL_FLAGS if self.backend.startswith("webgl") else [])
+        if self.camera is not None:
+            args += [*FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={self.camera}"]
         try:
             self._context = self._playwright.chromium.launch_persistent_context(
                 self._profile, executable_path=chromium, headless=True, args=args
@@ -272,6 +283,14 @@ class ChromiumRunner(BaseRunner):
     def time_abacus(self, path: str | Path, runs: int = 30, warmup: int = 5, **options) -> dict:
         """Median/min/max/p90 ms of the whole browser pipeline on one photo, and each stage's median."""
         return self.call("timeAbacus", self.url_for(path), runs, warmup, options)
+
+    def watch_camera(self, seconds: float, **options) -> dict:
+        """The page's reader on the camera (the runner's `camera` file) for `seconds`: per video
+        frame read, its stamp, text, rod count and the Stabilizer's answer (harness watchCamera).
+        Options: columns, frames (the Stabilizer's), track."""
+        if self.camera is None:
+            raise UsageError("this runner has no camera: give ChromiumRunner(camera=FILE.y4m)")
+        return self.call("watchCamera", seconds, options)
 
     def new_page(self, path: str):
         """Another tab in this browser, opened at `path` on the runner's server (e.g. the demo)."""

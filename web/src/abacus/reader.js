@@ -4,13 +4,14 @@
 // same number:
 //
 //   const reader = await loadAbacusReader("/model/", { backend: "wasm" });
-//   const r = await reader.read(video);  // {number, text, digits, columns, corners, method, ms, ...}
+//   const r = await reader.read(video);  // {number, text, digits, columns, corners, method, rods, ms, ...}
 //
 // 1. Frame (locate.js): four corners the caller gives, or ArUco markers (markers.js).
 //    Nothing after this step knows which.
 // 2. Rods (rods.js): the rectified frame's column profile, its period, the (rods, side rail) fit.
 // 3. Columns (crops.js): every candidate layout's crops, sampled straight from the photo
-//    through a homography, classified in ONE model call; the layout read most confidently wins.
+//    through a homography, classified in ONE model call; the layout read most confidently wins
+//    (rods.js chooseCount has the last word on the count, and says how sure it is).
 
 import { decode } from "../classifier/decode.js";
 import { loadColumnClassifier } from "../classifier/load.js";
@@ -22,7 +23,8 @@ import { layoutCrops } from "./crops.js";
 import { locate } from "./locate.js";
 import { loadMarkerDetector } from "./markers.js";
 import { prepare } from "./photo.js";
-import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError } from "./spec.js";
+import { chooseCount } from "./rods.js";
+import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
 
 /**
  * Load the column classifier (contract, checksums, golden self-check) and, unless markers
@@ -101,7 +103,7 @@ class AbacusReader {
     const { heaven, earth } = await this.classifier.infer(crops, total);
     const readings = decode(heaven, earth, this.classifier.heads.threshold);
     lap("model");
-    const best = mostConfident(layouts, readings);
+    const best = mostConfident(layouts, readings, columns !== null);
 
     const cols = best.results.map((r, i) => ({
       index: i,
@@ -114,6 +116,7 @@ class AbacusReader {
     }));
     const flagged = cols.filter((c) => c.lowConfidence).map((c) => c.index);
     if (flagged.length) warnings.push(`low confidence on column(s) [${flagged.join(", ")}]`);
+    if (best.rods.uncertain) warnings.push(warningText("rods_uncertain", { count: best.rods.count, rival: best.rods.rival }));
     const digits = cols.map((c) => c.digit);
     const text = digits.join("").replace(/^0+(?=\d)/, "");
     const value = Number(text);
@@ -124,6 +127,7 @@ class AbacusReader {
       columns: cols,
       corners: roundPoints(photo.toPhoto(corners)),
       method,
+      rods: best.rods,
       warnings,
       ms: performance.now() - t0,
       times,
@@ -147,20 +151,22 @@ class AbacusReader {
   }
 }
 
-/** The layout read most confidently (mean log confidence), the first one on a tie: {k, start, results}. */
-function mostConfident(layouts, readings) {
-  let best = null;
+/**
+ * The layout read most confidently (mean log confidence), the first one on a tie, unless
+ * chooseCount prefers another count: {k, start, results, rods}.
+ */
+function mostConfident(layouts, readings, given) {
+  const starts = [];
   let start = 0;
-  layouts.forEach((layout, k) => {
-    const results = readings.slice(start, start + layout.rods);
-    const logs = new Float64Array(results.map((r) => Math.log(Math.max(r.confidence, 1e-6))));
+  for (const layout of layouts) {
+    const logs = new Float64Array(layout.rods);
+    for (let i = 0; i < layout.rods; i++) logs[i] = Math.log(Math.max(readings[start + i].confidence, 1e-6));
     layout.meanLogConfidence = pairwiseSum(logs, 0, logs.length) / logs.length;
-    if (best === null || layout.meanLogConfidence > best.confidence) {
-      best = { confidence: layout.meanLogConfidence, k, start, results };
-    }
+    starts.push(start);
     start += layout.rods;
-  });
-  return best;
+  }
+  const { chosen: k, rods } = chooseCount(layouts, layouts.map((l) => l.meanLogConfidence), given);
+  return { k, start: starts[k], results: readings.slice(starts[k], starts[k] + layouts[k].rods), rods };
 }
 
 function checkMarkers(markers) {

@@ -1,8 +1,9 @@
-// The rods (abacus.column_profile, rod_counts, fit_rods): the rectified frame's column profile,
-// its period, and the (rods, side rail) layouts that fit it, best first.
+// The rods (abacus.column_profile, rod_counts, fit_rods, choose_count): the rectified frame's
+// column profile, its period, the (rods, side rail) layouts that fit it, best first, and which
+// layout's count wins once the model has read them, and how sure that is.
 
 import { interpGrid, mean, std } from "../numeric/numpy.js";
-import { MAX_COLUMNS, MIN_COLUMNS, RODS, SIDE_FRACS } from "./spec.js";
+import { COUNT, MAX_COLUMNS, MIN_COLUMNS, RODS, SIDE_FRACS } from "./spec.js";
 
 const ALL_COUNTS = Array.from({ length: MAX_COLUMNS - MIN_COLUMNS + 1 }, (_, i) => MIN_COLUMNS + i);
 
@@ -83,4 +84,46 @@ export function fitRods(profile, columns = null) {
   }
   // Python's sorted(key=-score) is stable
   return out.map((c, i) => [c, i]).sort(([a, i], [b, j]) => (-a.score < -b.score ? -1 : -a.score > -b.score ? 1 : i - j)).map(([c]) => c);
+}
+
+/**
+ * abacus.choose_count: the index of the layout to read, given each layout's mean log
+ * confidence, and the rod count {count, confidence, uncertain, given, rival, candidates}.
+ * The model decides, unless another count reads within switch_margin and its rods fit
+ * plainly better (fitUnit); confidence (0..1, 1 when sure) is, over the other counts, the
+ * least of the larger of how much worse each reads (in sure_margins) and fits (in fitUnits).
+ */
+export function chooseCount(layouts, meanLogs, given = false) {
+  const n = layouts.length;
+  let best = 0;
+  for (let i = 1; i < n; i++) if (meanLogs[i] > meanLogs[best]) best = i; // the first on a tie
+  let chosen = best;
+  let closeScore = -Infinity;
+  for (let o = 0; o < n; o++) {
+    const close = meanLogs[best] - meanLogs[o] < COUNT.switch_margin && layouts[o].score - layouts[best].score >= fitUnit(layouts[best].score);
+    if (close && layouts[o].score > closeScore) {
+      chosen = o;
+      closeScore = layouts[o].score;
+    }
+  }
+  let rival = null, least = Infinity;
+  for (let o = 0; o < n; o++) {
+    if (o === chosen) continue;
+    const worse = Math.max(
+      (meanLogs[chosen] - meanLogs[o]) / COUNT.sure_margin,
+      (layouts[chosen].score - layouts[o].score) / fitUnit(layouts[chosen].score),
+    );
+    if (worse < least) {
+      least = worse;
+      rival = layouts[o].rods;
+    }
+  }
+  const confidence = rival === null ? 1 : Math.min(Math.max(least, 0), 1);
+  const candidates = layouts.map(({ rods, sideFrac, score }, i) => ({ rods, sideFrac, score, meanLogConfidence: meanLogs[i] }));
+  return { chosen, rods: { count: layouts[chosen].rods, confidence, uncertain: confidence < 1, given, rival, candidates } };
+}
+
+/** abacus.rods._fit_unit: the fit score gap that counts, fit_margin or fit_share of the score. */
+function fitUnit(score) {
+  return Math.max(COUNT.fit_margin, COUNT.fit_share * Math.abs(score));
 }

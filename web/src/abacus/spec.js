@@ -24,18 +24,27 @@ export const MARKERS = spec.markers; // dictionary, ids, frame_corner_offset, th
 export const RECTIFY = spec.rectify; // the rectified frame's size: width_per_top_side, width, height, min_side_px
 export const RODS = spec.rods; // the rod fit's windows, ratios and weights
 export const LAYOUTS_READ = spec.rods.layouts_read; // candidate (rods, side rail) layouts read per frame
+export const COUNT = spec.rods.count; // which layout's rod count wins, and when it is unsure
 export const STABILIZER = { frames: spec.stabilizer.frames, minConfidence: LOW_CONFIDENCE, motion: spec.stabilizer.motion };
 // the side rail widths the rod fit tries, in pitches: numpy.linspace(start, stop, num)
 export const SIDE_FRACS = linspace(spec.rods.side_fracs.start, spec.rods.side_fracs.stop, spec.rods.side_fracs.num);
 
 /** The spec's message for error `id`, its {placeholders} filled from `fields`. */
 export function message(id, fields = {}) {
-  const text = spec.errors[id];
-  if (text === undefined) throw new Error(`abacus/spec.json has no error '${id}'`);
+  return fill(spec.errors[id], "error", id, fields);
+}
+
+function fill(text, kind, id, fields) {
+  if (text === undefined) throw new Error(`abacus/spec.json has no ${kind} '${id}'`);
   return text.replace(/\{(\w+)\}/g, (_, name) => {
-    if (!(name in fields)) throw new Error(`error '${id}' needs {${name}}`);
+    if (!(name in fields)) throw new Error(`${kind} '${id}' needs {${name}}`);
     return String(fields[name]);
   });
+}
+
+/** The spec's warning `id` (e.g. rods_uncertain), its {placeholders} filled from `fields`. */
+export function warningText(id, fields = {}) {
+  return fill(spec.warnings[id], "warning", id, fields);
 }
 
 /** FrameNotFound with the spec's error `id` as its code and its message. */

@@ -5,7 +5,9 @@ import { STABILIZER } from "./spec.js";
 /**
  * abacus.Stabilizer: accept a reading only after it has been the same for `frames` frames,
  * each above the confidence floor; any motion of the frame (corners moving more than
- * `motion` of the frame width) starts the count again. Defaults from the abacus spec.
+ * `motion` of the frame width) starts the count again. Fed the rod count (`rods`), it also
+ * starts again when the count changes, and counts no frame whose count is unsure. Defaults
+ * from the abacus spec.
  */
 export class Stabilizer {
   constructor({ frames = STABILIZER.frames, minConfidence = STABILIZER.minConfidence, motion = STABILIZER.motion } = {}) {
@@ -16,11 +18,21 @@ export class Stabilizer {
   reset() {
     this.count = 0;
     this.candidate = null;
+    this.rods = null; // the candidate's rod count, when fed one
     this.corners = null;
+    this.counts = []; // rod counts of the latest `frames` frames
   }
 
-  /** One frame's reading (number or null, confidences, corners) -> the number once stable, else null. */
-  update(number, confidences, corners = null) {
+  /** The rod count changed within the latest `frames` frames read. */
+  get rodsVary() {
+    return new Set(this.counts).size > 1;
+  }
+
+  /**
+   * One frame's reading (number or null, confidences, corners, and the rod count: a number,
+   * or the reading's `rods` {count, uncertain}) -> the number once stable, else null.
+   */
+  update(number, confidences, corners = null, rods = null) {
     if (corners !== null && corners !== undefined) {
       if (this.corners !== null) {
         const [a, b] = corners;
@@ -33,13 +45,21 @@ export class Stabilizer {
       }
       this.corners = corners.map((p) => [p[0], p[1]]);
     }
-    if (number === null || number === undefined || !confidences?.length || Math.min(...confidences) < this.minConfidence) {
+    const count = rods === null || rods === undefined ? null : typeof rods === "number" ? rods : rods.count;
+    const unsure = typeof rods === "object" && rods !== null && rods.uncertain === true;
+    if (count !== null) {
+      this.counts.push(count);
+      if (this.counts.length > this.frames) this.counts.shift();
+    }
+    if (number === null || number === undefined || !confidences?.length || Math.min(...confidences) < this.minConfidence || unsure) {
       this.count = 0;
       this.candidate = null;
+      this.rods = null;
       return null;
     }
-    if (number !== this.candidate) {
+    if (number !== this.candidate || count !== this.rods) {
       this.candidate = number;
+      this.rods = count;
       this.count = 0;
     }
     this.count += 1;
