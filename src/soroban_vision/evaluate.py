@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +12,21 @@ from soroban_vision.contract import decode
 from soroban_vision.data import contact_sheet, scan
 
 
-def evaluate(model, dirs: Sequence[str | Path], manifest: str | Path | None = None, worst: int = 40) -> dict:
-    """Heaven, earth and digit accuracy, the 10x10 confusion matrix, and the worst mistakes."""
+def evaluate(
+    model,
+    dirs: Sequence[str | Path],
+    manifest: str | Path | None = None,
+    worst: int = 40,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Heaven, earth and digit accuracy, the 10x10 confusion matrix, and the worst mistakes.
+    `progress(n, total)` after each batch of n of the total images."""
     from soroban_vision import pipeline
 
     ds = scan(dirs, manifest=manifest)
     items = ds.items
-    heaven, earth = pipeline.predict_items(model, items)
+    step = None if progress is None else (lambda n: progress(n, len(items)))
+    heaven, earth = pipeline.predict_items(model, items, progress=step)
     digits, confidence = decode(heaven, earth)
     true = np.array([it.digit for it in items])
     true_h = np.array([to_beads(int(d)).heaven for d in true])

@@ -7,7 +7,7 @@ paths is held in memory, unless the decoded set is small enough to cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -142,17 +142,83 @@ def dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def predict(model, batches) -> tuple[np.ndarray, np.ndarray]:
-    """(heaven [N,1], earth [N,5]) for a batched dataset of images or (image, labels) pairs."""
+def shard(items: Sequence[Item], index: int, count: int) -> list[Item]:
+    """Worker `index` of `count` reads items index, index + count, index + 2 * count, ... of the
+    training list: every file on exactly one worker, and (the list runs digit by digit) the same
+    mix of digits on each."""
+    return list(items[index::count])
+
+
+class EpochBatches:
+    """One worker's training batches, epoch by epoch, for multi-worker training. Epoch e's order and
+    augmentation depend only on (seed, e), so a run resumed at epoch e reads what an uninterrupted
+    run would; every epoch has exactly `batches` batches (empty ones once the shard runs out), so
+    that all workers take the same number of steps."""
+
+    def __init__(
+        self, items: Sequence[Item], batch_size: int, *, seed: int, batches: int, cache_limit_mb: int
+    ):
+        import tensorflow as tf
+
+        heaven, earth = labels(items)
+        self.rows = tf.data.Dataset.from_tensor_slices(
+            (np.array([str(it.path) for it in items]), heaven, earth)
+        )
+        self.n, self.batch_size, self.seed, self.batches = len(items), batch_size, seed, batches
+        self.cached = None
+        if self.n * HEIGHT * WIDTH * 4 / 2**20 <= cache_limit_mb:
+            self.cached = self._decoded(self.rows).cache()  # kept across epochs: later epochs read memory
+
+    @staticmethod
+    def _decoded(rows):
+        import tensorflow as tf
+
+        return rows.map(
+            lambda p, h, e: (decode(tf.io.read_file(p)), h, e),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+
+    def epoch(self, epoch: int):
+        """The batches of `epoch` (counted from 0): (images, {"heaven", "earth"})."""
+        import tensorflow as tf
+
+        seed = self.seed * 1_000_003 + epoch
+        if self.cached is not None:
+            ds = self.cached.shuffle(min(self.n, 20_000), seed=seed, reshuffle_each_iteration=False)
+        else:
+            ds = self._decoded(self.rows.shuffle(self.n, seed=seed, reshuffle_each_iteration=False))
+        ds = ds.map(lambda x, h, e: (x, {"heaven": h, "earth": e})).batch(self.batch_size)
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(2))).map(
+            lambda batch, s: (augment(batch[0], s), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        empty = tf.data.Dataset.from_tensors(
+            (
+                tf.zeros([0, HEIGHT, WIDTH, 1]),
+                {"heaven": tf.zeros([0, 1]), "earth": tf.zeros([0], tf.int32)},
+            )
+        )
+        return ds.concatenate(empty.repeat()).take(self.batches).prefetch(tf.data.AUTOTUNE)
+
+
+def predict(model, batches, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(heaven [N,1], earth [N,5]) for a batched dataset of images or (image, labels) pairs;
+    `progress(n)` after each batch of n images."""
     hs, es = [], []
     for batch in batches:
         x = batch[0] if isinstance(batch, tuple) else batch
         out = model(x, training=False)
         hs.append(np.asarray(out["heaven"]))
         es.append(np.asarray(out["earth"]))
+        if progress is not None:
+            progress(len(hs[-1]))
     return np.concatenate(hs), np.concatenate(es)
 
 
-def predict_items(model, items: Sequence[Item], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def predict_items(
+    model, items: Sequence[Item], batch_size: int = 256, progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(heaven [N,1], earth [N,5]) for items read from disk through the pipeline's decode."""
-    return predict(model, dataset(items, batch_size, training=False))
+    return predict(model, dataset(items, batch_size, training=False), progress)

@@ -12,6 +12,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class TrainConfig:
     cache_limit_mb: int = 512
     weights: str | None = None  # a local weights file for the mobilenetv2 backbone
     deterministic: bool = False  # TensorFlow's op determinism: the same seed gives the same weights
+    cluster: list[str] | None = None  # multiworker: every worker's host:port, the chief first
+    task_index: int | None = None  # multiworker: this worker's place in `cluster`
+    cluster_timeout: float = 60.0  # multiworker: seconds to wait for the other workers
 
 
 # --------------------------------------------------------------------------- reporting
@@ -73,6 +77,20 @@ class JsonReporter(Reporter):
         self.stream.flush()
 
 
+class WorkerReporter(Reporter):
+    """What a worker other than the chief reports: its own status lines, never the run's progress,
+    which the chief reports once for the whole cluster."""
+
+    OWN = ("status", "shard", "error")
+
+    def __init__(self, inner: Reporter):
+        self.inner = inner
+
+    def event(self, kind: str, **fields) -> None:
+        if kind in self.OWN:
+            self.inner.event(kind, **fields)
+
+
 class HumanReporter(Reporter):
     """A progress bar per epoch and one summary line per epoch, on stderr/stdout."""
 
@@ -84,6 +102,11 @@ class HumanReporter(Reporter):
 
         if kind == "status":
             print(f"{f['message']}", file=sys.stderr)
+        elif kind == "shard":
+            print(
+                f"worker {f['worker']} of {f['workers']} reads {f['files']} of the {f['of']} training images",
+                file=sys.stderr,
+            )
         elif kind == "dataset_loaded":
             counts = " ".join(f"{d}:{n}" for d, n in f["counts"].items())
             print(f"data: {f['train']} train / {f['val']} val images   per digit {counts}", file=sys.stderr)
@@ -160,15 +183,27 @@ def load_training_data(cfg: TrainConfig, workdir: Path, reporter: Reporter) -> D
 # --------------------------------------------------------------------------- callbacks
 
 
-def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Reporter, steps: int):
+def _diverged(cfg: TrainConfig, what: str) -> TrainingError:
+    return TrainingError(
+        what,
+        "the learning rate is likely too high for this data; try --learning-rate "
+        f"{cfg.learning_rate / 10:g}, and check that the images are not blank or corrupt",
+    )
+
+
+def training_callbacks(
+    cfg: TrainConfig,
+    measure: Callable[[str], dict],
+    reporter: Reporter,
+    steps: int,
+    stop_requested: Callable[[], bool] | None = None,
+):
+    """(the Progress callback, every callback in order). `measure("val")` and `measure("train")` give
+    the accuracies on the validation set and on a sample of the training set; `stop_requested()`
+    says when to stop (default: the stop file exists)."""
     import keras
 
-    def diverged(what: str) -> TrainingError:
-        return TrainingError(
-            what,
-            "the learning rate is likely too high for this data; try --learning-rate "
-            f"{cfg.learning_rate / 10:g}, and check that the images are not blank or corrupt",
-        )
+    stop_requested = stop_requested or (lambda: bool(cfg.stop_file) and os.path.exists(cfg.stop_file))
 
     class Progress(keras.callbacks.Callback):
         """Exact digit accuracy (both heads right on the same image), the stop file, NaN
@@ -189,16 +224,15 @@ def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Repo
         def on_train_batch_end(self, batch, logs=None):
             loss = float((logs or {}).get("loss", 0.0))
             if not np.isfinite(loss):
-                raise diverged(f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
+                raise _diverged(cfg, f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
             reporter.event("batch", batch=batch + 1, loss=loss)
-            if cfg.stop_file and os.path.exists(cfg.stop_file):
+            if stop_requested():
                 self.stopped_by_file = True
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs if logs is not None else {}
-            val = evaluate_arrays(self.model, val_ds, *val_labels)
-            train = evaluate_arrays(self.model, train_probe[0], *train_probe[1])
+            val, train = measure("val"), measure("train")
             logs["val_loss"] = val["loss"]
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             row = {
@@ -210,12 +244,14 @@ def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Repo
                 "val": {k: val[k] for k in ("heaven_accuracy", "earth_accuracy", "digit_accuracy")},
                 "learning_rate": lr,
             }
+            if "images" in logs:  # multiworker: the cluster's training throughput this epoch
+                row.update(images=int(logs["images"]), images_per_s=round(float(logs["images_per_s"]), 1))
             self.history.append(row)
             reporter.event("epoch", **row)
             if not np.isfinite(val["loss"]):
                 # The training loss can stay finite (clipped cross-entropy plus a huge weight
                 # penalty) while the weights have already overflowed: the validation pass shows it.
-                raise diverged(f"the validation loss became {val['loss']} at epoch {epoch + 1}")
+                raise _diverged(cfg, f"the validation loss became {val['loss']} at epoch {epoch + 1}")
             if val["loss"] < self.best:
                 self.best = val["loss"]
                 self.best_weights = self.model.get_weights()
@@ -234,26 +270,33 @@ def _callbacks(cfg: TrainConfig, val_ds, val_labels, train_probe, reporter: Repo
     ]
 
 
-def evaluate_arrays(model, images_ds, heaven_true: np.ndarray, earth_true: np.ndarray) -> dict:
-    """Loss and accuracies of a model on a batched image dataset with known labels."""
+def scores(model, images_ds, heaven_true: np.ndarray, earth_true: np.ndarray) -> dict[str, np.ndarray]:
+    """Per image: the two heads' cross-entropies, and whether heaven, earth and the digit are right."""
     from soroban_vision.pipeline import predict
 
     heaven, earth = predict(model, images_ds)
     eps = 1e-7
     p = np.clip(heaven.reshape(-1), eps, 1 - eps)
     h = heaven_true.reshape(-1)
-    bce = -np.mean(h * np.log(p) + (1 - h) * np.log(1 - p))
-    cce = -np.mean(np.log(np.clip(earth[np.arange(len(earth_true)), earth_true], eps, 1)))
     digits, _ = decode(heaven, earth)
-    true_digits = 5 * h.astype(np.int64) + earth_true
-    heaven_ok = (p >= 0.5) == (h >= 0.5)
-    earth_ok = earth.argmax(axis=1) == earth_true
     return {
-        "n": len(h),
-        "loss": float(bce + cce),
-        "heaven_accuracy": float(heaven_ok.mean()),
-        "earth_accuracy": float(earth_ok.mean()),
-        "digit_accuracy": float((digits == true_digits).mean()),
+        "heaven_loss": -(h * np.log(p) + (1 - h) * np.log(1 - p)),
+        "earth_loss": -np.log(np.clip(earth[np.arange(len(earth_true)), earth_true], eps, 1)),
+        "heaven_ok": (p >= 0.5) == (h >= 0.5),
+        "earth_ok": earth.argmax(axis=1) == earth_true,
+        "digit_ok": digits == 5 * h.astype(np.int64) + earth_true,
+    }
+
+
+def evaluate_arrays(model, images_ds, heaven_true: np.ndarray, earth_true: np.ndarray) -> dict:
+    """Loss and accuracies of a model on a batched image dataset with known labels."""
+    s = scores(model, images_ds, heaven_true, earth_true)
+    return {
+        "n": len(s["heaven_ok"]),
+        "loss": float(s["heaven_loss"].mean() + s["earth_loss"].mean()),
+        "heaven_accuracy": float(s["heaven_ok"].mean()),
+        "earth_accuracy": float(s["earth_ok"].mean()),
+        "digit_accuracy": float(s["digit_ok"].mean()),
     }
 
 
@@ -267,9 +310,6 @@ def _strategy(name: str | None):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        # Reads the cluster from TF_CONFIG; with none set it is a one-worker cluster.
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise UsageError(f"--distribute must be 'mirrored' or 'multiworker', got {name!r}")
 
 
@@ -279,21 +319,41 @@ def train(cfg: TrainConfig, reporter: Reporter | None = None) -> dict:
     try:
         return _train(cfg, reporter)
     except SorobanError as e:
-        reporter.event("error", message=str(e), hint=getattr(e, "hint", ""))
+        if e.code == "cluster_lost":  # not the end: the run resumes once every worker is back
+            reporter.event("status", message=f"warning: {e}")
+        else:
+            reporter.event("error", message=str(e), hint=getattr(e, "hint", ""))
         raise
 
 
+def _cluster(cfg: TrainConfig):
+    """The multiworker cluster from cfg.cluster/cfg.task_index or TF_CONFIG; None for one worker."""
+    if cfg.distribute != "multiworker":
+        if cfg.cluster or cfg.task_index is not None:
+            raise UsageError("--cluster and --task-index are for --distribute multiworker")
+        return None
+    from soroban_vision.multiworker.cluster import resolve
+
+    if cfg.cluster_timeout <= 0:
+        raise UsageError(f"--cluster-timeout must be more than 0 seconds, got {cfg.cluster_timeout:g}")
+    return resolve(cfg.cluster, cfg.task_index, os.environ.get("TF_CONFIG"))
+
+
 def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
-    import keras
-    import tensorflow as tf
-
-    from soroban_vision.model import weight_bytes
-
     out = Path(cfg.out)
+    cluster = _cluster(cfg)  # before any work: a bad --cluster is a usage error at once
+    chief = cluster is None or cluster.is_chief
+    if not chief:
+        reporter = WorkerReporter(reporter)
     if out.exists() and (out / "model.keras").exists():
         raise UsageError(f"{out} already holds a trained model; choose a fresh --out")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
+    import keras  # only now: a usage error above costs no TensorFlow start-up
+    import tensorflow as tf
+
+    from soroban_vision.model import weight_bytes
+
     started = time.time()
     reporter.event("status", message=f"training {cfg.arch} (seed {cfg.seed})", config=asdict(cfg))
     keras.utils.set_random_seed(cfg.seed)
@@ -304,12 +364,23 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
         ds = load_training_data(cfg, Path(tmp), reporter)
         train_items, val_items = stratified_split(ds.items, cfg.val_split, cfg.seed)
         counts = _report_dataset(ds, train_items, val_items, reporter)
-        strategy = _strategy(cfg.distribute)
-        if cfg.distribute:
-            reporter.event(
-                "status", message=f"{cfg.distribute} strategy over {strategy.num_replicas_in_sync} replica(s)"
+        if cfg.distribute == "multiworker":
+            from soroban_vision.multiworker.loop import fit_multiworker
+
+            model, progress, final_val, facts = fit_multiworker(
+                cfg, cluster, train_items, val_items, reporter
             )
-        model, progress, final_val = _fit(cfg, strategy, train_items, val_items, reporter)
+        else:
+            strategy = _strategy(cfg.distribute)
+            if cfg.distribute:
+                reporter.event(
+                    "status",
+                    message=f"{cfg.distribute} strategy over {strategy.num_replicas_in_sync} replica(s)",
+                )
+            model, progress, final_val = _fit(cfg, strategy, train_items, val_items, reporter)
+            facts = {"replicas": int(strategy.num_replicas_in_sync)}
+    if not chief:
+        return {"val": final_val, "n_val": len(val_items), "epochs_run": len(progress.history), **facts}
 
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
@@ -325,13 +396,18 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
         "epochs_run": len(progress.history),
         "stopped_by_file": progress.stopped_by_file,
         "params": int(model.count_params()),
-        "replicas": int(strategy.num_replicas_in_sync),
+        "replicas": facts.pop("replicas"),
         "weight_bytes_float32": weight_bytes(model),
         "duration_s": round(duration, 1),
         "seed": cfg.seed,
         "digit_counts": {str(k): v for k, v in counts.items()},
+        **facts,  # multiworker: the workers, the weights' digest, the epoch it resumed from
     }
     _write_evidence(out, cfg, progress.history, metrics)
+    if cfg.distribute == "multiworker":
+        from soroban_vision.multiworker import backup
+
+        backup.remove(out)  # the model is saved: the backup has done its job
     reporter.event("complete", metrics=metrics, duration_s=round(duration, 1), out=str(out))
     return metrics
 
@@ -381,11 +457,20 @@ def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[It
             optimizer=keras.optimizers.Adam(cfg.learning_rate),
             loss={"heaven": "binary_crossentropy", "earth": "sparse_categorical_crossentropy"},
         )
-    progress, callbacks = _callbacks(cfg, val_ds, pipeline.labels(val_items), probe, reporter, steps)
+    val_labels = pipeline.labels(val_items)
+
+    def measure(which: str) -> dict:
+        return (
+            evaluate_arrays(model, val_ds, *val_labels)
+            if which == "val"
+            else evaluate_arrays(model, probe[0], *probe[1])
+        )
+
+    progress, callbacks = training_callbacks(cfg, measure, reporter, steps)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     model.fit(train_ds.with_options(options), epochs=cfg.epochs, callbacks=callbacks, verbose=0)
-    return model, progress, evaluate_arrays(model, val_ds, *pipeline.labels(val_items))
+    return model, progress, evaluate_arrays(model, val_ds, *val_labels)
 
 
 def _write_evidence(out: Path, cfg: TrainConfig, history: list[dict], metrics: dict) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -11,10 +13,13 @@ from soroban_vision.cli.options import (
     emit_json,
     json_option,
     max_megapixels_option,
+    progress_bar,
+    progress_to,
     quiet_tensorflow,
     to_stdout,
     warn,
 )
+from soroban_vision.multiworker.cluster import ClusterLost
 from soroban_vision.precision import PRECISIONS
 
 
@@ -54,7 +59,24 @@ from soroban_vision.precision import PRECISIONS
 @click.option(
     "--distribute",
     type=click.Choice(["mirrored", "multiworker"]),
-    help="Use a tf.distribute strategy (many GPUs, or many machines via TF_CONFIG).",
+    help="Use a tf.distribute strategy: mirrored (many GPUs) or multiworker (many machines).",
+)
+@click.option(
+    "--cluster",
+    metavar="HOST:PORT,...",
+    help="multiworker: every worker's address, the chief first (instead of TF_CONFIG).",
+)
+@click.option(
+    "--task-index",
+    type=int,
+    help="multiworker: this worker's place in --cluster, 0 for the chief (which writes --out).",
+)
+@click.option(
+    "--cluster-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="multiworker: seconds to wait for the other workers before giving up.",
 )
 @click.option("--weights", type=click.Path(path_type=Path), help="Local backbone weights for mobilenetv2.")
 @click.option(
@@ -86,12 +108,17 @@ def train(
     out,
     stop_file,
     distribute,
+    cluster,
+    task_index,
+    cluster_timeout,
     weights,
     cache_limit_mb,
     deterministic,
     json_progress,
 ) -> None:
-    """Train a two-head column model on one or more labelled folders."""
+    """Train a two-head column model on one or more labelled folders. With --distribute multiworker,
+    run the same command on every machine: a worker that loses another restarts itself to rejoin,
+    and the cluster resumes from the chief's last completed epoch."""
     quiet_tensorflow()
     from soroban_vision import train as training
 
@@ -112,9 +139,24 @@ def train(
         weights=str(weights) if weights else None,
         cache_limit_mb=cache_limit_mb,
         deterministic=deterministic,
+        cluster=cluster.split(",") if cluster is not None else None,
+        task_index=task_index,
+        cluster_timeout=cluster_timeout,
     )
+    if cluster is not None and distribute is None:
+        cfg.distribute = "multiworker"  # --cluster says it
     reporter = training.JsonReporter() if json_progress else training.HumanReporter()
-    metrics = training.train(cfg, reporter)
+    try:
+        metrics = training.train(cfg, reporter)
+    except ClusterLost:
+        # TensorFlow cannot reuse a cluster that lost a member: start afresh with the same command
+        # line; the new process waits (--cluster-timeout) for the others and resumes from the backup
+        reporter.event("status", message="restarting this worker to rejoin the cluster")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+    if metrics.get("chief") is False:  # a worker other than the chief: it wrote nothing, said it was done
+        return
     if not json_progress:
         v = metrics["val"]
         click.echo(
@@ -145,7 +187,8 @@ def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
     from soroban_vision import evaluate as ev
     from soroban_vision.model import load_model
 
-    result = ev.evaluate(load_model(model), data_dirs, manifest=manifest)
+    with progress_bar(0, "img", "evaluate") as bar:
+        result = ev.evaluate(load_model(model), data_dirs, manifest=manifest, progress=progress_to(bar))
     warn(result["warnings"])
     if plot:
         from soroban_vision.report import plot_confusion
