@@ -11,11 +11,8 @@ from pathlib import Path
 
 import click
 
-from soroban_vision.abacus.spec import SPEC
+from soroban_vision.abacus.spec import MARKER_MODES, MAX_COLUMNS
 from soroban_vision.preprocess import MAX_MEGAPIXELS
-
-MARKER_MODES = tuple(SPEC["markers"]["modes"])
-MAX_COLUMNS = SPEC["columns"]["max"]
 
 
 def json_option(what: str):
