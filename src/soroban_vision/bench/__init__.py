@@ -1,13 +1,14 @@
 """`soroban-vision bench`: our compact column model against the reference design (MobileNetV2
 α=0.35), both trained on the same data for the same epochs, measured in one run on one machine.
 
-`run(config)` measures and returns `Results` (rows of figures and targets); `markdown`,
-`console` and `write_json` report them. Measuring never formats, reporting never measures.
+`run(config)` measures and returns `Results` (rows of figures and targets); `console` and
+`markdown` report them, and the CLI writes `Results.to_json()`. Measuring never formats,
+reporting never measures.
 """
 
 from soroban_vision.bench.config import BenchConfig
 from soroban_vision.bench.measure import run
-from soroban_vision.bench.report import console, markdown, write_json, write_markdown
+from soroban_vision.bench.report import console, markdown, write_markdown
 from soroban_vision.bench.results import Results, Row, Target
 
 __all__ = [
@@ -18,6 +19,5 @@ __all__ = [
     "console",
     "markdown",
     "run",
-    "write_json",
     "write_markdown",
 ]

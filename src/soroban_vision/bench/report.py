@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from soroban_vision.bench.results import Results, Row, Target, is_number
@@ -207,11 +206,4 @@ def write_markdown(results: Results, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(markdown(results))
-    return path
-
-
-def write_json(results: Results, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results.to_json(), indent=1, default=str) + "\n")
     return path

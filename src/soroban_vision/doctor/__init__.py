@@ -116,7 +116,7 @@ import numpy as np
 
 from soroban_vision.doctor.checks import CHECK_IDS, Check, run_checks
 from soroban_vision.doctor.facts import Facts
-from soroban_vision.doctor.report import Report, console, overall, to_html, write_html, write_json
+from soroban_vision.doctor.report import Report, console, overall, to_html, write_html
 from soroban_vision.doctor.runtimes import RUNTIMES
 from soroban_vision.doctor.session import gather
 
@@ -129,7 +129,6 @@ __all__ = [
     "diagnose",
     "to_html",
     "write_html",
-    "write_json",
 ]
 
 

@@ -173,12 +173,6 @@ def _runtime_table(report: Report) -> list[str]:
 # --------------------------------------------------------------------------- JSON
 
 
-def write_json(report: Report, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(report.to_json(), indent=1) + "\n")
-    return path
-
-
 # --------------------------------------------------------------------------- HTML
 
 CSS = """
