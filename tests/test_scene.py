@@ -116,7 +116,7 @@ def test_views_stay_within_the_documented_ranges():
 
 @pytest.mark.parametrize(
     ("number", "columns"),
-    [(0, 0), (0, 18), (1000, 3), (10**17, 17), (-1, 5), (1.5, 5), (3, True)],
+    [(0, 0), (0, 32), (1000, 3), (10**17, 17), (-1, 5), (1.5, 5), (3, True)],
 )
 def test_invalid_arguments_are_value_errors(number, columns):
     with pytest.raises(ValueError):
@@ -168,7 +168,7 @@ def test_write_scenes_never_writes_into_a_folder_that_has_files(tmp_path):
     with pytest.raises(DatasetError):
         write_scenes(tmp_path / "new", count=0, columns=3, seed=0, markers=False, workers=1)
     with pytest.raises(DatasetError):
-        write_scenes(tmp_path / "new", count=1, columns=18, seed=0, markers=False, workers=1)
+        write_scenes(tmp_path / "new", count=1, columns=32, seed=0, markers=False, workers=1)
     assert not (tmp_path / "new").exists()
 
 
@@ -180,5 +180,5 @@ def test_render_scenes_cli(tmp_path):
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert len(manifest["items"]) == 2 and manifest["markers"] is True
     assert_one_line_error(
-        run_cli("render-scenes", "--out", tmp_path / "t", "--count", 1, "--columns", 18), 2, "columns"
+        run_cli("render-scenes", "--out", tmp_path / "t", "--count", 1, "--columns", 32), 2, "columns"
     )

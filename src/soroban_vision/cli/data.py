@@ -10,6 +10,20 @@ import click
 from soroban_vision.cli.group import main
 from soroban_vision.cli.options import MAX_COLUMNS, markers_option, progress_bar
 
+VARIETIES = ("classic", "wide")  # render/conditions.py's VARIETIES, without importing the renderer
+
+
+def variety_option(what: str):
+    return click.option(
+        "--variety",
+        type=click.Choice(VARIETIES),
+        default="classic",
+        show_default=True,
+        help=f"Which {what} to draw: classic (the distribution of the published figures, byte for byte) "
+        "or wide (hands, more bead and frame looks, small sorobans, glare, low and coloured light, "
+        "motion blur, focus falloff, lens distortion; see docs/variety.md).",
+    )
+
 
 @main.command()
 @click.option(
@@ -19,13 +33,38 @@ from soroban_vision.cli.options import MAX_COLUMNS, markers_option, progress_bar
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives identical bytes.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
 @click.option("--preview", type=click.Path(path_type=Path), help="Also write a labelled contact sheet PNG.")
-def render(out: Path, per_digit: int, seed: int, workers: int | None, preview: Path | None) -> None:
+@variety_option("crops")
+@click.option(
+    "--occluded-share",
+    type=click.FloatRange(0.0, 0.5),
+    default=0.0,
+    show_default=True,
+    help="Share of the whole set that shows a hand over the rod, written to DIR/occluded/ "
+    "(manifest items with digit null and occluded true).",
+)
+def render(
+    out: Path,
+    per_digit: int,
+    seed: int,
+    workers: int | None,
+    preview: Path | None,
+    variety: str,
+    occluded_share: float,
+) -> None:
     """Render a labelled synthetic dataset of 64x128 column crops, with a manifest."""
     from soroban_vision import data
+    from soroban_vision.render.column_set import occluded_count, write_columns
 
-    with progress_bar(per_digit * 10, "col", "render") as bar:
-        manifest = data.write_dataset(out, per_digit, seed, workers=workers, progress=bar.update)
-    click.echo(f"wrote {len(manifest['items'])} columns to {out}/{{0..9}}/ and {out / data.MANIFEST}")
+    total = per_digit * 10 + occluded_count(per_digit, occluded_share)
+    with progress_bar(total, "col", "render") as bar:
+        manifest = write_columns(
+            out, per_digit, seed, variety, occluded_share, workers=workers, progress=bar.update
+        )
+    hidden = manifest.get("occluded_count", 0)
+    readable = len(manifest["items"]) - hidden
+    click.echo(f"wrote {readable} columns to {out}/{{0..9}}/ and {out / data.MANIFEST}")
+    if hidden:
+        click.echo(f"wrote {hidden} occluded columns to {out}/occluded/")
     if preview:
         data.preview(out, manifest).save(preview)
         click.echo(f"preview: {preview}")
@@ -49,15 +88,41 @@ def render(out: Path, per_digit: int, seed: int, workers: int | None, preview: P
     modes=("on", "off"),
 )
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
-def render_scenes(out: Path, count: int, columns: int, seed: int, markers: str, workers: int | None) -> None:
-    """Render whole-soroban photos with ground truth: number, frame corners, column quads."""
+@variety_option("scenes")
+@click.option(
+    "--preview",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write a sheet of the first 8 scenes, captioned with their conditions (a small PNG).",
+)
+def render_scenes(
+    out: Path,
+    count: int,
+    columns: int,
+    seed: int,
+    markers: str,
+    workers: int | None,
+    variety: str,
+    preview: Path | None,
+) -> None:
+    """Render whole-soroban photos with ground truth: number, frame corners, column quads, conditions."""
     from soroban_vision.render.scene import write_scenes
 
     with progress_bar(count, "scene", "render-scenes") as bar:
         manifest = write_scenes(
-            out, count, columns, seed, markers == "on", workers=workers, progress=bar.update
+            out,
+            count,
+            columns,
+            seed,
+            markers == "on",
+            workers=workers,
+            progress=bar.update,
+            variety=variety,
         )
     click.echo(f"wrote {len(manifest['items'])} scenes to {out}/ with {out / 'manifest.json'}")
+    if preview:
+        from soroban_vision.render.preview import save_sheet, scene_sheet
+
+        click.echo(f"preview: {save_sheet(scene_sheet(out, manifest), preview)}")
 
 
 @main.command()

@@ -10,6 +10,7 @@ import numpy as np
 from soroban_vision.beads import to_beads
 from soroban_vision.preprocess import HEIGHT, SPEC, WIDTH, gray_u8
 from soroban_vision.render import camera
+from soroban_vision.render.conditions import check_variety, classic_looks
 from soroban_vision.render.drawing import draw_abacus, random_layout, random_style
 
 PITCH = 40.0  # rod pitch of the flat drawing, in pixels; the camera warp rescales it
@@ -73,11 +74,17 @@ def camera_jitter(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray,
     return m, params
 
 
-def render_column(digit: int, seed: int) -> tuple[np.ndarray, dict]:
+def render_column(digit: int, seed: int, variety: str = "classic") -> tuple[np.ndarray, dict]:
     """A 64x128 uint8 gray column crop showing `digit`, and how it was made.
 
-    The same (digit, seed) always gives the same bytes.
+    The same (digit, seed, variety) always gives the same bytes. "classic" is the distribution
+    every published figure was measured on; "wide" adds the looks, light and camera effects of
+    `wide_column` (the condition names are in `conditions`).
     """
+    if check_variety(variety) == "wide":
+        from soroban_vision.render.wide_column import render_column_variety
+
+        return render_column_variety(digit, seed, "wide", occluded=False)
     beads = to_beads(digit)
     rng = np.random.default_rng([seed, digit])
     layout = random_layout(rng, rods=3, pitch=PITCH)
@@ -108,5 +115,11 @@ def render_column(digit: int, seed: int) -> tuple[np.ndarray, dict]:
         "style": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(style).items()},
         "view": view,
         "camera": photo,
+        "conditions": {
+            **classic_looks(style, layout),
+            "light": "normal",
+            "camera": "plain",
+            "occluded": False,
+        },
     }
     return gray, params

@@ -10,7 +10,12 @@ Coordinates are image pixels in OpenCV's convention: the centre of the top-left 
 (0, 0), x grows right, y grows down. Every quad is 4 points clockwise from the top-left:
 top-left, top-right, bottom-right, bottom-left, as seen on the upright soroban.
 
-The ground truth of a scene is a JSON-serialisable dict: see `render_scene`.
+The ground truth of a scene is a JSON-serialisable dict: see `render_scene`. Every item also has
+`variety` ("classic" | "wide") and `conditions`, the names evaluation breaks metrics down by: hand
+(none | resting | moving), hand_rods (covered rods, 0-based), scale (tiny | small | medium | large),
+pitch_px, marker_px, style (dark | normal), frame, back, beads, bead_shape, light (normal | glare |
+low | coloured), camera (plain | motion_blur | focus_falloff | lens_distortion). The value sets and
+the covered-rod rule are in the `conditions` module's docstring; the Blender renderer writes the same.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from soroban_vision.render import camera
 from soroban_vision.render.clutter import distractors, table_edge
 from soroban_vision.render.column import fill_background
 from soroban_vision.render.composite import composite_roi, paste, roi, warp_roi
+from soroban_vision.render.conditions import check_variety, classic_conditions
 from soroban_vision.render.drawing import Layout, Style, draw_abacus, random_layout, random_style
 from soroban_vision.render.marker_cards import (
     MarkerPixels,
@@ -64,14 +70,14 @@ __all__ = [
 
 FORMAT = "soroban-vision/scenes"
 SIZE = (640, 480)  # width, height
-MAX_COLUMNS = 17
+MAX_COLUMNS = 31  # the reader's limit (abacus spec columns.max): rod counts 9-31 are real sorobans
 
 
-def _pts(points: np.ndarray) -> list[list[float]]:
+def points_json(points: np.ndarray) -> list[list[float]]:
     return [[round(float(x), 2), round(float(y), 2)] for x, y in points]
 
 
-def _check_args(number, columns, size) -> tuple[int, int]:
+def check_args(number, columns, size) -> tuple[int, int]:
     if not isinstance(columns, int) or isinstance(columns, bool) or not 1 <= columns <= MAX_COLUMNS:
         raise ValueError(f"a scene's soroban has 1-{MAX_COLUMNS} columns, got {columns!r}")
     try:
@@ -122,7 +128,7 @@ class Plan:
         return self.hom @ np.array([[1, 0, self.origin], [0, 1, self.origin], [0, 0, 1]])
 
 
-def _plan(unit: Layout, view: View, shape: MarkerShape, markers: bool, size: tuple[int, int]) -> Plan:
+def plan_view(unit: Layout, view: View, shape: MarkerShape, markers: bool, size: tuple[int, int]) -> Plan:
     """Draw the flat soroban at about the size its rods will have in the image, then fit the view."""
     content = [unit.corners()]
     if markers:
@@ -199,7 +205,7 @@ def _shadow(scene: np.ndarray, mask: np.ndarray, plan: Plan, rng: np.random.Gene
     return {"offset": [r4(offset[0]), r4(offset[1])], "depth": r4(depth)}
 
 
-def _compose(scene: np.ndarray, flat: np.ndarray, mask: np.ndarray, plan: Plan, rng) -> dict:
+def compose_scene(scene: np.ndarray, flat: np.ndarray, mask: np.ndarray, plan: Plan, rng) -> dict:
     """Clutter on the table, the soroban's soft shadow, the soroban; in place. Returns how."""
     h, w = scene.shape[:2]
     edge = table_edge(scene, plan.box, rng)
@@ -210,28 +216,35 @@ def _compose(scene: np.ndarray, flat: np.ndarray, mask: np.ndarray, plan: Plan, 
     return {"table_edge": edge, "clutter": clutter, "shadow": drop}
 
 
-def _geometry(plan: Plan, columns: int) -> dict:
+def scene_geometry(plan: Plan, columns: int) -> dict:
     """Where the frame, each column crop and each marker lie in the image."""
     to_image = plan.to_image
     width_pitches = SPEC["crop"]["width_pitches"]
     out = {
-        "corners": _pts(apply_homography(to_image, plan.layout.corners())),
+        "corners": points_json(apply_homography(to_image, plan.layout.corners())),
         "column_quads": [
-            _pts(apply_homography(to_image, plan.layout.column_quad(i, width_pitches)))
+            points_json(apply_homography(to_image, plan.layout.column_quad(i, width_pitches)))
             for i in range(columns)
         ],
     }
     if plan.cards:
-        out["marker_corners"] = [_pts(apply_homography(plan.hom, square)) for square, _ in plan.cards]
+        out["marker_corners"] = [points_json(apply_homography(plan.hom, square)) for square, _ in plan.cards]
     return out
 
 
 def render_scene(
-    number: int, columns: int, seed: int, markers: bool, size: tuple[int, int] = SIZE
+    number: int,
+    columns: int,
+    seed: int,
+    markers: bool,
+    size: tuple[int, int] = SIZE,
+    variety: str = "classic",
 ) -> tuple[np.ndarray, dict]:
     """An RGB uint8 [H,W,3] photo of a soroban with `columns` rods showing `number`.
 
-    Leading rods show 0. The same arguments always give the same bytes. The truth dict:
+    Leading rods show 0. The same arguments always give the same bytes. `variety` "classic" is
+    the distribution of every figure before issue 12 (byte for byte); "wide" is
+    `wide_scene.render_wide_scene`. The truth dict:
 
     - number, digits (most significant first), columns, markers, size [w, h], seed;
     - corners: the frame's 4 outer corners in image pixels, clockwise from top-left;
@@ -241,27 +254,33 @@ def render_scene(
       order ArucoDetector reports them (the marker's own top-left first, clockwise);
     - params: how the scene was made (view angles, layout, style, clutter, camera effects,
       and `homography`: flat frame coordinates (origin at the frame's outer top-left,
-      lengths as in params.layout) -> image pixels).
+      lengths as in params.layout) -> image pixels);
+    - variety, and conditions: the condition names evaluation breaks metrics down by
+      (`conditions` module docstring).
     """
-    w, h = _check_args(number, columns, size)
+    if check_variety(variety) == "wide":
+        from soroban_vision.render.wide_scene import render_wide_scene
+
+        return render_wide_scene(number, columns, seed, markers, size)
+    w, h = check_args(number, columns, size)
     digits = to_digits(number, columns)
     rng = np.random.default_rng([seed, number, columns, int(bool(markers)), w, h])
     unit = random_layout(rng, rods=columns, pitch=1.0)
     style = random_style(rng)
     view = random_view(rng)
-    plan = _plan(unit, view, random_marker_shape(rng, unit), markers, (w, h))
+    plan = plan_view(unit, view, random_marker_shape(rng, unit), markers, (w, h))
 
     # the table, seen through the frame too, and the soroban drawn over it
     scene = np.empty((h, w, 3), np.uint8)
     texture = style.background_texture or float(rng.uniform(0.0, 0.15))
     fill_background(scene, style.background, texture, rng)
     flat, mask, card = _draw_flat(scene, plan, style, digits, rng)
-    how = _compose(scene, flat, mask, plan, rng)  # the flat drawing has taken what it needs of the table
+    how = compose_scene(scene, flat, mask, plan, rng)  # the flat drawing has taken what it needs of the table
     blur_scale = float(np.clip(plan.pitch_px / 50, 0.3, 0.8))
     rgb, photo = camera.photograph(scene, rng, blur_scale=blur_scale)
 
     truth = {"number": number, "digits": digits, "columns": columns, "markers": bool(markers)}
-    truth |= {"size": [w, h], "seed": seed, **_geometry(plan, columns)}
+    truth |= {"size": [w, h], "seed": seed, **scene_geometry(plan, columns)}
     to_image = plan.to_image
     f_img = apply_homography(to_image, plan.layout.corners())
     truth["params"] = {
@@ -277,7 +296,17 @@ def render_scene(
         "scene": {"texture": r4(texture), **how},
         "camera": {"blur_scale": r4(blur_scale), **photo},
     }
+    truth["variety"] = "classic"
+    truth["conditions"] = classic_conditions(style, unit, plan.pitch_px, marker_side(truth))
     return rgb, truth
+
+
+def marker_side(truth: dict) -> float | None:
+    """The mean side of the markers' black squares in image pixels, or None without markers."""
+    if "marker_corners" not in truth:
+        return None
+    squares = np.asarray(truth["marker_corners"], np.float64)
+    return float(np.linalg.norm(squares - np.roll(squares, 1, axis=1), axis=2).mean())
 
 
 # --------------------------------------------------------------------------- writing
@@ -288,11 +317,19 @@ def scene_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-def _render_one(job: tuple[int, int, int, bool, tuple[int, int]]) -> tuple[bytes, dict]:
-    number, columns, seed, markers, size = job
-    rgb, truth = render_scene(number, columns, seed, markers, size)
+def _render_one(job: tuple[int, int, int, bool, tuple[int, int], str]) -> tuple[bytes, dict]:
+    number, columns, seed, markers, size, variety = job
+    rgb, truth = render_scene(number, columns, seed, markers, size, variety)
     ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     return png.tobytes(), truth
+
+
+def _numbers(seed: int, columns: int, count: int) -> list[int]:
+    """The numbers of a set, uniform over what the rods can show (digit by digit past int64)."""
+    rng = np.random.default_rng([seed, columns])
+    if columns <= 18:
+        return [int(n) for n in rng.integers(0, 10**columns, count)]
+    return [int("".join(map(str, row))) for row in rng.integers(0, 10, (count, columns))]
 
 
 def write_scenes(
@@ -304,21 +341,27 @@ def write_scenes(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     size: tuple[int, int] = SIZE,
+    variety: str = "classic",
 ) -> dict:
     """Render `count` scenes into `out/scene_{i:05d}.png` with `out/manifest.json`.
 
     Each scene shows a number drawn uniformly from 0 to 10**columns - 1. `out` must be
-    missing or empty: rendering never overwrites a user's files.
+    missing or empty: rendering never overwrites a user's files. `variety` is "classic" (the
+    published figures' distribution) or "wide" (hands, looks, light, lens: `conditions`).
     """
+    try:
+        check_variety(variety)
+    except ValueError as e:
+        raise DatasetError(f"--{e}") from None
     out = Path(out)
     if count < 1:
         raise DatasetError(f"--count must be at least 1, got {count}")
     if not isinstance(columns, int) or not 1 <= columns <= MAX_COLUMNS:
         raise DatasetError(f"--columns must be 1-{MAX_COLUMNS}, got {columns}")
     fresh_folder(out, error=DatasetError)
-    numbers = np.random.default_rng([seed, columns]).integers(0, 10**columns, count)
+    numbers = _numbers(seed, columns, count)
     size = (int(size[0]), int(size[1]))
-    jobs = [(int(n), columns, scene_seed(seed, i), bool(markers), size) for i, n in enumerate(numbers)]
+    jobs = [(n, columns, scene_seed(seed, i), bool(markers), size, variety) for i, n in enumerate(numbers)]
     items = []
     for i, (png, truth) in enumerate(map_in_order(_render_one, jobs, workers, max_chunk=16)):
         name = f"scene_{i:05d}.png"
@@ -333,6 +376,7 @@ def write_scenes(
         "columns": columns,
         "markers": bool(markers),
         "size": list(size),
+        "variety": variety,
         "items": items,
     }
     write_json_atomic(out / MANIFEST, manifest)
