@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from soroban_vision import occluded
 from soroban_vision.beads import to_beads
 from soroban_vision.errors import DatasetError
 from soroban_vision.folders import fresh_folder
@@ -159,13 +160,14 @@ def preview(root: str | Path, manifest: dict, per_digit: int = 8) -> Image.Image
 @dataclass(frozen=True)
 class Item:
     path: Path
-    digit: int
+    digit: int | None  # None: a covered column (occluded.FOLDER), trained toward no information
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass
 class Dataset:
-    items: list[Item]
+    items: list[Item]  # columns with a digit
+    occluded: list[Item] = field(default_factory=list)  # covered columns: only training uses them
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # unreadable files and why
     resized: list[Path] = field(default_factory=list)  # readable, but not 64x128
     ignored: list[Path] = field(default_factory=list)  # folders that are not a digit
@@ -196,11 +198,12 @@ def _check_image(path: Path) -> tuple[str | None, tuple[int, int] | None]:
         return f"{type(e).__name__}: {e}".splitlines()[0][:120], None
 
 
-def _list_folder(root: Path) -> tuple[list[tuple[Path, int]], list[Path]]:
+def _list_folder(root: Path) -> tuple[list[tuple[Path, int | None]], list[Path]]:
     files, ignored = [], []
     for child in sorted(root.iterdir()):
-        if child.is_dir() and child.name.isdigit() and len(child.name) == 1:
-            digit = int(child.name)
+        labelled = child.is_dir() and child.name.isdigit() and len(child.name) == 1
+        if labelled or (child.is_dir() and child.name == occluded.FOLDER):
+            digit = int(child.name) if labelled else None
             files += [
                 (p, digit)
                 for p in sorted(child.iterdir())
@@ -211,7 +214,7 @@ def _list_folder(root: Path) -> tuple[list[tuple[Path, int]], list[Path]]:
     return files, ignored
 
 
-def _resolve_manifest(manifest: Path) -> tuple[Path, list[tuple[Path, int]]]:
+def _resolve_manifest(manifest: Path) -> tuple[Path, list[tuple[Path, int | None]]]:
     """Files a manifest lists, each checked to lie inside the manifest's folder."""
     try:
         doc = json.loads(manifest.read_text())
@@ -237,6 +240,9 @@ def _resolve_manifest(manifest: Path) -> tuple[Path, list[tuple[Path, int]]]:
         digit = entry.get("digit") if isinstance(entry, dict) else None
         if digit is None and folder.isdigit():
             digit = int(folder)
+        if digit is None and folder == occluded.FOLDER:
+            out.append((path, None))
+            continue
         if not isinstance(digit, int) or not 0 <= digit <= 9:
             raise DatasetError(f"manifest {manifest}: item {rel!r} has no digit 0-9")
         if folder.isdigit() and int(folder) != digit:
@@ -251,10 +257,11 @@ def scan(dirs: Iterable[str | Path], manifest: str | Path | None = None, threads
     """Read the items of one or more `{digit}/*.png` folders, or of a manifest.
 
     Corrupt files are skipped and counted; images of another size are kept (they are
-    resized by the preprocessing spec) and counted; non-digit folders are ignored.
+    resized by the preprocessing spec) and counted; covered columns (an `occluded/`
+    folder) go to Dataset.occluded; other non-digit folders are ignored.
     An empty or missing dataset raises DatasetError.
     """
-    candidates: list[tuple[Path, int]] = []
+    candidates: list[tuple[Path, int | None]] = []
     ds = Dataset(items=[])
     for d in dirs:
         d = Path(d)
@@ -284,7 +291,8 @@ def scan(dirs: Iterable[str | Path], manifest: str | Path | None = None, threads
             continue
         if size != (WIDTH, HEIGHT):
             ds.resized.append(path)
-        ds.items.append(Item(path=path, digit=digit, meta=parse_collected_name(path.stem)))
+        item = Item(path=path, digit=digit, meta=parse_collected_name(path.stem))
+        (ds.occluded if digit is None else ds.items).append(item)
     if ds.skipped:
         names = ", ".join(str(p) for p, _ in ds.skipped[:5])
         more = f" and {len(ds.skipped) - 5} more" if len(ds.skipped) > 5 else ""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from soroban_vision import occluded
 from soroban_vision.beads import to_beads
 from soroban_vision.data import Item
 from soroban_vision.preprocess import HEIGHT, SPEC, WIDTH
@@ -99,9 +100,11 @@ def augment(images, seed):
 
 
 def labels(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
-    beads = [to_beads(it.digit) for it in items]
-    heaven = np.array([[b.heaven] for b in beads], np.float32)
-    earth = np.array([b.earth for b in beads], np.int32)
+    """Heaven targets [N,1] and earth labels [N]; a covered column (digit None) gets occluded's
+    no-information targets."""
+    beads = [None if it.digit is None else to_beads(it.digit) for it in items]
+    heaven = np.array([[occluded.HEAVEN if b is None else b.heaven] for b in beads], np.float32)
+    earth = np.array([occluded.EARTH if b is None else b.earth for b in beads], np.int32)
     return heaven, earth
 
 
@@ -131,7 +134,7 @@ def dataset(
         ds = ds.cache()
         if training:
             ds = ds.shuffle(min(len(items), 20_000), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda x, h, e: (x, {"heaven": h, "earth": e})).batch(batch_size)
+    ds = ds.map(lambda x, h, e: (x, {"heaven": h, "earth": occluded.earth_targets(e)})).batch(batch_size)
     if training:
         seeds = tf.data.Dataset.random(seed=seed).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds)).map(
@@ -188,7 +191,8 @@ class EpochBatches:
             ds = self.cached.shuffle(min(self.n, 20_000), seed=seed, reshuffle_each_iteration=False)
         else:
             ds = self._decoded(self.rows.shuffle(self.n, seed=seed, reshuffle_each_iteration=False))
-        ds = ds.map(lambda x, h, e: (x, {"heaven": h, "earth": e})).batch(self.batch_size)
+        ds = ds.map(lambda x, h, e: (x, {"heaven": h, "earth": occluded.earth_targets(e)}))
+        ds = ds.batch(self.batch_size)
         ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(2))).map(
             lambda batch, s: (augment(batch[0], s), batch[1]),
             num_parallel_calls=tf.data.AUTOTUNE,

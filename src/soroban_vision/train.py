@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soroban_vision import occluded
 from soroban_vision.contract import decode
 from soroban_vision.data import Dataset, Item, scan, write_dataset, write_json_atomic
 from soroban_vision.errors import DatasetError, SorobanError, UsageError
@@ -281,7 +282,7 @@ def scores(model, images_ds, heaven_true: np.ndarray, earth_true: np.ndarray) ->
     digits, _ = decode(heaven, earth)
     return {
         "heaven_loss": -(h * np.log(p) + (1 - h) * np.log(1 - p)),
-        "earth_loss": -np.log(np.clip(earth[np.arange(len(earth_true)), earth_true], eps, 1)),
+        "earth_loss": occluded.earth_loss(earth, earth_true),
         "heaven_ok": (p >= 0.5) == (h >= 0.5),
         "earth_ok": earth.argmax(axis=1) == earth_true,
         "digit_ok": digits == 5 * h.astype(np.int64) + earth_true,
@@ -364,6 +365,8 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
         ds = load_training_data(cfg, Path(tmp), reporter)
         train_items, val_items = stratified_split(ds.items, cfg.val_split, cfg.seed)
         counts = _report_dataset(ds, train_items, val_items, reporter)
+        covered, covered_val = stratified_split(ds.occluded, cfg.val_split, cfg.seed)
+        train_items += covered  # trained toward no information; validation keeps to digits
         if cfg.distribute == "multiworker":
             from soroban_vision.multiworker.loop import fit_multiworker
 
@@ -379,6 +382,8 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
                 )
             model, progress, final_val = _fit(cfg, strategy, train_items, val_items, reporter)
             facts = {"replicas": int(strategy.num_replicas_in_sync)}
+        if covered_val:
+            facts["occluded"] = occluded.flagged(model, covered_val, len(covered))
     if not chief:
         return {"val": final_val, "n_val": len(val_items), "epochs_run": len(progress.history), **facts}
 
@@ -444,7 +449,8 @@ def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[It
         train_items, global_batch, training=True, seed=cfg.seed, cache_limit_mb=cfg.cache_limit_mb
     )
     val_ds = pipeline.dataset(val_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb)
-    probe_items = random.Random(cfg.seed).sample(train_items, min(len(train_items), 2000))
+    readable = [it for it in train_items if it.digit is not None]
+    probe_items = random.Random(cfg.seed).sample(readable, min(len(readable), 2000))
     probe = (
         pipeline.dataset(probe_items, 256, training=False, cache_limit_mb=cfg.cache_limit_mb),
         pipeline.labels(probe_items),
@@ -455,7 +461,7 @@ def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[It
         model = build_model(cfg.arch, **kwargs)
         model.compile(
             optimizer=keras.optimizers.Adam(cfg.learning_rate),
-            loss={"heaven": "binary_crossentropy", "earth": "sparse_categorical_crossentropy"},
+            loss={"heaven": "binary_crossentropy", "earth": "categorical_crossentropy"},
         )
     val_labels = pipeline.labels(val_items)
 

@@ -106,7 +106,7 @@ def _train_step(strategy, model):
                 out = model(x, training=True)
                 per_image = keras.losses.binary_crossentropy(
                     y["heaven"], out["heaven"]
-                ) + keras.losses.sparse_categorical_crossentropy(y["earth"], out["earth"])
+                ) + keras.losses.categorical_crossentropy(y["earth"], out["earth"])
                 total = tf.reduce_sum(per_image)
                 loss = total / n  # this replica's share of the mean over the cluster's batch
             return [total, *tape.gradient(loss, variables)]
@@ -263,7 +263,8 @@ class _Run:
             model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
             model.optimizer.build(model.trainable_variables)
         self.model = model
-        probe_items = random.Random(cfg.seed).sample(train_items, min(len(train_items), 2000))
+        readable = [it for it in train_items if it.digit is not None]
+        probe_items = random.Random(cfg.seed).sample(readable, min(len(readable), 2000))
         self.measures = {
             "val": _measure(self.collective, model, pipeline.shard(val_items, self.index, self.workers)),
             "train": _measure(self.collective, model, pipeline.shard(probe_items, self.index, self.workers)),
