@@ -51,6 +51,7 @@ class TrainConfig:
     distribute: str | None = None  # None, "mirrored" or "multiworker"
     cache_limit_mb: int = 512
     weights: str | None = None  # a local weights file for the mobilenetv2 backbone
+    init_from: str | None = None  # fine-tuning: start from this .keras file's (or folder's) weights
     deterministic: bool = False  # TensorFlow's op determinism: the same seed gives the same weights
     cluster: list[str] | None = None  # multiworker: every worker's host:port, the chief first
     task_index: int | None = None  # multiworker: this worker's place in `cluster`
@@ -350,6 +351,8 @@ def _train(cfg: TrainConfig, reporter: Reporter) -> dict:
         raise UsageError(f"{out} already holds a trained model; choose a fresh --out")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
+    if cfg.init_from and cfg.distribute == "multiworker":
+        raise UsageError("--init-from is for one machine; it cannot be used with --distribute multiworker")
     import keras  # only now: a usage error above costs no TensorFlow start-up
     import tensorflow as tf
 
@@ -442,7 +445,7 @@ def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[It
     import tensorflow as tf
 
     from soroban_vision import pipeline
-    from soroban_vision.model import build_model
+    from soroban_vision.model import build_model, load_model
 
     global_batch = cfg.batch_size * strategy.num_replicas_in_sync
     train_ds = pipeline.dataset(
@@ -459,6 +462,11 @@ def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[It
     with strategy.scope():
         kwargs = {"weights": cfg.weights} if cfg.arch == "mobilenetv2" else {}
         model = build_model(cfg.arch, **kwargs)
+        if cfg.init_from:  # fine-tuning: every weight from a model of the same architecture
+            start = load_model(cfg.init_from).get_weights()
+            if [w.shape for w in start] != [w.shape for w in model.get_weights()]:
+                raise UsageError(f"--init-from {cfg.init_from} is not a {cfg.arch} model (see --arch)")
+            model.set_weights(start)
         model.compile(
             optimizer=keras.optimizers.Adam(cfg.learning_rate),
             loss={"heaven": "binary_crossentropy", "earth": "categorical_crossentropy"},

@@ -80,6 +80,11 @@ from soroban_vision.precision import PRECISIONS
 )
 @click.option("--weights", type=click.Path(path_type=Path), help="Local backbone weights for mobilenetv2.")
 @click.option(
+    "--init-from",
+    type=click.Path(path_type=Path),
+    help="Fine-tune: start from this model's weights (a .keras file or a folder such as models/column).",
+)
+@click.option(
     "--cache-limit-mb",
     type=click.IntRange(min=0),
     default=512,
@@ -112,6 +117,7 @@ def train(
     task_index,
     cluster_timeout,
     weights,
+    init_from,
     cache_limit_mb,
     deterministic,
     json_progress,
@@ -137,6 +143,7 @@ def train(
         stop_file=str(stop_file) if stop_file else None,
         distribute=distribute,
         weights=str(weights) if weights else None,
+        init_from=str(init_from) if init_from else None,
         cache_limit_mb=cache_limit_mb,
         deterministic=deterministic,
         cluster=cluster.split(",") if cluster is not None else None,
