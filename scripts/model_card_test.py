@@ -1,14 +1,17 @@
-"""Append the fresh test-set figures (test.json from `soroban-vision evaluate --json`) to a model card."""
+"""Publish a model card: the run's own card, then the fresh test-set figures (test.json from
+`soroban-vision evaluate --json`) and the standing sections (intended use, training data, known
+failure modes, measured figures, how to retrain), from `soroban_vision.report.published_card`.
+
+    python scripts/model_card_test.py models/column 9999
+"""
 
 import json
 import sys
 from pathlib import Path
 
+from soroban_vision.report import published_card
+
 folder, seed = Path(sys.argv[1]), sys.argv[2]
-t = json.loads((folder / "test.json").read_text())
-with (folder / "model-card.md").open("a") as card:
-    card.write(
-        f"\n## Fresh test set\n\n{t['n']} columns rendered with seed {seed}, which training never used "
-        f"(`make model`): digit accuracy **{t['digit_accuracy']:.4f}** ({t['errors']} errors), "
-        f"heaven {t['heaven_accuracy']:.4f}, earth {t['earth_accuracy']:.4f}.\n"
-    )
+test = json.loads((folder / "test.json").read_text())
+card = folder / "model-card.md"
+card.write_text(published_card(card.read_text(), test, seed))

@@ -95,3 +95,121 @@ Reads one soroban rod from a 64x128 gray crop. Input `image` float32 [batch,128,
 Validation accuracy is measured on held-out images of the same source as training. The accuracy on a
 fresh test set comes from `soroban-vision evaluate`.
 """
+
+
+# What the card of a published model says beyond its training run (`make publish-model` adds it):
+# what the model is for, what it learned from, where it fails, the figures measured on it with
+# their commands, and how to make it again. Written once here so that republishing keeps it.
+PUBLISHED_SECTIONS = """
+## Intended use
+
+Reading the number set on a soroban (1 to 17 rods) from a camera or a photo, one rod at a time,
+inside soroban-vision's whole-soroban reader: in Python (`read_abacus`, `soroban-vision read` and
+`watch`, through ONNX Runtime) and in the browser (the npm package `soroban-vision`, TF.js, the same
+crops). It is meant for teaching and practice tools where a person sees the answer and can retake
+the picture. It is not meant for any decision that must be right without a person checking it:
+every reading carries per-column confidences, and columns below 0.8 are flagged.
+
+## Training data
+
+Renders only, until real data arrives (issue 14's collection loop). Every training, validation and
+test image comes from our own renderer (`soroban_vision.render`): drawn frames, rods and bicone
+beads, seen through a simulated camera (tilt up to 25°, light, shadow, exposure, blur, sensor
+noise, JPEG). No photograph of a real soroban was used to train or to measure this model, so
+every figure on this card is a figure on renders; the accuracy on real cameras is not measured.
+
+## Known failure modes
+
+From the evaluation's per-condition breakdown (`evaluate-scenes`) and from photos in styles the
+renderer does not make (issue 12: 34 of 40 such photos read exactly with the markers, 29 of 40
+without). Each is a case to expect wrong or missing readings:
+
+- **Hands or fingers over the beads.** The renders have no hands, so a covered rod is read as a
+  digit, not reported as unseen. `watch` and the browser's Stabilizer accept only a number that
+  holds still for 5 frames, which hides a passing hand but not a resting one.
+- **Small or dark sorobans.** At about 19 px per rod, or dark beads on a dark frame, the
+  confidences drop or the digits are wrong.
+- **Small markers.** Markers about 12 px wide are not found, and the reader falls back to the
+  search without markers (or, with `--markers on`, finds no frame). Print them larger
+  (`soroban-vision markers --side-mm 15` or more) or move closer.
+- **Busy backgrounds without markers.** The frame search can take another rectangle for the frame,
+  or find none (`FrameNotFound`); use the markers, or give the corners.
+- **3-rod frames with wide side rails.** With only three rods, the rod count fitted from the rod
+  spacing can take a wide rail for a rod or a rod for a rail; give `--columns`.
+- One model for every rod: it does not know which rod it reads, and a column cut from a side rail
+  can look confident. The reader guards the rod count by comparing layouts, not the model.
+- Bead shapes, colours and proportions unlike the renderer's, glare, motion blur, and tilt beyond
+  25° are not covered by the renders.
+
+## Measured figures and the commands that produced them
+
+{figures}
+
+The first row is written from `test.json` each time the model is published; the others were
+measured on the model shipped with soroban-vision 0.1.0 and are to be measured again after
+retraining.
+
+## How to retrain
+
+`make model` renders 60,000 training columns (seed 1001) and a fresh test set of 5,000 (seed 9999),
+trains for up to 30 epochs (early stopping keeps the best), evaluates, then runs `make
+publish-model`: it copies the run into `models/column/`, writes this card, and exports TF.js
+float32 and float16 and ONNX, each checked against Keras. About 40 minutes on 2 cores.
+`make publish-model RUN=out/my-run` publishes another run (its `test.json` from `soroban-vision
+evaluate --json`).
+
+## Files
+
+`model.onnx` (ONNX Runtime, what `read` and `classify` run) and `contract.json`; `tfjs/` (TF.js
+float32 graph model with its contract, what the browser loads); `tfjs-float16/`; `model.keras` (the
+Keras original, for training and export); `metrics.json`, `test.json`, `training.png`. The Python
+wheel ships `model.onnx`, `contract.json`, `tfjs/` and this card; the npm package ships `tfjs/`.
+"""
+
+
+def published_card(card: str, test: dict, seed: int | str) -> str:
+    """A trained run's card (`model_card`) as published: the fresh test set's figures (test.json
+    from `soroban-vision evaluate --json`) and the sections above appended. A card that already
+    has them is cut back to the run's own part first, so publishing twice gives the same card."""
+    own = card.split("\n## Fresh test set", 1)[0].rstrip("\n") + "\n"
+    errors = f"{test['errors']} error{'' if test['errors'] == 1 else 's'}"
+    fresh = (
+        f"\n## Fresh test set\n\n{test['n']} columns rendered with seed {seed}, which training never "
+        f"used (`make model`): digit accuracy **{test['digit_accuracy']:.4f}** ({errors}), heaven "
+        f"{test['heaven_accuracy']:.4f}, earth {test['earth_accuracy']:.4f}.\n"
+    )
+    return own + fresh + PUBLISHED_SECTIONS.format(figures=_figures(test, seed, errors))
+
+
+def _figures(test: dict, seed, errors: str) -> str:
+    rows = [
+        ("what", "result", "command"),
+        ("---", "---", "---"),
+        (
+            f"single columns, {test['n']:,} fresh renders (seed {seed})",
+            f"digit accuracy {test['digit_accuracy']:.4f} ({errors}), heaven {test['heaven_accuracy']:.4f}, "
+            f"earth {test['earth_accuracy']:.4f}",
+            f"`soroban-vision render --out test-data --per-digit {test['n'] // 10} --seed {seed}`, then "
+            "`soroban-vision evaluate models/column --data test-data --json test.json` "
+            "(part of `make model`)",
+        ),
+        (
+            "whole sorobans with markers, 200 renders of 13 rods (seed 4343)",
+            "exact number 99.5%, columns 99.96%, corner error median 0.23% of the frame width; the browser "
+            "reads the same number as Python on 100%",
+            "`soroban-vision render-scenes --out scenes --count 200 --columns 13 --markers on --seed 4343`, "
+            "then `soroban-vision evaluate-scenes scenes --browser`",
+        ),
+        (
+            "whole sorobans without markers, 200 renders of 13 rods (seed 4242)",
+            "exact number 99.0%, columns 99.0%, 1 frame not found",
+            "the same with `--markers off --seed 4242`",
+        ),
+        (
+            "the exports against Keras (ONNX, TF.js float32 in Node and Chromium)",
+            "max probability difference about 1e-7, 200 of 200 decisions agree",
+            "`soroban-vision doctor --keras models/column/model.keras --tfjs models/column/tfjs "
+            "--onnx models/column/model.onnx`",
+        ),
+    ]
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)

@@ -90,11 +90,13 @@ def watch(
     markers: str = "auto",
     stabilizer=None,
     max_frames: int | None = None,
+    on_frame=None,
 ) -> Iterator[dict]:
     """Read every frame; yield a "steady" event each time the Stabilizer accepts a number other
     than the last one it accepted, and an "end" event with counts and timing last (also after
     Ctrl-C, which is how a camera is stopped). A frame without a readable soroban (no frame,
-    too small) counts as no reading."""
+    too small) counts as no reading. `on_frame(frame, reading or None, steady number or None)`
+    sees every frame (the preview window); when it returns False, watching stops."""
     from soroban_vision import abacus
 
     abacus.check_options(columns, markers)
@@ -108,15 +110,19 @@ def watch(
             t0 = time.perf_counter()
             reading = _read(frame, classifier, columns, markers)
             ms.append((time.perf_counter() - t0) * 1000)
+            number = None
             if reading is None:
                 stabilizer.update(None, [], None)
-                continue
-            read += 1
-            # with the rod count: never steady across frames that disagree on it, nor on an unsure one
-            number = stabilizer.update(reading.number, reading.confidences, reading.corners, reading.rods)
+            else:
+                read += 1
+                # with the rod count: never steady across frames that disagree on it, nor on an unsure one
+                number = stabilizer.update(reading.number, reading.confidences, reading.corners, reading.rods)
             if number is not None and number != shown:
                 shown, steady = number, steady + 1
                 yield _steady(frame, reading)
+            if on_frame is not None and on_frame(frame, reading, number) is False:
+                stopped = True
+                break
     except KeyboardInterrupt:
         stopped = True
     if seen == 0 and not stopped:

@@ -183,23 +183,23 @@ def how(results: Results) -> list[str]:
 
 
 def console(results: Results) -> str:
-    out = header_lines(results) + [""]
-    width = max(len(r.metric) for r in results.rows)
+    """The header lines, then one table (a section title row, then its rows), then the targets."""
+    from soroban_vision.tables import render, table
+
+    rows = table("", "ours", "reference", "ratio", right=("ratio",))
     last = None
     for r in results.rows:
         if r.section != last:
-            out.append(f"{r.section}")
+            rows.add_row(r.section, "", "", "")
             last = r.section
         if r.single:
-            out.append(f"  {r.metric:<{width}}  {figure(r.ours, r.unit)}")
+            rows.add_row(f"  {r.metric}", figure(r.ours, r.unit), "", "")
         else:
-            out.append(
-                f"  {r.metric:<{width}}  ours {cell(r, 'ours')}  |  reference {cell(r, 'reference')}"
-                f"  |  ratio {ratio(r.ratio)}"
-            )
-    out += ["", "Targets"]
-    out += [f"  {t.status:<12} {t.text}: {figure(t.measured, t.unit)}" for t in results.targets]
-    return "\n".join(out)
+            rows.add_row(f"  {r.metric}", cell(r, "ours"), cell(r, "reference"), ratio(r.ratio))
+    targets = table("target", "status", "measured", right=("measured",))
+    for t in results.targets:
+        targets.add_row(t.text, t.status, figure(t.measured, t.unit))
+    return render(*header_lines(results), "", rows, "", "Targets", targets)
 
 
 def write_markdown(results: Results, path: str | Path) -> Path:

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from soroban_vision.cli.options import quiet_tensorflow
+from soroban_vision.cli.quiet import quiet_tensorflow, set_verbose
 from soroban_vision.errors import SorobanError, UsageError
 
 # What each optional install brings (pyproject's extras), by module: a command that imports one
@@ -72,6 +72,13 @@ class Cli(click.Group):
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="soroban-vision")
-def main() -> None:
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Let TensorFlow's, XLA's and absl's own log lines through (hidden by default).",
+)
+def main(verbose: bool) -> None:
     """Read the digits on a soroban from camera images, in Python and in the browser."""
+    set_verbose(verbose)
     quiet_tensorflow()  # before any command can import TensorFlow

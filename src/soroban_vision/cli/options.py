@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
 import json
-import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from soroban_vision.abacus.spec import MARKER_MODES, MAX_COLUMNS
+from soroban_vision.cli.quiet import quiet_tensorflow as quiet_tensorflow  # where commands import it
 from soroban_vision.preprocess import MAX_MEGAPIXELS
 
 
@@ -91,62 +90,6 @@ def warn(lines) -> None:
         click.echo(f"warning: {line}", err=True)
 
 
-def quiet_tensorflow() -> None:
-    """TensorFlow's C++ start-up chatter (no GPU here, plugin registration) is not for users;
-    real failures still surface as Python exceptions. Harmless where TensorFlow is not installed.
-    The group calls it before any command runs; SOROBAN_DEBUG=1 keeps every line."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import warnings
-
-    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-    quiet = "tensorflow" in sys.modules or any(isinstance(f, _QuietStart) for f in sys.meta_path)
-    if not quiet and not os.environ.get("SOROBAN_DEBUG"):
-        sys.meta_path.insert(0, _QuietStart())
-    try:
-        import absl.logging  # comes with TensorFlow: the base install has neither
-    except ImportError:
-        return
-    absl.logging.set_verbosity(absl.logging.ERROR)
-
-
-class _QuietStart(importlib.abc.MetaPathFinder):
-    """Imports TensorFlow with stderr (file descriptor 2) pointed at /dev/null: XLA logs its plugin
-    registrations (cuDNN, cuBLAS, computation placer) before absl's logging starts, where
-    TF_CPP_MIN_LOG_LEVEL does not reach (TensorFlow 2.19). Python errors still raise as usual."""
-
-    def find_spec(self, name, path, target=None):
-        if name != "tensorflow":
-            return None
-        sys.meta_path.remove(self)  # once: the real finders take it from here
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
-        return spec
-
-
-class _QuietLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module) -> None:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 2)
-            self.loader.exec_module(module)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            module.__loader__ = module.__spec__.loader = self.loader  # nothing else sees us
-
-    def __getattr__(self, name):
-        return getattr(self.loader, name)
-
-
 def progress_bar(total: int, unit: str, desc: str):
     """A tqdm bar on stderr, drawn only on a terminal: stdout stays clean for `--json -`."""
     from tqdm import tqdm
@@ -162,3 +105,43 @@ def progress_to(bar):
         bar.update(n)
 
     return advance
+
+
+class StepLog:
+    """What a long command (doctor, bench) is doing, on stderr. On a terminal: a spinner with the
+    current step and the time so far, each finished step kept as a line above it; piped: the
+    same lines, plain ("doctor   12.3s: rendering 200 labelled columns"). Use as `say`."""
+
+    def __init__(self, command: str, quiet: bool = False):
+        self.command, self.quiet, self.t0 = command, quiet, time.perf_counter()
+        self.live = self.task = None
+
+    def __enter__(self) -> StepLog:
+        if not self.quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.live = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}", markup=False),
+                TimeElapsedColumn(),
+                console=Console(file=sys.stderr, highlight=False),
+                transient=True,
+            )
+            self.task = self.live.add_task(f"{self.command}: starting", total=None)
+            self.live.start()
+        return self
+
+    def __call__(self, message: str) -> None:
+        if self.quiet:
+            return
+        line = f"{self.command} {time.perf_counter() - self.t0:6.1f}s: {message}"
+        if self.live is None:
+            click.echo(line, err=True)
+            return
+        self.live.console.print(line, markup=False)
+        self.live.update(self.task, description=f"{self.command}: {message}")
+
+    def __exit__(self, *exc) -> None:
+        if self.live is not None:
+            self.live.stop()

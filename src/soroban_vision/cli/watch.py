@@ -31,8 +31,13 @@ from soroban_vision.cli.options import json_option, reading_options, to_stdout
     help="Agreeing confident frames, the frame still, before a number counts as steady.",
 )
 @click.option("--max-frames", type=click.IntRange(min=1), metavar="N", help="Stop after N frames.")
+@click.option(
+    "--show",
+    is_flag=True,
+    help="A live preview window: each frame, its outline and number (needs OpenCV with a GUI; q closes).",
+)
 @json_option("the events, one object per line (NDJSON: steady, then end)")
-def watch(video, camera, columns, markers, model, steady_frames, max_frames, json_out) -> None:
+def watch(video, camera, columns, markers, model, steady_frames, max_frames, show, json_out) -> None:
     """Read the soroban in front of a camera, or in a VIDEO file, and print each number once
     it is steady (the same number, confidently read, with the frame still). Ctrl-C stops.
     Exit 0 when the video ends or is stopped, 2 when it cannot be opened."""
@@ -41,6 +46,7 @@ def watch(video, camera, columns, markers, model, steady_frames, max_frames, jso
 
     if video is not None and camera is not None:
         raise click.UsageError("give a VIDEO file or --camera N, not both")
+    window = _open_window() if show else None
     classifier = load_column_classifier(model)
     stabilizer = abacus.Stabilizer(frames=steady_frames)
     quiet = to_stdout(json_out)
@@ -50,12 +56,25 @@ def watch(video, camera, columns, markers, model, steady_frames, max_frames, jso
     ):
         if not quiet:
             click.echo(f"watching {source.name} (Ctrl-C stops)", err=True)
-        for event in watch(source, classifier, columns, markers, stabilizer, max_frames):
-            events(event)
-            if not quiet:
-                click.echo(_line(event))
+        on_frame = (
+            None if window is None else (lambda f, reading, steady: window.show(f.rgb, reading, steady))
+        )
+        try:
+            for event in watch(source, classifier, columns, markers, stabilizer, max_frames, on_frame):
+                events(event)
+                if not quiet:
+                    click.echo(_line(event))
+        finally:
+            if window is not None:
+                window.close()
     if json_out is not None and not quiet:
         click.echo(f"json: {json_out}")
+
+
+def _open_window():
+    from soroban_vision.window import open_window
+
+    return open_window()
 
 
 def _line(event: dict) -> str:

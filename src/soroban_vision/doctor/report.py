@@ -9,7 +9,6 @@ import html
 import io
 import json
 import shutil
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 from soroban_vision.doctor.checks import Check
 from soroban_vision.doctor.compare import fmt_range
 from soroban_vision.doctor.runtimes import RuntimeResult
+from soroban_vision.tables import render, table
 
 FORMAT = "soroban-vision/doctor"
 VERSION = 1
@@ -100,21 +100,14 @@ def console(report: Report, width: int | None = None) -> str:
         f"{report.seconds:.0f} s",
         "",
     ]
-    idw = max(len(c.id) for c in report.checks) + 2
-    head = f"{'CHECK':<{idw}}{'STATUS':<8}SUMMARY"
-    lines += [head, "-" * min(width, 140)]
-    wrap = textwrap.TextWrapper(width=width - idw - 8, break_long_words=False, break_on_hyphens=False)
+    checks = table("CHECK", "STATUS", "SUMMARY", wrap=("SUMMARY",))
     for c in report.checks:
-        body = wrap.wrap(c.summary) or [""]
-        lines.append(f"{c.id:<{idw}}{_status(c.status):<8}{body[0]}")
-        lines += [" " * (idw + 8) + b for b in body[1:]]
-    lines += ["", *_runtime_table(report)]
-    for n in report.notes:
-        lines.append(f"note: {n}")
-    return "\n".join(lines)
+        checks.add_row(c.id, _status(c.status), c.summary)
+    notes = [f"note: {n}" for n in report.notes]
+    return render(*lines, checks, "", _runtime_table(report), *notes, width=width)
 
 
-def _runtime_table(report: Report) -> list[str]:
+def _runtime_table(report: Report):
     parity = next((c for c in report.checks if c.id == "runtime_parity"), None)
     comps = {c["runtime"]: c for c in (parity.evidence.get("comparisons", []) if parity else [])}
     ref = parity.evidence.get("reference") if parity else None
@@ -162,12 +155,10 @@ def _runtime_table(report: Report) -> list[str]:
                     tol,
                 )
             )
-    widths = [max(len(str(row[k])) for row in rows) + 2 for k in range(len(rows[0]) - 1)]
-    out = []
-    for row in rows:
-        out.append("".join(f"{v!s:<{w}}" for v, w in zip(row[:-1], widths, strict=True)) + str(row[-1]))
-    out.insert(1, "-" * min(140, sum(widths) + 20))
-    return out
+    runtimes = table(*rows[0], right=("MAX|DIFF|", "MEAN|DIFF|"))
+    for row in rows[1:]:
+        runtimes.add_row(*map(str, row))
+    return runtimes
 
 
 # --------------------------------------------------------------------------- JSON
