@@ -122,7 +122,8 @@ def test_read_cli_json_and_annotation(tmp_path):
     [doc] = json.loads(proc.stdout)  # always a list, one entry per photo
     assert doc["number"] == 90817 and doc["digits"] == truth["digits"] and doc["method"] == "markers"
     assert len(doc["corners"]) == 4 and len(doc["columns"]) == 9
-    assert {"digit", "confidence", "quad", "low_confidence"} <= doc["columns"][0].keys()
+    assert {"status", "digit", "confidence", "quad"} <= doc["columns"][0].keys()
+    assert doc["text"] == "90817" and doc["flagged_columns"] == [] and doc["columns"][0]["status"] == "read"
     with Image.open(tmp_path / "out.png") as im:
         assert im.size == (640, 480)
 
@@ -204,7 +205,10 @@ def test_evaluate_scenes_reports_the_figures(tmp_path):
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     assert r["n"] == 3 and r["exact_number_accuracy"] == 1.0
+    assert r["silent_wrong_rate"] == r["flagged_rate"] == r["frame_not_found_rate"] == 0.0
     assert r["corner_error_pct_of_width"]["max"] < 1.5 and r["ms_per_frame"]["median"] > 0
+    assert r["corner_error_pct_of_width"]["p90"] <= r["corner_error_pct_of_width"]["max"]
+    assert [g["n"] for g in r["by_condition"]["hand"].values()] == [3] and r["calibration"]["columns"] == 39
 
 
 def test_stabilizer_needs_k_agreeing_confident_frames():

@@ -225,9 +225,9 @@ def test_the_reader_takes_its_numbers_from_the_shared_spec():
 @pytest.mark.parametrize(
     ("options", "code", "words"),
     [
-        ({"columns": 0}, "bad_columns", ["columns must be 1-17", "got 0"]),
-        ({"columns": 18}, "bad_columns", ["columns must be 1-17", "got 18"]),
-        ({"columns": 2.5}, "bad_columns", ["columns must be 1-17"]),
+        ({"columns": 0}, "bad_columns", ["columns must be 1-31", "got 0"]),
+        ({"columns": 32}, "bad_columns", ["columns must be 1-31", "got 32"]),
+        ({"columns": 2.5}, "bad_columns", ["columns must be 1-31"]),
         ({"markers": "yes"}, "bad_markers", ["markers must be auto, on or off", "yes"]),
         ({"corners": [[0, 0], [1, 1]]}, "bad_corners", ["four [x, y] points"]),
         ({"corners": [[0, 0], [9, 0], [9, 9], [0, np.nan]]}, "bad_corners", ["four [x, y] points"]),

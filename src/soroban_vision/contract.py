@@ -65,6 +65,17 @@ DECODE = {
     "digit": "5 * (heaven >= threshold) + argmax(earth)",
     "confidence": "max(heaven, 1 - heaven) * max(earth)",
 }
+# The decode section's optional "calibration": each head's probabilities tempered before the
+# confidence is taken (heaven = sigmoid(logit / T), earth = softmax(log / T)). Digits never change;
+# a contract without it (every contract before it existed) means temperatures of 1.
+CALIBRATION_METHOD = "temperature"
+_EPS = 1e-12  # probabilities kept off 0 and 1 before their logarithms
+
+
+class Calibration(TypedDict, total=False):
+    method: str
+    heaven: float
+    earth: float
 
 
 class Reading(TypedDict):
@@ -74,21 +85,57 @@ class Reading(TypedDict):
     earth: dict
 
 
-def decode(heaven: np.ndarray, earth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Head outputs [N,1] and [N,5] -> digits [N] and confidences [N], per DECODE."""
+def calibrated(
+    heaven: np.ndarray, earth: np.ndarray, calibration: Calibration | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Head outputs as float64 heaven [N] and earth [N,5], tempered by `calibration` (the
+    contract's decode.calibration) when it has temperatures other than 1."""
     p = np.asarray(heaven, np.float64).reshape(-1)
     e = np.asarray(earth, np.float64).reshape(len(p), 5)
+    t_heaven, t_earth = temperatures(calibration)
+    if t_heaven != 1.0:
+        q = np.clip(p, _EPS, 1 - _EPS)
+        p = 1 / (1 + np.exp(-np.log(q / (1 - q)) / t_heaven))
+    if t_earth != 1.0:
+        z = np.log(np.clip(e, _EPS, 1.0)) / t_earth
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        e = z / z.sum(axis=1, keepdims=True)
+    return p, e
+
+
+def temperatures(calibration: Calibration | None) -> tuple[float, float]:
+    """(heaven, earth) temperatures of a decode.calibration; UsageError for one this code does
+    not implement, as the browser refuses it."""
+    if not calibration:
+        return 1.0, 1.0
+    t = (calibration.get("heaven", 1.0), calibration.get("earth", 1.0))
+    if calibration.get("method") != CALIBRATION_METHOD or not all(
+        isinstance(v, int | float) and 0 < v < np.inf for v in t
+    ):
+        raise UsageError(
+            f"the contract's calibration {calibration} is not temperature scaling with two positive "
+            "temperatures (heaven, earth)",
+            code="contract_unsupported",
+        )
+    return float(t[0]), float(t[1])
+
+
+def decode(
+    heaven: np.ndarray, earth: np.ndarray, calibration: Calibration | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Head outputs [N,1] and [N,5] -> digits [N] and confidences [N], per DECODE (the
+    probabilities tempered first by `calibration`, when given)."""
+    p, e = calibrated(heaven, earth, calibration)
     active = p >= HEAVEN_THRESHOLD
     digits = 5 * active.astype(np.int64) + e.argmax(axis=1)
     confidence = np.maximum(p, 1 - p) * e.max(axis=1)
     return digits, confidence
 
 
-def readings(heaven: np.ndarray, earth: np.ndarray) -> list[Reading]:
-    """Per-image results in the shape the browser library returns."""
-    digits, confidence = decode(heaven, earth)
-    p = np.asarray(heaven, np.float64).reshape(-1)
-    e = np.asarray(earth, np.float64).reshape(len(p), 5)
+def readings(heaven: np.ndarray, earth: np.ndarray, calibration: Calibration | None = None) -> list[Reading]:
+    """Per-image results in the shape the browser library returns (probabilities calibrated)."""
+    digits, confidence = decode(heaven, earth, calibration)
+    p, e = calibrated(heaven, earth, calibration)
     out = []
     for i in range(len(p)):
         count = int(e[i].argmax())
@@ -217,6 +264,31 @@ def read(directory: str | Path) -> dict:
     if precision not in PRECISIONS:
         raise UsageError(f"{path}: unsupported weight precision {precision!r}")
     return doc
+
+
+def calibration_of(contract: dict) -> Calibration | None:
+    """The contract's decode.calibration, checked; None when it has none (temperatures of 1)."""
+    calibration = (contract.get("decode") or {}).get("calibration")
+    temperatures(calibration)
+    return calibration or None
+
+
+def model_calibration(path: str | Path | None) -> Calibration | None:
+    """The calibration of the model at `path` (a model folder, or a .keras file in one): its
+    folder's contract.json decides, as the browser's export's contract does; None without one."""
+    if path is None:
+        return None
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    return calibration_of(read(folder)) if (folder / FILENAME).is_file() else None
+
+
+def write_calibration(directory: str | Path, calibration: Calibration) -> Path:
+    """Set decode.calibration in the contract.json of `directory` (nothing else changes: the
+    golden vectors check the raw outputs, which calibration never touches)."""
+    temperatures(calibration)
+    doc = read(directory)
+    doc["decode"] = {**doc.get("decode", {}), "calibration": dict(calibration)}
+    return write(doc, Path(directory))
 
 
 def verify_files(contract: dict, directory: str | Path) -> None:

@@ -1,4 +1,5 @@
-"""Evaluation of a column model on a labelled folder: accuracies, confusion, worst mistakes."""
+"""Evaluation of a column model on a labelled folder: accuracies, confusion, calibration, worst
+mistakes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soroban_vision.abacus.calibration import expected_calibration_error, reliability
 from soroban_vision.beads import to_beads
 from soroban_vision.contract import decode
 from soroban_vision.data import contact_sheet, scan
@@ -42,6 +44,11 @@ def evaluate(
         "heaven_accuracy": float(((heaven.reshape(-1) >= 0.5) == true_h).mean()),
         "earth_accuracy": float((earth.argmax(1) == true_e).mean()),
         "confusion": confusion.tolist(),
+        # does the confidence mean what it says: ECE over fixed bins, and the reliability diagram's bins
+        "calibration": {
+            "ece": expected_calibration_error(confidence, digits == true),
+            "bins": reliability(confidence, digits == true),
+        },
         "errors": int((digits != true).sum()),
         "worst": [
             {
@@ -72,6 +79,11 @@ def worst_sheet(result: dict, per_row: int = 8):
 
 
 def confusion_table(confusion: Sequence[Sequence[int]]) -> str:
-    head = "true\\pred " + " ".join(f"{d:>5}" for d in range(10))
-    rows = [f"{t:>9} " + " ".join(f"{v:>5}" for v in row) for t, row in enumerate(confusion)]
-    return "\n".join([head, *rows])
+    """The 10x10 confusion matrix as console text: a row per true digit, a column per prediction."""
+    from soroban_vision.tables import render, table
+
+    digits = [str(d) for d in range(10)]
+    t = table("true\\pred", *digits, right=("true\\pred", *digits))
+    for true, row in enumerate(confusion):
+        t.add_row(str(true), *map(str, row))
+    return render(t)

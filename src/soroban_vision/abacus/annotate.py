@@ -1,5 +1,5 @@
-"""Draw a reading over its photo: the frame, the column boxes (low-confidence ones in orange)
-and the digits."""
+"""Draw a reading over its photo: the frame, the column boxes (unread ones, hidden or out of
+frame, in orange with a "?") and the digits."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ def annotate(path: str | Path, reading: AbacusReading, out: str | Path) -> None:
     cv2.polylines(img, [corners], True, (0, 255, 0), max(1, int(2 * scale)), cv2.LINE_AA)
     for c in reading.columns:
         q = np.array(c.quad).astype(np.int32)
-        colour = (255, 80, 0) if c.low_confidence else (0, 200, 255)
+        colour = (255, 80, 0) if c.digit is None else (0, 200, 255)
         cv2.polylines(img, [q], True, colour, 1, cv2.LINE_AA)
         x, y = q[0]
         cv2.putText(
             img,
-            str(c.digit),
+            "?" if c.digit is None else str(c.digit),
             (int(x), int(y - 4 * scale)),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.6 * scale,
@@ -39,7 +39,7 @@ def annotate(path: str | Path, reading: AbacusReading, out: str | Path) -> None:
         )
     cv2.putText(
         img,
-        f"{reading.number}",
+        reading.text,
         (10, int(30 * scale)),
         cv2.FONT_HERSHEY_SIMPLEX,
         scale,

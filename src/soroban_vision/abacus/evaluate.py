@@ -1,15 +1,18 @@
 """Whole-soroban accuracy on a `render-scenes` folder: every scene read and compared with its
-ground truth (exact numbers, columns, frame corners, time), and, optionally, read again in
-the browser and compared with Python."""
+ground truth (exact numbers, silent wrong numbers, flags, frames not found, corners, columns,
+calibration, time; and per condition), and, optionally, read again in the browser and
+compared with Python."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from soroban_vision.abacus.outcomes import by_condition, figures, outcome
 from soroban_vision.abacus.parity import in_browser
 from soroban_vision.abacus.photo import load_photo
 from soroban_vision.abacus.read import AbacusReading, read_abacus
@@ -23,8 +26,14 @@ def evaluate_scenes(
     columns: int | None = None,
     markers: str = "auto",
     browser: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Read every scene of a `render-scenes` folder and compare with its ground truth.
+
+    Figures (abacus/outcomes.py): exact number, silent wrong, flagged and frame-not-found
+    rates, column accuracy, corner error (median, p90, p95, max, % of the frame's width),
+    the columns' calibration (ECE and reliability bins), time per frame, and the same per
+    condition (`by_condition`). `progress(n, total)` after each scene.
 
     With `browser` (a TF.js model folder), every scene is read again by the browser pipeline
     (web/src/index.js in headless Chromium, wasm) and the result gains a "browser" section: its
@@ -36,36 +45,46 @@ def evaluate_scenes(
     manifest = _manifest(root)
     items = manifest["items"]
     readings: dict[str, AbacusReading] = {}
-    seconds, failures = [], []
+    seconds, failures, outcomes = [], [], []
     for item in items:
         t0 = time.perf_counter()
         try:
             reading = read_abacus(load_photo(root / item["file"]), reader, columns, markers)
         except FrameNotFound as e:
             failures.append({"file": item["file"], "error": str(e), "code": e.code})
-            continue
-        readings[item["file"]] = reading
-        seconds.append(time.perf_counter() - t0)
-        if reading.digits != item["digits"]:
-            failures.append(
-                {
-                    "file": item["file"],
-                    "got": reading.digits,
-                    "want": item["digits"],
-                    "method": reading.method,
-                }
-            )
+            reading = None
+        else:
+            readings[item["file"]] = reading
+            seconds.append(time.perf_counter() - t0)
+        outcomes.append(outcome(item, reading))
+        if reading is not None and reading.digits != item["digits"]:
+            failures.append(_failure(item, reading, outcomes[-1]))
+        if progress is not None:
+            progress(1, len(items))
     return {
-        "n": len(items),
         "markers_in_scenes": manifest.get("markers"),
-        **_accuracy(items, readings),
+        **figures(items, outcomes),
         "ms_per_frame": {
             "median": 1000 * float(np.median(seconds)) if seconds else None,
             "p95": 1000 * float(np.percentile(seconds, 95)) if seconds else None,
         },
         "runtime": getattr(reader, "runtime", ""),
+        "by_condition": by_condition(items, outcomes),
         "failures": failures,
         **({"browser": in_browser(root, manifest, readings, browser, columns, markers)} if browser else {}),
+    }
+
+
+def _failure(item: dict, reading: AbacusReading, result: dict) -> dict:
+    kind = "silent_wrong" if result["silent_wrong"] else "flagged" if result["flagged"] else "wrong"
+    return {
+        "file": item["file"],
+        "kind": kind,
+        "got": reading.text,
+        "want": "".join(map(str, item["digits"])).lstrip("0") or "0",
+        "flagged_columns": reading.flagged_columns,
+        "method": reading.method,
+        "conditions": item.get("conditions"),
     }
 
 
@@ -76,36 +95,3 @@ def _manifest(root: Path) -> dict:
         raise UsageError(
             f"{root} has no manifest.json (make one with `soroban-vision render-scenes`)"
         ) from None
-
-
-def _accuracy(items: list[dict], readings: dict[str, AbacusReading]) -> dict:
-    """Exact numbers, columns, frames not found and corner errors of the readings (by file)
-    against the scenes' truth; a scene with no reading counts as wrong in every column."""
-    exact = cols_ok = cols_n = not_found = 0
-    corner_errors = []
-    for item in items:
-        cols_n += len(item["digits"])
-        reading = readings.get(item["file"])
-        if reading is None:
-            not_found += 1
-            continue
-        truth = np.array(item["corners"], np.float64)
-        got = np.array(reading.corners, np.float64)
-        corner_errors.append(
-            float(np.linalg.norm(got - truth, axis=1).max() / np.linalg.norm(truth[1] - truth[0]))
-        )
-        same_count = len(reading.digits) == len(item["digits"])
-        exact += reading.number == item["number"] and same_count
-        if same_count:
-            cols_ok += sum(a == b for a, b in zip(reading.digits, item["digits"], strict=True))
-    n = len(items)
-    return {
-        "exact_number_accuracy": exact / n if n else 0.0,
-        "column_accuracy": cols_ok / cols_n if cols_n else 0.0,
-        "frame_not_found": not_found,
-        "corner_error_pct_of_width": {
-            "median": 100 * float(np.median(corner_errors)) if corner_errors else None,
-            "p95": 100 * float(np.percentile(corner_errors, 95)) if corner_errors else None,
-            "max": 100 * float(np.max(corner_errors)) if corner_errors else None,
-        },
-    }

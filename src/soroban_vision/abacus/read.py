@@ -10,6 +10,9 @@
    the homography into 64x128, classified in one batch, and decoded into a number. The rod
    count is the candidate layout's that reads best (`rods.choose_count`), unless given; the
    reading says how sure that count is, and warns when it is not.
+4. Flags (`flags`): a column below the confidence threshold is "hidden" and one whose crop is
+   partly outside the image "out_of_frame"; neither is a digit. The number is given only when
+   every column is read (else None, and its text marks the unread columns: "12?45").
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 from soroban_vision import preprocess
 from soroban_vision.abacus.corners import check_corners
+from soroban_vision.abacus.flags import HIDDEN, OUT_OF_FRAME, READ, column_status, number_text, outside_share
 from soroban_vision.abacus.locate import frame_options
 from soroban_vision.abacus.photo import Photo
 from soroban_vision.abacus.rods import RodCount, choose_count, column_quads
@@ -37,18 +41,18 @@ OTHER_FRAME_MARGIN = 0.05  # mean log confidence by which another frame must rea
 @dataclass
 class Column:
     index: int
-    digit: int
+    status: str  # "read", "hidden" (covered or unsure) or "out_of_frame": only read columns are digits
+    digit: int | None  # None unless read (the model's guess stays in heaven and earth)
     confidence: float
     quad: list[list[float]]
-    low_confidence: bool
     heaven: dict = field(default_factory=dict)
     earth: dict = field(default_factory=dict)
 
 
 @dataclass
 class AbacusReading:
-    number: int
-    digits: list[int]
+    number: int | None  # None when any column is not read: `text` then shows which
+    digits: list[int | None]
     columns: list[Column]
     corners: list[list[float]]  # frame corners in the photo's pixels, clockwise from top-left
     method: str  # "corners", "markers", "markers-3" or "contour"
@@ -62,11 +66,18 @@ class AbacusReading:
 
     @property
     def flagged_columns(self) -> list[int]:
-        return [c.index for c in self.columns if c.low_confidence]
+        """The columns not read (hidden or out of frame), most significant first."""
+        return [c.index for c in self.columns if c.status != READ]
+
+    @property
+    def text(self) -> str:
+        """The number as a user reads it, each unread column marked: "12?45"."""
+        return number_text(self.digits)
 
     def to_json(self) -> dict:
         return {
             "number": self.number,
+            "text": self.text,
             "digits": self.digits,
             "columns": [vars(c) for c in self.columns],
             "corners": self.corners,
@@ -107,26 +118,23 @@ def read_abacus(
     started = time.perf_counter()
     frames, method, warnings = frame_options(photo.gray, columns, markers, photo.colour, FRAMES_READ, given)
     found, quads, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
-    cols = [
-        Column(
-            index=i,
-            digit=r["digit"],
-            confidence=r["confidence"],
-            quad=_round(photo.to_photo(q)),
-            low_confidence=r["confidence"] < threshold,
-            heaven=r["heaven"],
-            earth=r["earth"],
+    height, width = photo.gray.shape
+    cols = []
+    for i, (r, q) in enumerate(zip(results, quads, strict=True)):
+        status = column_status(r["confidence"], outside_share(q, width, height), threshold)
+        digit = r["digit"] if status == READ else None
+        cols.append(
+            Column(i, status, digit, r["confidence"], _round(photo.to_photo(q)), r["heaven"], r["earth"])
         )
-        for i, (r, q) in enumerate(zip(results, quads, strict=True))
-    ]
-    flagged = [c.index for c in cols if c.low_confidence]
-    if flagged:
-        warnings.append(f"low confidence on column(s) {flagged}")
+    for status, warning in ((HIDDEN, "columns_hidden"), (OUT_OF_FRAME, "columns_out_of_frame")):
+        which = [c.index for c in cols if c.status == status]
+        if which:
+            warnings.append(SPEC["warnings"][warning].format(columns=which))
     if rods.uncertain:
         warnings.append(SPEC["warnings"]["rods_uncertain"].format(count=rods.count, rival=rods.rival))
-    digits = [r["digit"] for r in results]
+    digits = [c.digit for c in cols]
     return AbacusReading(
-        number=to_number(digits),
+        number=None if None in digits else to_number(digits),
         digits=digits,
         columns=cols,
         corners=_round(photo.to_photo(found)),

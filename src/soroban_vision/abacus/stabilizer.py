@@ -1,6 +1,7 @@
 """Steady readings from video: a number is accepted once it has held, confidently, for a few
-frames with the frame still and the rod count the same and sure. Its defaults are the spec's,
-which the browser shares."""
+frames with the frame still and the rod count the same and sure. While a hand covers some
+columns, each keeps its last confident digit, until the soroban moves. Its defaults are the
+spec's, which the browser (web/src/abacus/stabilizer.js) shares."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from soroban_vision.abacus.spec import LOW_CONFIDENCE, SPEC
+from soroban_vision.beads import to_number
 
 FRAMES = SPEC["stabilizer"]["frames"]  # agreeing frames before a number is accepted
 MOTION = SPEC["stabilizer"]["motion"]  # of the frame's width: corners moving more start again
@@ -20,7 +22,12 @@ class Stabilizer:
     confidence floor; any motion of the frame (corners moving more than `motion` of the frame
     width) starts the count again. Fed the rod count (`rods`), it also starts again when the
     count changes, and counts no frame whose count is unsure: a number is never accepted
-    from frames read with different rod counts (0123 on 4 rods is 123 on 3)."""
+    from frames read with different rod counts (0123 on 4 rods is 123 on 3).
+
+    Fed whole readings (`update(reading)`), it keeps each column's last confident digit: a
+    column that is not read confidently (a hand over it, or out of frame) counts with that
+    digit (`held` lists them), and a frame with such a column that has none is no reading.
+    Motion of the frame, or another rod count, forgets every column's digit."""
 
     def __init__(self, frames: int = FRAMES, min_confidence: float = LOW_CONFIDENCE, motion: float = MOTION):
         self.frames, self.min_confidence, self.motion = frames, min_confidence, motion
@@ -32,16 +39,24 @@ class Stabilizer:
         self.rods: int | None = None  # the candidate's rod count, when fed one
         self.corners: np.ndarray | None = None
         self.counts: deque[int] = deque(maxlen=self.frames)  # rod counts of the latest frames
+        self.last: dict[int, int] = {}  # each column's last confident digit, while the frame holds still
+        self.last_rods: int | None = None  # the rod count those digits were read with
+        self.digits: list[int | None] = []  # the latest frame's digits, held ones included
+        self.held: list[int] = []  # the latest frame's columns whose digit was held
 
     @property
     def rods_vary(self) -> bool:
         """The rod count changed within the latest `frames` frames read."""
         return len(set(self.counts)) > 1
 
-    def update(self, number: int | None, confidences: Sequence[float], corners=None, rods=None) -> int | None:
-        """Feed one frame's reading; returns the number once it is stable, else None. `rods`:
-        the reading's rod count (an int) or its `rods` (RodCount, or a dict with count and
-        uncertain)."""
+    def update(self, number, confidences: Sequence[float] = (), corners=None, rods=None) -> int | None:
+        """Feed one frame; returns the number once it is stable, else None. Either a whole
+        reading (an AbacusReading, or its JSON), or its number (None when no frame was read),
+        column confidences, frame corners and `rods`: the reading's rod count (an int) or its
+        `rods` (RodCount, or a dict with count and uncertain)."""
+        columns = None
+        if _is_reading(number):
+            number, confidences, corners, rods, columns = _unpack(number)
         if corners is not None:
             c = np.asarray(corners, np.float64)
             if self.corners is not None:
@@ -52,6 +67,8 @@ class Stabilizer:
         count, unsure = _rod_count(rods)
         if count is not None:
             self.counts.append(count)
+        if columns is not None:
+            number, confidences = self._hold(columns, count)
         if number is None or not confidences or min(confidences) < self.min_confidence or unsure:
             self.count, self.candidate, self.rods = 0, None, None
             return None
@@ -59,6 +76,41 @@ class Stabilizer:
             self.candidate, self.rods, self.count = number, count, 0
         self.count += 1
         return number if self.count >= self.frames else None
+
+    def _hold(self, columns: list, count: int | None) -> tuple[int | None, list[float]]:
+        """The frame's number with each unconfident column's last confident digit, and the
+        confidences that stand for it (1 for a held digit); None when a column has none."""
+        if count != self.last_rods or len(columns) != len(self.digits):
+            self.last, self.last_rods = {}, count  # digits of another layout mean nothing here
+        digits, confidences, self.held = [], [], []
+        for i, (status, digit, confidence) in enumerate(columns):
+            if status == "read" and confidence >= self.min_confidence:
+                self.last[i] = digit
+                digits.append(digit)
+                confidences.append(confidence)
+            else:
+                digits.append(self.last.get(i))
+                confidences.append(1.0)
+                if i in self.last:
+                    self.held.append(i)
+        self.digits = digits
+        return (None if None in digits else to_number(digits)), confidences
+
+
+def _is_reading(x) -> bool:
+    return hasattr(x, "columns") or (isinstance(x, Mapping) and "columns" in x)
+
+
+def _unpack(reading):
+    """(number, confidences, corners, rods, columns as (status, digit, confidence)) of a reading."""
+    get = reading.get if isinstance(reading, Mapping) else lambda key: getattr(reading, key)
+    columns = [
+        (c["status"], c["digit"], c["confidence"])
+        if isinstance(c, Mapping)
+        else (c.status, c.digit, c.confidence)
+        for c in get("columns")
+    ]
+    return get("number"), [c[2] for c in columns], get("corners"), get("rods"), columns
 
 
 def _rod_count(rods) -> tuple[int | None, bool]:

@@ -12,6 +12,9 @@
 // 3. Columns (crops.js): every candidate layout's crops, sampled straight from the photo
 //    through a homography, classified in ONE model call; the layout read most confidently wins
 //    (rods.js chooseCount has the last word on the count, and says how sure it is).
+// 4. Flags (flags.js): a column below the confidence threshold is "hidden", one whose crop is
+//    partly outside the image "out_of_frame"; neither is a digit. `number` is null unless every
+//    column is read, and `text` marks the unread columns: "12?45".
 
 import { decode } from "../classifier/decode.js";
 import { loadColumnClassifier } from "../classifier/load.js";
@@ -20,6 +23,7 @@ import { ContractError } from "../errors.js";
 import { pairwiseSum } from "../numeric/numpy.js";
 import { roundPoints } from "../numeric/round.js";
 import { layoutCrops } from "./crops.js";
+import { columnStatus, HIDDEN, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
 import { locate } from "./locate.js";
 import { loadMarkerDetector } from "./markers.js";
 import { prepare } from "./photo.js";
@@ -69,7 +73,7 @@ class AbacusReader {
 
   /**
    * Read the number on the soroban in `source` (ImageData, image, canvas, bitmap, video or
-   * VideoFrame). Options: columns (1-17, else fitted), corners (the frame's four corners in
+   * VideoFrame). Options: columns (1-31, else fitted), corners (the frame's four corners in
    * the source's pixels, clockwise from the top-left: always used as given, whatever
    * `markers` says), markers (overrides the loader's), threshold, track (a video: look for
    * the markers where they were in the previous frame first; same corners, less work),
@@ -101,27 +105,32 @@ class AbacusReader {
     const { crops, total, quadsOf } = layoutCrops(photo, corners, layouts, this.spec);
     lap("crops");
     const { heaven, earth } = await this.classifier.infer(crops, total);
-    const readings = decode(heaven, earth, this.classifier.heads.threshold);
+    const readings = decode(heaven, earth, this.classifier.heads.threshold, this.classifier.heads.calibration);
     lap("model");
     const best = mostConfident(layouts, readings, columns !== null);
 
-    const cols = best.results.map((r, i) => ({
-      index: i,
-      digit: r.digit,
-      confidence: r.confidence,
-      quad: roundPoints(photo.toPhoto(quadsOf[best.k][i])),
-      lowConfidence: r.confidence < threshold,
-      heaven: r.heaven,
-      earth: r.earth,
-    }));
-    const flagged = cols.filter((c) => c.lowConfidence).map((c) => c.index);
-    if (flagged.length) warnings.push(`low confidence on column(s) [${flagged.join(", ")}]`);
+    const cols = best.results.map((r, i) => {
+      const quad = quadsOf[best.k][i];
+      const status = columnStatus(r.confidence, outsideShare(quad, photo.width, photo.height), threshold);
+      return {
+        index: i,
+        status,
+        digit: status === READ ? r.digit : null,
+        confidence: r.confidence,
+        quad: roundPoints(photo.toPhoto(quad)),
+        heaven: r.heaven,
+        earth: r.earth,
+      };
+    });
+    for (const [status, warning] of [[HIDDEN, "columns_hidden"], [OUT_OF_FRAME, "columns_out_of_frame"]]) {
+      const which = cols.filter((c) => c.status === status).map((c) => c.index);
+      if (which.length) warnings.push(warningText(warning, { columns: `[${which.join(", ")}]` }));
+    }
     if (best.rods.uncertain) warnings.push(warningText("rods_uncertain", { count: best.rods.count, rival: best.rods.rival }));
     const digits = cols.map((c) => c.digit);
-    const text = digits.join("").replace(/^0+(?=\d)/, "");
-    const value = Number(text);
+    const text = numberText(digits);
     const reading = {
-      number: Number.isSafeInteger(value) ? value : BigInt(text),
+      number: numberOf(text),
       text,
       digits,
       columns: cols,

@@ -19,6 +19,7 @@ export const MAX_COLUMNS = spec.columns.max;
 export const MIN_SIDE = spec.photo.min_side; // smaller images cannot hold a readable soroban
 export const WORK_SIDE = spec.photo.work_side; // larger photos are reduced by a whole factor to this
 export const LOW_CONFIDENCE = spec.low_confidence;
+export const FLAGS = spec.flags; // out_of_frame_share, unread_mark: which columns are not digits
 export const MARKER_MODES = spec.markers.modes;
 export const MARKERS = spec.markers; // dictionary, ids, frame_corner_offset, three_marker_fit_rms_px
 export const RECTIFY = spec.rectify; // the rectified frame's size: width_per_top_side, width, height, min_side_px

@@ -55,7 +55,7 @@ export class ColumnClassifier {
     if (list.length === 0) return [];
     const x = await this.preprocess(list);
     const { heaven, earth } = await this.infer(x, list.length);
-    const readings = decode(heaven, earth, this.heads.threshold);
+    const readings = decode(heaven, earth, this.heads.threshold, this.heads.calibration);
     return many ? readings : readings[0];
   }
 

@@ -65,7 +65,20 @@ export function checkOutputs(contract) {
   }
   const threshold = contract.decode?.threshold ?? heaven.threshold;
   if (typeof threshold !== "number") refuse("the contract gives no heaven threshold");
-  return { heaven: heaven.name, earth: earth.name, threshold };
+  return { heaven: heaven.name, earth: earth.name, threshold, calibration: checkCalibration(contract.decode?.calibration) };
+}
+
+/**
+ * The decode section's calibration: {heaven, earth} temperatures (temperature scaling), or null
+ * for a contract without one (temperatures of 1, as every contract before it meant).
+ */
+export function checkCalibration(c) {
+  if (c == null) return null;
+  const t = [c.heaven ?? 1, c.earth ?? 1];
+  if (c.method !== "temperature" || !t.every((v) => typeof v === "number" && v > 0 && Number.isFinite(v))) {
+    throw new ContractError("contract_unsupported", `the contract's calibration ${JSON.stringify(c)} is not temperature scaling with two positive temperatures (heaven, earth)`);
+  }
+  return { heaven: t[0], earth: t[1] };
 }
 
 /** The contract's preprocessing, checked: any method this library does not implement is refused. */

@@ -1,0 +1,75 @@
+"""Which columns a reading may count as digits. A column is "read", "hidden" (its confidence is
+below the flag threshold: a hand or finger over its beads, glare, or the model unsure) or
+"out_of_frame" (too much of its crop lies outside the image). Only read columns are digits; the
+number exists only when every column is read, and its text marks the others ("12?45").
+web/src/abacus/flags.js is the same rule; the spec's `flags` holds its constants."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from soroban_vision.abacus.spec import SPEC
+
+READ, HIDDEN, OUT_OF_FRAME = "read", "hidden", "out_of_frame"
+STATUSES = (READ, HIDDEN, OUT_OF_FRAME)
+OUT_OF_FRAME_SHARE = float(SPEC["flags"]["out_of_frame_share"])
+UNREAD = SPEC["flags"]["unread_mark"]
+
+
+def column_status(confidence: float, outside: float, threshold: float) -> str:
+    """A column's status from its confidence and the share of its crop outside the image."""
+    if outside > OUT_OF_FRAME_SHARE:
+        return OUT_OF_FRAME
+    return READ if confidence >= threshold else HIDDEN
+
+
+def outside_share(quad, width: int, height: int) -> float:
+    """The share of a convex quad's area outside the image (pixel centres at integers, so the
+    image spans -0.5 .. width - 0.5): 0 when it is all inside, 1 when all outside."""
+    points = [(float(x), float(y)) for x, y in np.asarray(quad, np.float64).reshape(-1, 2)]
+    whole = _area(points)
+    if whole <= 0:
+        return 1.0
+    box = (-0.5, -0.5, width - 0.5, height - 0.5)
+    for axis, bound, keep_below in (
+        (0, box[0], False),
+        (0, box[2], True),
+        (1, box[1], False),
+        (1, box[3], True),
+    ):
+        points = _clip(points, axis, bound, keep_below)
+        if not points:
+            return 1.0
+    return min(1.0, max(0.0, 1.0 - _area(points) / whole))
+
+
+def number_text(digits: list[int | None]) -> str:
+    """The digits as a user reads them: leading zeros dropped, each unread column as the mark."""
+    text = "".join(UNREAD if d is None else str(d) for d in digits)
+    return re.sub(r"^0+(?=.)", "", text)
+
+
+def _area(points: list[tuple[float, float]]) -> float:
+    """Shoelace area (positive), the terms summed in order as flags.js sums them."""
+    total = 0.0
+    for k in range(len(points)):
+        (x0, y0), (x1, y1) = points[k], points[(k + 1) % len(points)]
+        total += x0 * y1 - x1 * y0
+    return abs(total) / 2
+
+
+def _clip(points, axis: int, bound: float, keep_below: bool):
+    """Sutherland-Hodgman: the polygon's part on one side of the line coordinate[axis] = bound."""
+    out = []
+    for k in range(len(points)):
+        a, b = points[k - 1], points[k]
+        a_in = a[axis] <= bound if keep_below else a[axis] >= bound
+        b_in = b[axis] <= bound if keep_below else b[axis] >= bound
+        if a_in != b_in:
+            t = (bound - a[axis]) / (b[axis] - a[axis])
+            out.append((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])))
+        if b_in:
+            out.append(b)
+    return out
