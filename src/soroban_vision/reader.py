@@ -22,8 +22,9 @@ DEFAULT_MODEL = MODEL_DIR  # the package's copy when installed, the checkout's m
 
 
 class ColumnReader:
-    def __init__(self, runner):
+    def __init__(self, runner, calibration: contract.Calibration | None = None):
         self.runner = runner
+        self.calibration = calibration  # the contract's temperatures, applied as the browser applies them
 
     @property
     def runtime(self) -> str:
@@ -44,11 +45,11 @@ class ColumnReader:
                 runner = OnnxRunner(onnx)
                 # as the browser does on load: a wrong file is an error that names it, never a wrong answer
                 contract.verify_golden(doc, runner, path)
-                return cls(runner)
+                return cls(runner, contract.calibration_of(doc))
         from soroban_vision.model import load_model
         from soroban_vision.runners.keras import KerasRunner
 
-        return cls(KerasRunner(model=load_model(path)))
+        return cls(KerasRunner(model=load_model(path)), contract.model_calibration(path))
 
     def heads(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Model inputs [N,128,64,1] in [0,1] -> (heaven [N,1], earth [N,5])."""
@@ -56,7 +57,7 @@ class ColumnReader:
         return out["heaven"], out["earth"]
 
     def read_inputs(self, inputs: np.ndarray) -> list[dict]:
-        return readings(*self.heads(inputs))
+        return readings(*self.heads(inputs), self.calibration)
 
     def classify(self, images, *, max_megapixels: float = MAX_MEGAPIXELS) -> list[dict]:
         """One reading per image, for a list of images or a single one: a file path, a PIL image,

@@ -115,11 +115,12 @@ def watch(
                 stabilizer.update(None, [], None)
             else:
                 read += 1
-                # with the rod count: never steady across frames that disagree on it, nor on an unsure one
-                number = stabilizer.update(reading.number, reading.confidences, reading.corners, reading.rods)
+                # the whole reading: a covered column keeps its last confident digit, and the rod
+                # count must agree and be sure across the frames
+                number = stabilizer.update(reading)
             if number is not None and number != shown:
                 shown, steady = number, steady + 1
-                yield _steady(frame, reading)
+                yield _steady(frame, reading, number, stabilizer)
             if on_frame is not None and on_frame(frame, reading, number) is False:
                 stopped = True
                 break
@@ -147,13 +148,15 @@ def _read(frame: Frame, classifier, columns, markers):
         return None
 
 
-def _steady(frame: Frame, reading) -> dict:
+def _steady(frame: Frame, reading, number: int, stabilizer) -> dict:
+    """The settled number; `held` names the columns a hand covers whose digit is the last one seen."""
     return {
         "event": "steady",
         "frame": frame.index,
         "seconds": round(frame.seconds, 3),
-        "number": reading.number,
-        "digits": reading.digits,
+        "number": number,
+        "digits": list(stabilizer.digits),
+        "held": list(stabilizer.held),
         "confidences": [round(c, 4) for c in reading.confidences],
         "flagged_columns": reading.flagged_columns,
         "corners": reading.corners,
