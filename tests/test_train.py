@@ -243,7 +243,9 @@ def test_evaluate_reports_accuracy_confusion_and_worst(tiny_run, learn_data, tmp
     confusion = np.array(result["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == 1000
     assert confusion.trace() / 1000 == pytest.approx(result["digit_accuracy"])
-    assert (tmp_path / "c.png").is_file()
+    assert (tmp_path / "c.png").is_file() and (tmp_path / "c-reliability.png").is_file()
+    ece, bins = result["calibration"]["ece"], result["calibration"]["bins"]
+    assert 0.0 <= ece <= 1.0 and sum(b["n"] for b in bins) == 1000
     if result["errors"]:
         assert (tmp_path / "w.png").is_file()
     table = run_cli("evaluate", out / "model.keras", "--data", learn_data)

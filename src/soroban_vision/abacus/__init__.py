@@ -11,9 +11,12 @@ outline.py    the frame without markers: rough quads snapped, scored and chosen
 rods.py       rectify, the columns' profile, the rods fitted, each rod's crop
 locate.py     the frame (given, markers or outline) and its rod layouts
 read.py       read_abacus: the number, its columns and confidences
+flags.py      which columns are not read (hidden, out of frame) and the number's text
+calibration.py does the confidence mean what it says: ECE, reliability bins, temperatures
 annotate.py   a reading drawn over its photo
-stabilizer.py steady readings from video
-evaluate.py   accuracy on a render-scenes folder, in Python and in the browser
+stabilizer.py steady readings from video; a covered column keeps its last confident digit
+evaluate.py   accuracy on a render-scenes folder (outcomes.py: per scene and per condition)
+parity.py     the same folder read again in the browser, compared with Python
 """
 
 from soroban_vision.abacus.annotate import annotate

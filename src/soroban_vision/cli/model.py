@@ -186,7 +186,11 @@ def train(
     "--manifest", type=click.Path(path_type=Path), help="Evaluate only the items this manifest lists."
 )
 @json_option("the result")
-@click.option("--plot", type=click.Path(path_type=Path), help="Write the confusion matrix as a PNG.")
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Write the confusion matrix as a PNG, and the reliability diagram beside it (NAME-reliability.png).",
+)
 @click.option("--worst", type=click.Path(path_type=Path), help="Write a contact sheet of the worst mistakes.")
 def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
     """Accuracy of MODEL (a .keras file or a folder holding one) on labelled images."""
@@ -201,6 +205,11 @@ def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
         from soroban_vision.report import plot_confusion
 
         plot_confusion(__import__("numpy").array(result["confusion"]), plot, f"{model}")
+        from soroban_vision.abacus.calibration import plot_reliability
+
+        beside = plot.with_name(f"{plot.stem}-reliability.png")  # the evaluation's second plot
+        plot_reliability({str(model): result["calibration"]["bins"]}, beside, "columns")
+        click.echo(f"plots: {plot} {beside}", err=True)
     if worst:
         sheet = ev.worst_sheet(result)
         if sheet is not None:
@@ -210,7 +219,7 @@ def evaluate(model, data_dirs, manifest, json_out, plot, worst) -> None:
         click.echo(
             f"images {result['n']}   digit accuracy {result['digit_accuracy']:.4f}   "
             f"heaven {result['heaven_accuracy']:.4f}   earth {result['earth_accuracy']:.4f}   "
-            f"errors {result['errors']}"
+            f"errors {result['errors']}   ECE {100 * result['calibration']['ece']:.2f}%"
         )
         click.echo(ev.confusion_table(result["confusion"]))
     emit_json(doc, json_out)
