@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent
 PACKAGE_DATA = Path("soroban_vision") / "_data"
 
 # What `pip install soroban-vision` can use: read/classify (ONNX + contract), serve-demo (the page, the
-# library, TF.js and js-aruco2 from our own origin). model.keras (770 KB) and tfjs-float16/ are left
+# library, TF.js and OpenCV.js from our own origin). model.keras (770 KB) and tfjs-float16/ are left
 # out: they serve training and export, which work from a checkout.
 SHIPPED = (
     "models/column/contract.json",
@@ -39,11 +39,9 @@ SHIPPED = (
     "web/node_modules/@tensorflow/tfjs-backend-wasm/package.json",
     "web/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
     "web/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm",
-    "web/node_modules/js-aruco2/package.json",
-    "web/node_modules/js-aruco2/LICENSE.txt",
-    "web/node_modules/js-aruco2/src/cv.js",
-    "web/node_modules/js-aruco2/src/aruco.js",
-    "web/node_modules/js-aruco2/src/dictionaries/aruco_4x4_1000.js",
+    "web/node_modules/@opencvjs/web/package.json",
+    "web/node_modules/@opencvjs/web/LICENSE",
+    "web/node_modules/@opencvjs/web/lib/opencv_js.js",
 )
 
 

@@ -37,7 +37,7 @@ SEED = 18
 SEGMENT_FRAMES = 50  # 5 s each
 HAND_FRAMES = 12  # the hand crosses the soroban in the first 1.2 s of each
 TARGET_SECONDS = 1.5  # time-to-steady target once the hand has gone (reported)
-CORNER_TOLERANCE_PX = 2.0  # the page's frame corners against Python's (as test_browser_abacus)
+CORNER_TOLERANCE_PX = 1.0  # page against Python: one marker detector (OpenCV 5.0) on both sides
 
 
 def report(what: str, value) -> None:
@@ -102,7 +102,12 @@ def test_the_feed_is_what_the_page_sees(feed):
 def test_the_page_settles_on_each_true_number_and_never_on_a_wrong_one(watched, feed):
     log = first_pass(watched["log"])
     truth = feed["truth"]
-    assert len(log) >= 0.8 * len(feed["frames"]), "the page read too few frames"  # a loaded machine
+    # enough reads after the hand has left each segment to judge settling (the Stabilizer needs
+    # its K frames; twice that), however slowly a loaded machine reads
+    for k in range(len(feed["numbers"])):
+        clear, end = k * SEGMENT_FRAMES + HAND_FRAMES, (k + 1) * SEGMENT_FRAMES
+        reads = sum(clear <= e["frame"] < end for e in log)
+        assert reads >= 2 * abacus.Stabilizer().frames, f"segment {k}: only {reads} frames read"
     wrong = [e for e in log if e["steady"] is not None and e["steady"] != str(truth[e["frame"]][0])]
     assert wrong == [], wrong[:3]
     steady_counts = {e["rods"]["count"] for e in log if e["steady"] is not None}

@@ -57,7 +57,7 @@ check(new sv.UsageError("bad_columns", "x") instanceof sv.SorobanError, "error f
 const model = JSON.parse(readFileSync(require.resolve("soroban-vision/model/model.json"), "utf8"));
 const contract = JSON.parse(readFileSync(require.resolve("soroban-vision/model/contract.json"), "utf8"));
 check(model.weightsManifest && "model.json" in contract.weights.files, "the model ships");
-require.resolve("js-aruco2/src/aruco.js");
+require.resolve("@opencvjs/web/lib/opencv_js.js");
 console.log("ok", Object.keys(sv).length, "exports");
 """
 
@@ -72,7 +72,7 @@ import {
 
 export async function readOnce(image: HTMLImageElement): Promise<string> {
   const reader = await loadAbacusReader(new URL("./model/", location.href), {
-    tf: { ...tfjs, wasm }, backend: "wasm", wasmPaths: "/wasm/", arucoUrl: "/js-aruco2/",
+    tf: { ...tfjs, wasm }, backend: "wasm", wasmPaths: "/wasm/", arucoUrl: "/opencv/",
   });
   try {
     const reading: AbacusReading = await reader.read(image, { markers: "auto", track: false });
@@ -124,7 +124,7 @@ TSCONFIG = {
 }
 
 # A page as an app writes it: the library, TF.js and the wasm backend bundled by esbuild, whose
-# file loader emits the .wasm binaries and gives their URLs; the model and js-aruco2 are copied out
+# file loader emits the .wasm binaries and gives their URLs; the model and OpenCV.js are copied out
 # of node_modules by the build script.
 PAGE = r"""
 import * as tfjs from "@tensorflow/tfjs";
@@ -161,16 +161,14 @@ window.reading = (async () => {
 
 BUILD = r"""
 import { build } from "esbuild";
-import { copyFileSync, cpSync, readFileSync } from "node:fs";
-const ours = JSON.parse(readFileSync("node_modules/soroban-vision/package.json", "utf8"));
+import { copyFileSync, cpSync } from "node:fs";
 await build({
   entryPoints: ["page.js"], bundle: true, format: "esm", platform: "browser", outdir: "site",
   loader: { ".wasm": "file" }, logLevel: "warning",
 });
 cpSync("node_modules/soroban-vision/model", "site/model", { recursive: true });
-// the marker detector's files, from whichever package the library depends on for it
-const markers = "@opencvjs/web" in ours.dependencies
-  ? "node_modules/@opencvjs/web/lib" : "node_modules/js-aruco2/src";
+// the marker detector: OpenCV.js, served from our own origin
+const markers = "node_modules/@opencvjs/web/lib";
 cpSync(markers, "site/markers", { recursive: true });
 copyFileSync("index.html", "site/index.html");
 """

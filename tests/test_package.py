@@ -42,7 +42,7 @@ def run(*args, timeout: float = 300, cwd: Path | None = None, check: bool = True
 
 def checkout_copy(dest: Path) -> Path:
     """The files a fresh clone has (tracked, or new and not ignored), plus web/node_modules,
-    which `make setup` installs and the build takes TF.js and js-aruco2 from."""
+    which `make setup` installs and the build takes TF.js and OpenCV.js from."""
     listed = run("git", "-C", ROOT, "ls-files", "-z", "-co", "--exclude-standard", check=False)
     if listed.returncode != 0:
         pytest.skip("not a git checkout: cannot tell which files a clone holds")
@@ -95,7 +95,7 @@ def test_the_wheel_ships_the_model_and_the_browser_library(installed):
         "web/demo/index.html",
         "web/node_modules/@tensorflow/tfjs/dist/tf.min.js",
         "web/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
-        "web/node_modules/js-aruco2/src/aruco.js",
+        "web/node_modules/@opencvjs/web/lib/opencv_js.js",
     ):
         assert DATA + name in names, name
     assert "soroban_vision/py.typed" in names
@@ -177,7 +177,7 @@ def test_the_installed_demo_serves_the_page_tfjs_and_the_model(installed):
             "/web/node_modules/@tensorflow/tfjs/dist/tf.min.js",
             "/web/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
             "/web/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
-            "/web/node_modules/js-aruco2/src/dictionaries/aruco_4x4_1000.js",
+            "/web/node_modules/@opencvjs/web/lib/opencv_js.js",
             "/model/contract.json",
             "/model/model.json",
         ):

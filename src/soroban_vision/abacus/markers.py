@@ -1,7 +1,11 @@
 """A frame's corners from ArUco markers (the spec's dictionary and ids, 0-3 clockwise from the
 top-left) that sit diagonally outside the frame corners: the corner of each marker's black
 square nearest the frame is the frame's corner (see render/marker_cards.py). With three, the fourth
-corner is where the homography that best lays the three squares out around a flat frame puts it."""
+corner is where the homography that best lays the three squares out around a flat frame puts it.
+
+The browser runs the same detector: OpenCV's ArucoDetector with its default parameters, from
+OpenCV.js of the same version (the spec's markers.opencv; web/src/abacus/opencv.js), on the same
+8-bit gray, so both sides find the same markers with the same corners (tests/test_markers.py)."""
 
 from __future__ import annotations
 

@@ -271,8 +271,10 @@ class ChromiumRunner(BaseRunner):
     # ------------------------------------------------------------------ the whole-soroban reader
 
     def read_abacus(self, paths: list[str | Path], kind: str = "image", **options) -> list[dict]:
-        """Photos read by the page's whole-soroban reader (web/src/abacus/), one reading each (the
-        number as a string). Options as `read(source, options)`: columns, corners, markers, threshold,
+        """Photos read by the page's whole-soroban reader (web/src/abacus/), one reading each, as
+        `read` returns it: number (a string), text, digits, columns, corners (the frame, in the
+        photo's pixels), method (how the frame was found: "markers", "markers-3" or "corners"),
+        rods, ms. Options as `read(source, options)`: columns, corners, markers, threshold,
         debug (adds the layouts and the chosen layout's crops, decoded to float32 arrays)."""
         readings = [self.call("readAbacus", self.url_for(p), options, kind) for p in paths]
         for r in readings:
@@ -283,6 +285,12 @@ class ChromiumRunner(BaseRunner):
     def time_abacus(self, path: str | Path, runs: int = 30, warmup: int = 5, **options) -> dict:
         """Median/min/max/p90 ms of the whole browser pipeline on one photo, and each stage's median."""
         return self.call("timeAbacus", self.url_for(path), runs, warmup, options)
+
+    def time_markers(self, path: str | Path, runs: int = 10) -> dict:
+        """The page's marker detector alone on one photo: its load time (OpenCV.js, once per page),
+        the frame of a full search and of a tracked one ({corners, method, warnings}), and the
+        median ms of each (harness timeMarkers)."""
+        return self.call("timeMarkers", self.url_for(path), runs)
 
     def watch_camera(self, seconds: float, **options) -> dict:
         """The page's reader on the camera (the runner's `camera` file) for `seconds`: per video

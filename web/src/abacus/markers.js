@@ -1,72 +1,28 @@
-// The frame from ArUco markers (frame.find_markers), found with js-aruco2: ids 0-3 clockwise
+// The frame from ArUco markers (abacus/markers.py find_markers), found by OpenCV's own
+// ArucoDetector (opencv.js: the same OpenCV version as Python's, the same dictionary and
+// parameters), so both sides see the same marker corners to the last bit: ids 0-3 clockwise
 // from the frame's top-left, the frame corner diagonally inside each marker. Three markers
 // give the fourth corner by a perspective fit (missing-corner.js).
 
-import { SorobanError } from "../errors.js";
 import { rint } from "../numeric/round.js";
 import { missingCorner } from "./missing-corner.js";
+import { arucoDetector, detectMarkers, loadOpenCV } from "./opencv.js";
 import { frameNotFound, MARKERS } from "./spec.js";
 
-const DICTIONARY = "SOROBAN_" + MARKERS.dictionary.replace(/^DICT_/, ""); // our name for it in js-aruco2
-const [BITS, CODES] = dictionarySize(MARKERS.dictionary);
 const IDS = MARKERS.ids; // clockwise from the frame's top-left
 const OFFSET = MARKERS.frame_corner_offset; // the frame corner is marker corner (id + OFFSET) % 4
 
-/** "DICT_4X4_50" -> [16 bits, 50 codes]: js-aruco2 has them as the first codes of its 4x4_1000. */
-function dictionarySize(name) {
-  const m = /^DICT_4X4_(\d+)$/.exec(name);
-  if (!m || Number(m[1]) > 1000) throw new Error(`abacus/spec.json: js-aruco2 has no ${name}`);
-  return [16, Number(m[1])];
-}
-
-function loadScript(url) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement("script");
-    s.src = url;
-    s.onload = resolve;
-    s.onerror = () => reject(new SorobanError("no_marker_detector", `cannot load ${url}`));
-    document.head.append(s);
-  });
-}
-
 /**
- * js-aruco2 (classic scripts that define the globals CV and AR), from our own origin unless
- * the page already included them, set up for the spec's dictionary (DICT_4X4_50 = the first 50
- * codes of 4X4_1000).
+ * The marker detector: OpenCV.js, loaded on first need and shared by every reader of the page,
+ * from `url` (the folder of @opencvjs/web's lib/, or opencv_js.js itself; by default the
+ * node_modules/ next to web/). SorobanError `no_marker_detector` when it cannot be loaded.
  */
-export async function loadMarkerDetector(arucoUrl) {
-  if (!globalThis.AR?.DICTIONARIES?.ARUCO_4X4_1000) {
-    const base = arucoUrl ?? new URL("../../node_modules/js-aruco2/src/", import.meta.url).href;
-    const folder = base.endsWith("/") ? base : base + "/";
-    if (!globalThis.CV) await loadScript(new URL("cv.js", folder).href);
-    if (!globalThis.AR) await loadScript(new URL("aruco.js", folder).href);
-    await loadScript(new URL("dictionaries/aruco_4x4_1000.js", folder).href);
-  }
-  const { AR, CV } = globalThis;
-  if (!AR?.DICTIONARIES?.ARUCO_4X4_1000) {
-    throw new SorobanError("no_marker_detector", "js-aruco2 did not load (AR.DICTIONARIES.ARUCO_4X4_1000 is missing)");
-  }
-  AR.DICTIONARIES[DICTIONARY] ??= { nBits: BITS, tau: null, codeList: AR.DICTIONARIES.ARUCO_4X4_1000.codeList.slice(0, CODES) };
-  // exact codes only (OpenCV corrects no bit of a 4x4_50 marker either): no false ids in clutter
-  const detector = new AR.Detector({ dictionaryName: DICTIONARY, maxHammingDistance: 1 });
-  return { AR, CV, detector, scratch: {}, previous: null };
+export async function loadMarkerDetector(url) {
+  const cv = await loadOpenCV(url);
+  return { cv, detector: arucoDetector(cv), scratch: {}, previous: null };
 }
 
-/** Markers in one thresholding pass: js-aruco2's detect(), on our own 8-bit gray. */
-function detectPass(d, image, kernel, fullWidth) {
-  const { CV, detector } = d;
-  const thres = new CV.Image(image.width, image.height, scratch(d, "thres", image.width * image.height, Uint8ClampedArray));
-  const binary = scratch(d, "binary", (image.width + 2) * (image.height + 2), Int32Array);
-  detector.grey = image;
-  CV.adaptiveThreshold(image, thres, kernel, 7);
-  detector.contours = CV.findContours(thres, binary);
-  let candidates = detector.findCandidates(detector.contours, fullWidth * 0.01, 0.05, 10);
-  candidates = detector.clockwiseCorners(candidates);
-  candidates = detector.notTooNear(candidates, 10);
-  return detector.findMarkers(image, candidates, 49);
-}
-
-/** A reusable typed buffer of at least n elements (js-aruco2 expects arrays it can index). */
+/** A reusable typed buffer of n elements. */
 function scratch(d, name, n, Type) {
   const b = d.scratch?.[name];
   if (b && b.length >= n) return b.length === n ? b : b.subarray(0, n);
@@ -75,47 +31,24 @@ function scratch(d, name, n, Type) {
 }
 
 /**
- * Markers (the spec's ids, 0-3) inside one region of the 8-bit image: a pass with a 5x5
- * threshold window, then, for the ids still missing, one with a 9x9 window (OpenCV also tries
- * several windows). Returns {id: the marker's 4 corners in image pixels}.
+ * The spec's markers in one box [x0, y0, w, h] of the 8-bit image: {id: its 4 corners}. A box
+ * smaller than the image gets a detector whose perimeter limits mean the same pixels as the
+ * whole image's; with a margin of a marker's side around it, the box gives the same contours,
+ * and so the same corners, as the whole image (tests/test_markers.py checks it).
  */
-function detectRegion(d, u8, width, [x0, y0, w, h], want) {
-  let image;
-  if (x0 === 0 && y0 === 0 && w === width) {
-    image = new d.CV.Image(w, h, u8.subarray(0, w * h));
-  } else {
-    const part = new Uint8ClampedArray(w * h);
-    for (let y = 0; y < h; y++) part.set(u8.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
-    image = new d.CV.Image(w, h, part);
+function detectRegion(d, u8, width, height, box) {
+  const whole = box[2] === width && box[3] === height;
+  const detector = whole ? d.detector : arucoDetector(d.cv, Math.max(width, height), Math.max(box[2], box[3]));
+  try {
+    const { found, twice } = detectMarkers(d.cv, detector, u8, width, box);
+    if (twice.some((id) => IDS.includes(id))) throw frameNotFound("two_sorobans", { why: "a frame marker id appears twice" });
+    return Object.fromEntries(IDS.filter((id) => id in found).map((id) => [id, found[id]]));
+  } finally {
+    if (!whole) detector.delete();
   }
-  const found = {};
-  for (const kernel of [2, 4]) {
-    const seen = new Map();
-    for (const m of detectPass(d, image, kernel, width)) {
-      if (!IDS.includes(m.id)) continue;
-      const corners = m.corners.map((c) => [c.x + x0, c.y + y0]);
-      if (seen.has(m.id)) {
-        // the inner outline of a marker already found decodes to its id too: the same marker
-        if (sameMarker(seen.get(m.id), corners)) continue;
-        throw frameNotFound("two_sorobans", { why: "a frame marker id appears twice" });
-      }
-      seen.set(m.id, corners);
-      found[m.id] ??= corners;
-    }
-    if (want.every((id) => id in found)) break;
-  }
-  return found;
 }
 
-/** Two outlines of one marker: their centres are closer than half the first one's side. */
-function sameMarker(a, b) {
-  const centre = (q) => [q.reduce((s, p) => s + p[0], 0) / 4, q.reduce((s, p) => s + p[1], 0) / 4];
-  const [ca, cb] = [centre(a), centre(b)];
-  const side = Math.sqrt((a[1][0] - a[0][0]) ** 2 + (a[1][1] - a[0][1]) ** 2);
-  return Math.sqrt((ca[0] - cb[0]) ** 2 + (ca[1] - cb[1]) ** 2) < side / 2;
-}
-
-/** The box around a marker, grown by its own size on each side (the blur and the contour stay inside). */
+/** The box around a marker, grown by its own size (at least 12 px, half the widest threshold window) on each side. */
 function regionAround(corners, width, height) {
   const xs = corners.map((p) => p[0]), ys = corners.map((p) => p[1]);
   const side = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
@@ -126,7 +59,7 @@ function regionAround(corners, width, height) {
 }
 
 /**
- * Frame corners from the markers (frame.find_markers): the marker corner nearest the frame
+ * Frame corners from the markers (markers.find_markers): the marker corner nearest the frame
  * is (id + 2) % 4 (the spec's frame_corner_offset); with three markers the fourth corner is
  * estimated (missingCorner).
  * The 8-bit image is np.clip(np.rint(gray), 0, 255), as in Python.
@@ -145,7 +78,7 @@ export function findMarkers(photo, d, { track = false } = {}) {
   if (track && previous && previous.width === width && previous.height === height) {
     markers = {};
     for (const id of IDS) {
-      const found = detectRegion(d, u8, width, regionAround(previous.markers[id], width, height), [id]);
+      const found = detectRegion(d, u8, width, height, regionAround(previous.markers[id], width, height));
       if (!(id in found)) {
         markers = null;
         break;
@@ -153,7 +86,7 @@ export function findMarkers(photo, d, { track = false } = {}) {
       markers[id] = found[id];
     }
   }
-  markers ??= detectRegion(d, u8, width, [0, 0, width, height], IDS);
+  markers ??= detectRegion(d, u8, width, height, [0, 0, width, height]);
   const found = Object.fromEntries(Object.entries(markers).map(([id, c]) => [id, c[(Number(id) + OFFSET) % 4]]));
   const ids = Object.keys(found).map(Number);
   if (ids.length === 4) {

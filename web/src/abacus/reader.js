@@ -34,7 +34,7 @@ import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, war
  * Load the column classifier (contract, checksums, golden self-check) and, unless markers
  * are "off", the marker detector. Options: backend ("wasm"), markers ("auto" | "on" | "off",
  * as in Python), threshold (LOW_CONFIDENCE), classifier (an already loaded column classifier
- * to share), arucoUrl (folder of js-aruco2's src/).
+ * to share), arucoUrl (the folder of @opencvjs/web's lib/, holding opencv_js.js).
  */
 export async function loadAbacusReader(baseUrl, options = {}) {
   const markers = options.markers ?? "auto";

@@ -1,0 +1,179 @@
+"""One marker detector behaviour in Python and in the browser library: OpenCV's ArucoDetector,
+the same OpenCV version on both sides (cv2 in Python, OpenCV.js in web/src/abacus/opencv.js).
+
+Node runs the browser's marker code (web/src/abacus/markers.js, OpenCV.js wasm) on the very
+float64 gray Python reads, on scenes of a renderer setting the detector was never tuned on
+(the wide variety: markers down to 9 px, hands, blur; 1280x720 JPEG): the same frame corners to
+the last bit, the same method, the same errors, with a full search and a tracked one alike.
+No browser: Chromium's side is tests/test_browser_abacus.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from soroban_vision.abacus.markers import find_markers
+from soroban_vision.abacus.photo import load_photo
+from soroban_vision.abacus.spec import SPEC, FrameNotFound
+from soroban_vision.render.scene import render_scene
+
+pytestmark = pytest.mark.slow  # renders 1280x720 wide scenes, loads OpenCV.js in Node: about 8 s
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+ESTIMATE_TOLERANCE_PX = 1e-4  # missing-corner.js against markers._missing_corner (web/README.md)
+# (seed, columns, size, variety, JPEG quality or None): four markers at 13.9 px (tiny), three
+# found (one too blurred), none found (9 px, blurred), classic 1280x720 JPEG, wide 1280x720 JPEG
+# with a hand moving and lens distortion
+SCENES = [
+    (356, 13, (640, 480), "wide", None),
+    (300, 13, (640, 480), "wide", None),
+    (304, 13, (640, 480), "wide", 85),
+    (21, 13, (1280, 720), "classic", 80),
+    (9, 9, (1280, 720), "wide", 75),
+]
+
+NODE_SCRIPT = """
+import { readFileSync } from "node:fs";
+import { findMarkers, loadMarkerDetector } from "./src/abacus/markers.js";
+const cases = JSON.parse(readFileSync(process.argv[1], "utf8"));
+// first, as OpenCV.js is loaded once per page; a failed load is tried again
+const { loadOpenCV } = await import("./src/abacus/opencv.js");
+const refused = [];
+for (const url of ["file:///nowhere/at/all/", ...JSON.parse(process.argv[2])]) {
+  try { await loadOpenCV(url); refused.push(null); }
+  catch (e) { refused.push({ name: e.name, code: e.code, message: e.message }); }
+}
+const detector = await loadMarkerDetector();
+const attempt = (f) => { try { return f(); } catch (e) { return { error: e.code ?? String(e) }; } };
+const out = cases.map(({ file, width, height }) => {
+  const b = readFileSync(file);
+  const gray = new Float64Array(b.buffer, b.byteOffset, width * height);
+  const photo = { gray, width, height };
+  const full = attempt(() => findMarkers(photo, detector, { track: false }));
+  return { full, tracked: attempt(() => findMarkers(photo, detector, { track: true })) };
+});
+console.log(JSON.stringify({ out, refused }));
+"""
+
+
+def scene_file(folder: Path, seed: int, columns: int, size, variety: str, quality) -> Path:
+    """One of SCENES as a file: a JPEG (as a camera's photo) when `quality` is given, else a PNG."""
+    rgb, _ = render_scene(
+        int(np.random.default_rng(seed).integers(0, 10**columns)), columns, seed, True, size, variety
+    )
+    path = folder / f"{variety}-{seed}-{size[0]}.{'png' if quality is None else 'jpg'}"
+    Image.fromarray(rgb).save(path, **({} if quality is None else {"quality": quality}))
+    return path
+
+
+# files a page may be pointed at instead of OpenCV 5.0.0's: another version, one built without objdetect
+STAND_INS = [
+    ("other-version", "General configuration for OpenCV 4.9.0 =====", True),
+    ("no-aruco", "General configuration for OpenCV 5.0.0 =====", False),
+]
+
+
+def _stand_in(folder: Path, info: str, aruco: bool) -> str:
+    """A folder holding an opencv_js.js that builds a module with this build information."""
+    folder.mkdir()
+    extra = ", aruco_ArucoDetector: function () {}" if aruco else ""
+    (folder / "opencv_js.js").write_text(
+        f"export default async () => ({{ getBuildInformation: () => {json.dumps(info)}{extra} }});\n"
+    )
+    return folder.as_uri() + "/"
+
+
+def _python(gray: np.ndarray) -> dict:
+    try:
+        corners, method, warnings = find_markers(gray)
+    except FrameNotFound as e:
+        return {"error": e.code}
+    return {"corners": None if corners is None else corners.tolist(), "method": method, "warnings": warnings}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory) -> tuple[list[dict], dict]:
+    """(Python's and Node's frames per case, Node's answer to an OpenCV.js it cannot load)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed; it runs the browser library's tools (make setup)")
+    work = tmp_path_factory.mktemp("markers")
+    grays = [load_photo(scene_file(work, *s)).gray for s in SCENES]
+    grays.append(np.concatenate([grays[0], grays[0]], axis=1))  # two sorobans: every id twice
+    cases, python = [], []
+    for k, gray in enumerate(grays):
+        file = work / f"gray{k}.f64"
+        file.write_bytes(np.ascontiguousarray(gray, np.float64).tobytes())
+        cases.append({"file": str(file), "width": gray.shape[1], "height": gray.shape[0]})
+        python.append(_python(gray))
+    (work / "cases.json").write_text(json.dumps(cases))
+    builds = [_stand_in(work / name, info, aruco) for name, info, aruco in STAND_INS]
+    proc = subprocess.run(
+        [
+            node,
+            "--no-warnings",
+            "--input-type=module",
+            "-e",
+            NODE_SCRIPT,
+            str(work / "cases.json"),
+            json.dumps(builds),
+        ],
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    return [{"python": p, **o} for p, o in zip(python, answer["out"], strict=True)], answer["refused"]
+
+
+def test_python_uses_the_spec_s_opencv():
+    """The browser checks its OpenCV.js build against the spec's version (opencv.js); Python's
+    cv2 must be that version too, or the two detectors may differ."""
+    assert cv2.__version__ == SPEC["markers"]["opencv"]
+
+
+def test_the_browser_library_finds_the_same_frame_as_python(both):
+    cases, _ = both
+    methods = [c["python"].get("method", c["python"].get("error")) for c in cases]
+    assert methods == ["markers", "markers-3", "", "markers", "markers", "two_sorobans"]  # every path
+    for k, c in enumerate(cases):
+        want = c["python"]
+        for search in ("full", "tracked"):
+            got = c[search]
+            assert {**got, "corners": None} == {**want, "corners": None}, (k, search)  # method, warnings
+            if want.get("corners") is None:
+                assert got.get("corners") is None, (k, search)
+                continue
+            diff = np.abs(np.subtract(got["corners"], want["corners"]))
+            # marker corners to the last bit; a corner estimated from three markers within 1e-4 px
+            # (the least-squares homography is solved by each side's own code)
+            estimated = [
+                i for i in range(4) if want["method"] == "markers-3" and f"marker {i} " in want["warnings"][0]
+            ]
+            found = [i for i in range(4) if i not in estimated]
+            assert diff[found].max() == 0, (k, search)
+            assert diff.max() <= ESTIMATE_TOLERANCE_PX, (k, search)
+
+
+def test_an_opencv_that_cannot_be_loaded_is_a_clear_error(both):
+    """No file there, another OpenCV version, a build without the ArUco detector: one line each,
+    SorobanError no_marker_detector; and the right build loads after them."""
+    _, refused = both
+    assert all(
+        r is not None and (r["name"], r["code"]) == ("SorobanError", "no_marker_detector") for r in refused
+    )
+    missing, other, bare = (r["message"] for r in refused)
+    assert "cannot load the marker detector (OpenCV.js)" in missing
+    assert "is OpenCV 4.9.0; markers are found with OpenCV 5.0.0, as in Python" in other
+    assert "built without the ArUco detector" in bare
+    assert not any("\n" in m for m in (missing, other, bare))
