@@ -80,7 +80,23 @@ def db_option(default: str | None):
     "--burst", type=click.IntRange(min=1), default=None, help="Requests per key at once (default 200)."
 )
 @click.option("--access-log", is_flag=True, help="Log every request on stderr.")
-def collect_server(db, host, port, write_key, admin_key, model, allow_origins, rate_per_s, burst, access_log):
+@click.option(
+    "--runs-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="SOROBAN_COLLECT_RUNS_DIR",
+    show_envvar=True,
+    help="Where the training page's fine-tune runs go (the training page is off without it).",
+)
+@click.option(
+    "--publish-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="SOROBAN_COLLECT_PUBLISH_DIR",
+    show_envvar=True,
+    help="Where a run that is not worse than the current model is published (publishing is off without it).",
+)
+def collect_server(
+    db, host, port, write_key, admin_key, model, allow_origins, rate_per_s, burst, access_log, **folders
+):
     """Collect labelled column crops and frames from apps, for review and fine-tuning."""
     _collect_extras("collect-server")
     from soroban_vision.collect.service import serve
@@ -97,6 +113,7 @@ def collect_server(db, host, port, write_key, admin_key, model, allow_origins, r
         admin_key=admin_key,
         model=model,
         allow_origins=list(allow_origins),
+        **folders,  # runs_dir, publish_dir: the training page's
     )
 
 

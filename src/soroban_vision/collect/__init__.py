@@ -8,4 +8,10 @@ the per-key rate limit), provenance (hashed ids), judge (the model's own reading
 decision), storage (SQLite or PostgreSQL through SQLAlchemy), app (the HTTP routes), review (the
 review page's files), export, and for tests and benchmarks: process (the server in a subprocess)
 and cluster (a throwaway PostgreSQL).
+
+The training page: training (its HTTP routes), trainer (one run at a time: export, train, compare,
+publish), trainer_settings (from the server's environment), runs (a run's parameters and state),
+runlog and sse (its numbered events, streamed), child and confine (each step a bounded subprocess),
+compare (the new model against the current one), verdict (the "not worse" rule) and published
+(the publish folder and the current model).
 """

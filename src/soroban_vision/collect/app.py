@@ -7,6 +7,7 @@ itself is logged and answered with a JSON 500 (`internal`), never with a traceba
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from soroban_vision.collect.provenance import hash_id
 from soroban_vision.collect.rate import RateLimit
 from soroban_vision.collect.rejection import Rejected
 from soroban_vision.collect.storage import Store, now
+from soroban_vision.collect.trainer import Trainer
 
 log = logging.getLogger("soroban_vision.collect")
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -41,6 +43,7 @@ class Service:
     keys: auth.Keys
     limits: Limits
     rate: RateLimit
+    trainer: Trainer | None = None  # the training page's runs (training.py); None: training is off
 
     def admit(self, request: Request, admin: bool) -> str:
         """The caller's key id once its key is right and within its rate, else Rejected."""
@@ -212,8 +215,16 @@ async def on_fault(request: Request, exc: Exception):
     return error(500, "internal", "the server failed; the request was not stored")
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette):
+    yield
+    trainer = app.state.service.trainer
+    if trainer is not None:  # a run's step ends with the server, never left running alone
+        await run_in_threadpool(trainer.close)
+
+
 def create_app(service: Service, allow_origins: list[str] | None = None) -> Starlette:
-    from soroban_vision.collect import review
+    from soroban_vision.collect import review, training
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -229,6 +240,7 @@ def create_app(service: Service, allow_origins: list[str] | None = None) -> Star
         ),
         Route("/api/collect/v1/frames", collect_frame, methods=["POST"]),
         *review.routes(),
+        *training.routes(),
     ]
     middleware = []
     if allow_origins:
@@ -245,6 +257,7 @@ def create_app(service: Service, allow_origins: list[str] | None = None) -> Star
         routes=routes,
         middleware=middleware,
         exception_handlers={Rejected: on_rejected, HTTPException: on_http, Exception: on_fault},
+        lifespan=_lifespan,
     )
     app.state.service = service
     return app

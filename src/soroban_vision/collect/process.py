@@ -27,14 +27,15 @@ class ServerProcess:
         *options: str,
         log: Path | None = None,
         cwd: Path | None = None,
+        env: dict[str, str] | None = None,
     ):
         self.db, self.write_key, self.admin_key, self.options = db, write_key, admin_key, options
-        self.log, self.cwd = log, cwd
+        self.log, self.cwd, self.env = log, cwd, env or {}
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
     def start(self, timeout: float = 60) -> ServerProcess:
-        env = {**os.environ, "SOROBAN_COLLECT_WRITE_KEY": self.write_key}
+        env = {**os.environ, **self.env, "SOROBAN_COLLECT_WRITE_KEY": self.write_key}
         env.pop("SOROBAN_COLLECT_ADMIN_KEY", None)
         if self.admin_key:
             env["SOROBAN_COLLECT_ADMIN_KEY"] = self.admin_key

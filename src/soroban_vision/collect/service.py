@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 from dataclasses import replace
@@ -21,18 +22,29 @@ def build(
     model: str | Path | None = None,
     limits: Limits | None = None,
     allow_origins: list[str] | None = None,
+    runs_dir: str | Path | None = None,
+    publish_dir: str | Path | None = None,
 ):
-    """The Starlette app over `db` (a path, sqlite:///... or postgresql://...)."""
+    """The Starlette app over `db` (a path, sqlite:///... or postgresql://...); the training page's
+    runs when a runs folder is given, here or in the environment (trainer_settings.py)."""
     from soroban_vision.collect.app import Service, create_app
     from soroban_vision.collect.judge import Judge
     from soroban_vision.collect.rate import RateLimit
     from soroban_vision.collect.storage import Store
+    from soroban_vision.collect.trainer import Trainer
+    from soroban_vision.collect.trainer_settings import PUBLISH_ENV, RUNS_ENV, TrainerSettings
+    from soroban_vision.reader import DEFAULT_MODEL
 
     keys = Keys.resolve(write_key, admin_key)
+    given = {RUNS_ENV: runs_dir, PUBLISH_ENV: publish_dir}
+    settings = TrainerSettings.from_env({**os.environ, **{k: str(v) for k, v in given.items() if v}})
     limits = limits or Limits()
     judge = Judge(model)
     store = Store(db)
     service = Service(store, judge, keys, limits, RateLimit(limits.rate_per_s, limits.burst))
+    if settings is not None:
+        fallback = Path(model).absolute() if model is not None else DEFAULT_MODEL
+        service.trainer = Trainer(settings, db, fallback)
     return create_app(service, allow_origins)
 
 
@@ -69,9 +81,10 @@ def serve(
     )
     server = uvicorn.Server(config)
     name = f"[{host}]" if ":" in host else host
+    training = f"training: http://{name}:{bound}/review/training.html; " if app.state.service.trainer else ""
     say(
         f"collect-server: http://{name}:{bound}  (database: {app.state.service.store.kind}; "
-        f"review: http://{name}:{bound}/review/; Ctrl-C stops)"
+        f"review: http://{name}:{bound}/review/; {training}Ctrl-C stops)"
     )
     sys.stdout.flush()
     try:
