@@ -3,6 +3,7 @@
 // The model comes from ?model= (default /model/, where `soroban-vision serve-demo` mounts the
 // shipped export).
 import { loadAbacusReader, loadColumnClassifier, spec, Stabilizer } from "../src/index.js";
+import { setupCollect } from "./collect.js";
 
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get("model") ?? "/model/";
@@ -10,6 +11,7 @@ const backend = params.get("backend") ?? "wasm";
 const $ = (id) => document.getElementById(id);
 const canvas = $("view"), ctx = canvas.getContext("2d");
 $("model-url").textContent = modelUrl;
+const collect = setupCollect(params, $); // off unless ?collect=URL&collectKey=KEY
 
 let classifier = null, reader = null;
 let mode = "idle"; // idle | photo | camera
@@ -37,8 +39,13 @@ function say(text, kind = "") {
 const wantsCorners = (e) => e?.code === "no_frame_in_browser" || e?.code === "no_markers";
 
 /** 4 644 935: thin spaces every three digits, as the unit dots on a soroban's bar. */
-const grouped = (text) => text.replace(/\B(?=(\d{3})+(?!\d))/g, "\u2009");
+const grouped = (text) => [...text].map((ch, i) => (i > 0 && (text.length - i) % 3 === 0 ? "\u2009" : "") + ch).join("");
 
+/** Digits (null: not read) as the reader writes them: leading zeros dropped, "?" where unread. */
+const textOf = (digits) => digits.map((d) => (d === null ? spec.flags.unread_mark : String(d))).join("").replace(/^0+(?=.)/, "");
+
+/** Why a column has no digit, in words. */
+const UNREAD = { hidden: "hidden (covered, or the model is unsure)", out_of_frame: "outside the picture" };
 // ----------------------------------------------------------------------------- reading
 
 function readOptions() {
@@ -47,6 +54,7 @@ function readOptions() {
   if (mode === "camera") options.track = true; // markers first looked for where they were
   options.markers = $("set-markers").value; // auto | on | off, as in Python
   if (corners) options.corners = corners; // clicked corners are always used as given
+  if (collect.enabled && mode === "photo") options.debug = true; // keeps the crops the button may send
   return options;
 }
 
@@ -76,13 +84,10 @@ async function cameraLoop() {
       const now = performance.now();
       perFrame = perFrame === null ? now - last : 0.8 * perFrame + 0.2 * (now - last);
       last = now;
-      const result = stabilizer.update(
-        reading ? reading.number : null,
-        reading ? reading.columns.map((c) => c.confidence) : [],
-        reading ? reading.corners : null,
-        reading ? reading.rods : null, // a number read with another rod count, or an unsure one, never settles
-      );
-      if (result !== null) steady = reading;
+      // the whole reading: a column a hand covers keeps its last confident digit; a number read
+      // with another rod count, or an unsure one, never settles
+      const result = reading ? stabilizer.update(reading) : stabilizer.update(null, [], null, null);
+      if (result !== null) steady = { ...reading, text: textOf(stabilizer.digits), held: stabilizer.held.slice() };
       else if (!reading) steady = null;
       show();
       record();
@@ -260,11 +265,12 @@ function draw() {
   if (reading) {
     ctx.lineJoin = "round";
     for (const c of reading.columns) {
+      const unread = c.status !== "read";
       path(c.quad);
-      ctx.fillStyle = c.lowConfidence ? "rgba(255, 170, 0, 0.18)" : "rgba(80, 200, 255, 0.10)";
+      ctx.fillStyle = unread ? "rgba(255, 170, 0, 0.18)" : "rgba(80, 200, 255, 0.10)";
       ctx.fill();
       ctx.lineWidth = unit * 0.6;
-      ctx.strokeStyle = c.lowConfidence ? "rgba(255, 170, 0, 0.95)" : "rgba(120, 215, 255, 0.85)";
+      ctx.strokeStyle = unread ? "rgba(255, 170, 0, 0.95)" : "rgba(120, 215, 255, 0.85)";
       ctx.stroke();
     }
     path(reading.corners);
@@ -282,10 +288,10 @@ function draw() {
       const r = unit * 5.2;
       ctx.beginPath();
       ctx.arc(x, y, r, 0, 2 * Math.PI);
-      ctx.fillStyle = c.lowConfidence ? "#d98a00" : "rgba(20, 24, 28, 0.85)";
+      ctx.fillStyle = c.status !== "read" ? "#d98a00" : "rgba(20, 24, 28, 0.85)";
       ctx.fill();
       ctx.fillStyle = "#fff";
-      ctx.fillText(String(c.digit), x, y + unit * 0.4);
+      ctx.fillText(c.digit === null ? spec.flags.unread_mark : String(c.digit), x, y + unit * 0.4);
     }
   }
   if (picking || (corners && !reading)) {
@@ -309,6 +315,7 @@ function draw() {
 // ----------------------------------------------------------------------------- the panel
 
 function show() {
+  collect.offer(mode === "photo" ? reading : null);
   const shown = mode === "camera" ? steady : reading;
   const number = $("number"), state = $("state");
   const live = reading;
@@ -323,11 +330,14 @@ function show() {
     number.textContent = "–";
     number.className = "number placeholder";
   }
-  const low = live?.columns.filter((c) => c.lowConfidence).length ?? 0;
+  const hidden = live?.columns.filter((c) => c.status === "hidden").length ?? 0;
+  const outside = live?.columns.filter((c) => c.status === "out_of_frame").length ?? 0;
+  const held = mode === "camera" && shown?.held?.length ? " (last digits kept)" : "";
   const rivals = live ? rodCounts(live) : [];
   let chip = ["waiting for a picture", ""];
   if (failure) chip = ["no soroban found", "none"];
-  else if (live && low) chip = [`${low} column${low > 1 ? "s" : ""} unsure`, "low"];
+  else if (live && hidden) chip = [`${hidden} column${hidden > 1 ? "s" : ""} hidden${held}`, "low"];
+  else if (live && outside) chip = [`${outside} column${outside > 1 ? "s" : ""} out of the picture`, "low"];
   else if (rivals.length) chip = ["rod count unsure", "low"];
   else if (live && mode === "camera") chip = shown && shown.text === live.text ? ["steady ✓", "steady"] : ["hold still…", "reading"];
   else if (live) chip = ["read ✓", "steady"];
@@ -354,20 +364,23 @@ function show() {
   } else if (live?.warnings.length) {
     message.textContent = live.warnings.join("; ");
   } else {
-    message.textContent = live ? "Green: the frame. Blue: each column the model read." : "";
+    message.textContent = live ? "Green: the frame. Blue: each column the model read. Orange (?): a column it cannot see well enough to read." : "";
   }
 
   const bars = $("bars");
   bars.replaceChildren();
   if (!live) bars.append(el("span", "empty-note", "no columns yet"));
   for (const c of live?.columns ?? []) {
-    const bar = el("div", `bar${c.lowConfidence ? " low" : c.confidence < 0.95 ? " mid" : ""}`);
+    const unread = c.status !== "read";
+    const bar = el("div", `bar${unread ? " low" : c.confidence < 0.95 ? " mid" : ""}`);
     const track = el("div", "track"), fill = el("div", "fill");
     fill.style.height = `${Math.max(3, 100 * c.confidence)}%`;
     track.append(fill);
-    bar.title = `column ${c.index + 1}: digit ${c.digit}, confidence ${(100 * c.confidence).toFixed(1)}%` +
-      ` (heaven ${c.heaven.active ? "down" : "up"}, ${c.earth.count} earth bead${c.earth.count === 1 ? "" : "s"} up)`;
-    bar.append(track, el("div", "digit", String(c.digit)));
+    bar.title = unread
+      ? `column ${c.index + 1}: not read, ${UNREAD[c.status]}; confidence ${(100 * c.confidence).toFixed(1)}%`
+      : `column ${c.index + 1}: digit ${c.digit}, confidence ${(100 * c.confidence).toFixed(1)}%` +
+        ` (heaven ${c.heaven.active ? "down" : "up"}, ${c.earth.count} earth bead${c.earth.count === 1 ? "" : "s"} up)`;
+    bar.append(track, el("div", "digit", unread ? spec.flags.unread_mark : String(c.digit)));
     bars.append(bar);
   }
   $("fact-method").textContent = live ? { markers: "4 markers", "markers-3": "3 markers", corners: "your clicks" }[live.method] ?? live.method : "–";

@@ -3,8 +3,14 @@
 
 import type * as tfjs from "@tensorflow/tfjs";
 
-/** The TensorFlow.js namespace: `import * as tf from "@tensorflow/tfjs"`, or the page's global `tf`. */
-export type TensorFlow = typeof tfjs;
+/**
+ * The TensorFlow.js namespace: `import * as tf from "@tensorflow/tfjs"`, or the page's global `tf`.
+ * For the wasm backend, with `wasm` beside it as tf-backend-wasm.min.js leaves the global `tf`:
+ * `{ ...tf, wasm }` with `import * as wasm from "@tensorflow/tfjs-backend-wasm"`.
+ */
+export type TensorFlow = typeof tfjs & {
+  wasm?: { setWasmPaths(paths: string | Record<string, string>, usePlatformFetch?: boolean): void };
+};
 
 /** wasm (the default, needs @tensorflow/tfjs-backend-wasm), cpu, webgl, or webgl with half-float textures. */
 export type Backend = "wasm" | "cpu" | "webgl" | "webgl-f16";
@@ -25,13 +31,24 @@ export type ImageSource =
   | ImageBitmap
   | VideoFrame;
 
+/** tfjs-backend-wasm's three binaries, each by file name -> its URL. */
+export interface WasmPaths {
+  "tfjs-backend-wasm.wasm": string;
+  "tfjs-backend-wasm-simd.wasm": string;
+  "tfjs-backend-wasm-threaded-simd.wasm": string;
+}
+
 export interface ClassifierOptions {
   /** Default "wasm". One backend per page: it is chosen before any tensor exists. */
   backend?: Backend;
   /** The TF.js namespace to use; default: the global `tf`. */
   tf?: TensorFlow;
-  /** Folder URL of tfjs-backend-wasm's .wasm files, served from your own origin. */
-  wasmPaths?: string;
+  /**
+   * Where tfjs-backend-wasm's .wasm binaries are, on your own origin: their folder's URL, or each
+   * file's URL by name (a bundler's own URLs, e.g. esbuild's file loader). In a bundle, give it:
+   * the default, node_modules/ beside this library, exists only when node_modules is served as is.
+   */
+  wasmPaths?: string | WasmPaths;
   /** Overrides the contract's golden-vector tolerance for this backend. */
   tolerance?: number;
 }
@@ -60,15 +77,21 @@ export interface ColumnClassifier {
 /**
  * Load the exported model from `baseUrl` (the folder with contract.json, model.json and its
  * shards), check every file against the contract's SHA-256 and run its golden vectors.
+ * The default model is the package's `model/` folder (`soroban-vision/model/*`): serve a copy
+ * of it from your site, or give the URL of any host that serves it.
  * Rejects with a ContractError when anything does not match.
  */
 export function loadColumnClassifier(baseUrl: string | URL, options?: ClassifierOptions): Promise<ColumnClassifier>;
 
-/** The contract's decode rule on raw head outputs: `heaven` [N], `earth` [N*5] row-major. */
+/**
+ * The contract's decode rule on raw head outputs: `heaven` [N], `earth` [N*5] row-major; the
+ * probabilities tempered first by `calibration` (the contract's decode.calibration temperatures).
+ */
 export function decode(
   heaven: ArrayLike<number>,
   earth: Float32Array | Float64Array | number[],
   threshold?: number,
+  calibration?: { heaven: number; earth: number } | null,
 ): ColumnReading[];
 
 export interface AbacusReaderOptions extends ClassifierOptions {
@@ -78,12 +101,15 @@ export interface AbacusReaderOptions extends ClassifierOptions {
   threshold?: number;
   /** An already loaded column classifier to share (it is then not disposed with the reader). */
   classifier?: ColumnClassifier;
-  /** Folder URL of js-aruco2's src/ (cv.js, aruco.js, dictionaries/), served from your own origin. */
+  /**
+   * Folder URL of OpenCV.js (@opencvjs/web's lib/, holding opencv_js.js), served from your own
+   * origin; in a bundle, give it (copy node_modules/@opencvjs/web/lib/ to your site).
+   */
   arucoUrl?: string;
 }
 
 export interface ReadOptions {
-  /** Rods on the soroban (1-17); default: fitted from the rod spacing. */
+  /** Rods on the soroban (1-31); default: fitted from the rod spacing. */
   columns?: number;
   /** The frame's four corners, clockwise from the top-left: always used as given. */
   corners?: Point[];
@@ -95,19 +121,25 @@ export interface ReadOptions {
   debug?: boolean;
 }
 
-export interface AbacusColumn extends ColumnReading {
+/** read: a digit; hidden: confidence below the threshold (a hand over it, glare, or unsure); out_of_frame: its crop is partly outside the picture. */
+export type ColumnStatus = "read" | "hidden" | "out_of_frame";
+
+export interface AbacusColumn extends Omit<ColumnReading, "digit"> {
   index: number;
+  status: ColumnStatus;
+  /** null unless the column is read (the model's guess stays in heaven and earth). */
+  digit: number | null;
   /** The column's crop in the source's pixels, clockwise from the top-left. */
   quad: Point[];
-  lowConfidence: boolean;
 }
 
 export interface AbacusReading {
-  /** The number shown; a BigInt above 2^53 (`text` always holds the digits). */
-  number: number | bigint;
+  /** The number shown; a BigInt above 2^53; null when any column is not read. */
+  number: number | bigint | null;
+  /** The digits as a user reads them, each unread column as "?": "12?45". */
   text: string;
-  /** Most significant first. */
-  digits: number[];
+  /** Most significant first; null for a column not read. */
+  digits: (number | null)[];
   columns: AbacusColumn[];
   /** The frame, clockwise from the top-left, in the source's pixels. */
   corners: Point[];
@@ -158,13 +190,21 @@ export class Stabilizer {
   /** Rod counts of the latest frames, and whether they disagree. */
   readonly counts: number[];
   readonly rodsVary: boolean;
-  /** One frame's reading -> the number once it is steady, else null. `rods`: the count, or the reading's `rods`. */
+  /**
+   * One frame -> the number once it is steady, else null. Given the whole reading, a column not
+   * read confidently keeps its last confident digit until the soroban moves. Or its number,
+   * confidences, corners and `rods` (the count, or the reading's `rods`).
+   */
+  update(reading: AbacusReading): number | bigint | null;
   update<N extends number | bigint>(
     number: N | null | undefined,
     confidences: number[],
     corners?: Point[] | null,
     rods?: number | AbacusReading["rods"] | null,
   ): N | null;
+  /** The latest frame's digits, held ones included (null: none yet), and which were held. */
+  readonly digits: (number | null)[];
+  readonly held: number[];
   /** How far along the current candidate is, 0..1. */
   readonly progress: number;
 }
@@ -175,6 +215,7 @@ export const spec: Readonly<{
   version: number;
   columns: Readonly<{ min: number; max: number }>;
   low_confidence: number;
+  flags: Readonly<{ out_of_frame_share: number; unread_mark: string }>;
   markers: Readonly<{
     modes: readonly MarkerMode[];
     dictionary: string;
@@ -199,3 +240,33 @@ export class ContractError extends SorobanError {}
 export class FrameNotFound extends SorobanError {}
 /** A bad argument: columns, markers or corners out of range. */
 export class UsageError extends SorobanError {}
+
+export interface CollectorOptions {
+  /** The collect-server's base URL (soroban-vision collect-server), http:// or https://. */
+  url: string;
+  /** The server's write key, sent as `Authorization: Bearer KEY`. */
+  apiKey: string;
+  /** Any ids: the server stores only keyed hashes of them. */
+  player?: string;
+  session?: string;
+  device?: string;
+  fetch?: typeof fetch;
+}
+
+export interface CollectResult {
+  stored: number;
+  duplicates: number;
+  needs_review: number;
+  columns: { index: number; label: number; stored: boolean; id: number | null; status: string; model: { digit: number; confidence: number } }[];
+}
+
+export interface Collector {
+  /**
+   * Posts the crops `reading` classified (read it with `{ debug: true }`), column i labelled with
+   * digit i of `correctNumber`, left-padded with zeros. Nothing is sent until this is called.
+   */
+  submit(reading: AbacusReading, correctNumber: number | bigint | string): Promise<CollectResult>;
+}
+
+/** A collector for one collect-server: the real-data loop's browser side. */
+export function createCollector(options: CollectorOptions): Collector;

@@ -13,5 +13,6 @@ export { loadColumnClassifier } from "./classifier/load.js";
 export { decode } from "./classifier/decode.js";
 export { loadAbacusReader } from "./abacus/reader.js";
 export { Stabilizer } from "./abacus/stabilizer.js";
+export { createCollector } from "./collector.js";
 export { spec } from "./abacus/spec.js";
 export { ContractError, FrameNotFound, SorobanError, UsageError } from "./errors.js";
