@@ -103,20 +103,26 @@ fresh test set comes from `soroban-vision evaluate`.
 PUBLISHED_SECTIONS = """
 ## Intended use
 
-Reading the number set on a soroban (1 to 17 rods) from a camera or a photo, one rod at a time,
+Reading the number set on a soroban (1 to 31 rods) from a camera or a photo, one rod at a time,
 inside soroban-vision's whole-soroban reader: in Python (`read_abacus`, `soroban-vision read` and
 `watch`, through ONNX Runtime) and in the browser (the npm package `soroban-vision`, TF.js, the same
 crops). It is meant for teaching and practice tools where a person sees the answer and can retake
 the picture. It is not meant for any decision that must be right without a person checking it:
-every reading carries per-column confidences, and columns below 0.8 are flagged.
+every reading carries per-column confidences, and a column below 0.8 is reported as hidden, not
+as a digit (the number is then not given).
 
 ## Training data
 
-Renders only, until real data arrives (issue 14's collection loop). Every training, validation and
-test image comes from our own renderer (`soroban_vision.render`): drawn frames, rods and bicone
-beads, seen through a simulated camera (tilt up to 25°, light, shadow, exposure, blur, sensor
-noise, JPEG). No photograph of a real soroban was used to train or to measure this model, so
-every figure on this card is a figure on renders; the accuracy on real cameras is not measured.
+Renders only, until real data arrives (`collect-server`). Every training, validation and test
+image comes from our own flat renderer (`soroban_vision.render`), in two stages (`make model`):
+60,000 classic columns (drawn frames, rods and bicone beads through a simulated camera: tilt up to
+25°, light, shadow, exposure, blur, sensor noise, JPEG), then a fine-tune on 15,000 classic columns
+mixed with 30,000 of the wide variety (`--variety wide`: six bead colours, bicone and rounded beads,
+wood and plastic frames, glare, low and coloured light, motion blur, focus falloff) and 3,333
+columns that rendered hands cover (`occluded/`), trained toward no information so that they
+come out hidden.
+No photograph of a real soroban was used to train or to measure this model, and no 3D render
+(`render-3d`) was used to train it: the 3D sets below measure it on a renderer it never saw.
 
 ## Known failure modes
 
@@ -124,9 +130,13 @@ From the evaluation's per-condition breakdown (`evaluate-scenes`) and from photo
 renderer does not make (issue 12: 34 of 40 such photos read exactly with the markers, 29 of 40
 without). Each is a case to expect wrong or missing readings:
 
-- **Hands or fingers over the beads.** The renders have no hands, so a covered rod is read as a
-  digit, not reported as unseen. `watch` and the browser's Stabilizer accept only a number that
-  holds still for 5 frames, which hides a passing hand but not a resting one.
+- **Hands or fingers over the beads.** Trained on covered columns, the model flags most of them
+  (99% of held-out covered crops; in whole scenes fewer, see below), but a finger that hides part
+  of a rod can still leave a confident wrong digit. The Stabilizer keeps a covered column's last
+  confident digit while the soroban holds still.
+- **A renderer it never saw.** On Blender renders (`render-3d`: real bead geometry, rods below the
+  frame's top face, so a tilted camera shifts the columns against the marker quad) most scenes are
+  flagged or wrong; see the 3D rows below.
 - **Small or dark sorobans.** At about 19 px per rod, or dark beads on a dark frame, the
   confidences drop or the digits are wrong.
 - **Small markers.** Markers about 12 px wide are not found, and the reader falls back to the
@@ -138,23 +148,26 @@ without). Each is a case to expect wrong or missing readings:
   spacing can take a wide rail for a rod or a rod for a rail; give `--columns`.
 - One model for every rod: it does not know which rod it reads, and a column cut from a side rail
   can look confident. The reader guards the rod count by comparing layouts, not the model.
-- Bead shapes, colours and proportions unlike the renderer's, glare, motion blur, and tilt beyond
-  25° are not covered by the renders.
+- Tilt beyond 25°, and parallax between the frame's top face and the rods, are not covered by
+  the flat renders.
 
 ## Measured figures and the commands that produced them
 
 {figures}
 
 The first row is written from `test.json` each time the model is published; the others were
-measured on the model shipped with soroban-vision 0.1.0 and are to be measured again after
-retraining.
+measured on this model with `evaluate-scenes --browser` (rod count detected, 2 cores). "Exact"
+counts a number given and right; a scene with a hidden column gives no number, so a scene with a
+hand over its rods is at best flagged. "Silent wrong": a digit given wrong, unflagged.
 
 ## How to retrain
 
-`make model` renders 60,000 training columns (seed 1001) and a fresh test set of 5,000 (seed 9999),
-trains for up to 30 epochs (early stopping keeps the best), evaluates, then runs `make
-publish-model`: it copies the run into `models/column/`, writes this card, and exports TF.js
-float32 and float16 and ONNX, each checked against Keras. About 40 minutes on 2 cores.
+`make model` renders 60,000 classic training columns (seed 1001) and trains up to 30 epochs (about
+40 minutes on 2 cores), then renders the fine-tune mix (classic seed 1001, wide seed 1002 with a
+tenth covered) and fine-tunes 12 epochs from it (`train --init-from`, about 30 minutes), evaluates
+on a fresh classic test set of 5,000 (seed 9999), then runs `make publish-model`: it copies the run
+into `models/column/`, writes this card, and exports TF.js float32 and float16 and ONNX, each
+checked against Keras.
 `make publish-model RUN=out/my-run` publishes another run (its `test.json` from `soroban-vision
 evaluate --json`).
 
@@ -194,16 +207,27 @@ def _figures(test: dict, seed, errors: str) -> str:
             "(part of `make model`)",
         ),
         (
-            "whole sorobans with markers, 200 renders of 13 rods (seed 4343)",
-            "exact number 99.5%, columns 99.96%, corner error median 0.23% of the frame width; the browser "
-            "reads the same number as Python on 100%",
+            "whole sorobans with markers, 200 classic renders of 13 rods (seed 4343)",
+            "exact number 98.5%, silent wrong 1.0%, flagged 1.5%, columns 99.27%, corner error p90 0.36% "
+            "of the frame width; the browser reads the same number as Python on 100%",
             "`soroban-vision render-scenes --out scenes --count 200 --columns 13 --markers on --seed 4343`, "
             "then `soroban-vision evaluate-scenes scenes --browser`",
         ),
         (
-            "whole sorobans without markers, 200 renders of 13 rods (seed 4242)",
-            "exact number 99.0%, columns 99.0%, 1 frame not found",
+            "whole sorobans without markers, 200 classic renders (seed 4242)",
+            "exact number 98.5%, silent wrong 1.0%, flagged 1.5%, 1 frame not found",
             "the same with `--markers off --seed 4242`",
+        ),
+        (
+            "wide renders, held out (seeds 777001 with markers / 777002 without, 200 each)",
+            "exact 35.5% / 24.0% (70.3% / 50.0% of the scenes without a hand), silent wrong 9.0% / 14.5%, "
+            "covered columns flagged 58% / 38%",
+            "`render-scenes ... --variety wide`, then `evaluate-scenes --browser` (docs/accuracy.md)",
+        ),
+        (
+            "3D renders, held out (seeds 888001 / 888002, 100 each; a renderer training never saw)",
+            "exact 14.0% / 14.0%, silent wrong 39.0% / 37.0%, covered columns flagged 60% / 33%",
+            "`soroban-vision render-3d ...` (make photoreal), then `evaluate-scenes --browser`",
         ),
         (
             "the exports against Keras (ONNX, TF.js float32 in Node and Chromium)",
