@@ -16,7 +16,7 @@ from soroban_vision.abacus.markers import find_markers
 from soroban_vision.photoreal.shot import _outline, project
 from soroban_vision.photoreal.writer import plan_scene
 from soroban_vision.render.conditions import COVERED_SHARE
-from soroban_vision.render.scene import _numbers, scene_seed
+from soroban_vision.render.scene import scene_numbers, scene_seed
 from tests.conftest import assert_one_line_error, run_cli
 
 SV = [sys.executable, "-m", "soroban_vision.cli"]
@@ -41,7 +41,8 @@ CONDITION_KEYS = {
 
 def _plans(seed: int, markers: bool = True, size=(W, H)):
     return [
-        plan_scene(i, n, 13, scene_seed(seed, i), markers, size) for i, n in enumerate(_numbers(seed, 13, 2))
+        plan_scene(i, n, 13, scene_seed(seed, i), markers, size)
+        for i, n in enumerate(scene_numbers(seed, 13, 2))
     ]
 
 

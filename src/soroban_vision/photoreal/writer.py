@@ -30,8 +30,7 @@ from soroban_vision.photoreal.hand_pose import hand_design
 from soroban_vision.photoreal.shot import clutter, depth_of_field, lighting, solve_camera, table
 from soroban_vision.preprocess import SPEC
 from soroban_vision.render.conditions import COVERED_SHARE, scale_bucket
-from soroban_vision.render.scene import FORMAT, MAX_COLUMNS, scene_seed
-from soroban_vision.render.scene import _numbers as set_numbers  # the same numbers as render-scenes
+from soroban_vision.render.scene import FORMAT, MAX_COLUMNS, scene_numbers, scene_seed
 
 VARIETY = "photoreal"
 HAND_SHARE = 0.5  # of scenes with a hand
@@ -152,7 +151,7 @@ def write_scenes_3d(
         raise DatasetError(f"a scene is at least 64x64 pixels, got {size[0]}x{size[1]}")
     require_blender()
     fresh_folder(out, error=DatasetError)
-    numbers = set_numbers(seed, columns, count)
+    numbers = scene_numbers(seed, columns, count)
     plans = [
         plan_scene(i, int(n), columns, scene_seed(seed, i), bool(markers), size)
         for i, n in enumerate(numbers)

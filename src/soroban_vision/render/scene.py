@@ -324,7 +324,7 @@ def _render_one(job: tuple[int, int, int, bool, tuple[int, int], str]) -> tuple[
     return png.tobytes(), truth
 
 
-def _numbers(seed: int, columns: int, count: int) -> list[int]:
+def scene_numbers(seed: int, columns: int, count: int) -> list[int]:
     """The numbers of a set, uniform over what the rods can show (digit by digit past int64)."""
     rng = np.random.default_rng([seed, columns])
     if columns <= 18:
@@ -359,7 +359,7 @@ def write_scenes(
     if not isinstance(columns, int) or not 1 <= columns <= MAX_COLUMNS:
         raise DatasetError(f"--columns must be 1-{MAX_COLUMNS}, got {columns}")
     fresh_folder(out, error=DatasetError)
-    numbers = _numbers(seed, columns, count)
+    numbers = scene_numbers(seed, columns, count)
     size = (int(size[0]), int(size[1]))
     jobs = [(n, columns, scene_seed(seed, i), bool(markers), size, variety) for i, n in enumerate(numbers)]
     items = []
