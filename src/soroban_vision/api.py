@@ -43,6 +43,7 @@ def read_abacus(
     classifier=None,
     threshold: float | None = None,
     max_megapixels: float = MAX_MEGAPIXELS,
+    frame_model: bool = False,
 ):
     """Read the number on the soroban in `image` (a file path, a PIL image, or pixels as a
     uint8 array [H,W], [H,W,3] or [H,W,4]).
@@ -53,7 +54,8 @@ def read_abacus(
     top-left, used as given. Files and PIL images are turned upright by their EXIF
     orientation, as a browser shows them: corners given and returned are in the upright
     image's pixels. max_megapixels: a file or PIL image with more pixels is refused
-    (too_many_pixels) before it is decoded. Returns an `AbacusReading`: number, digits,
+    (too_many_pixels) before it is decoded. frame_model: without markers, ask the learned frame
+    detector (models/frame) before the outline search. Returns an `AbacusReading`: number, digits,
     confidences, flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there
     is no soroban to read, `UsageError` on bad input; both have a stable `.code`."""
     from soroban_vision import abacus
@@ -62,6 +64,8 @@ def read_abacus(
     photo = _photo(image, max_megapixels)
     classifier = classifier if classifier is not None else _shipped_classifier()
     options = {} if threshold is None else {"threshold": threshold}
+    if frame_model:
+        options["frame_model"] = "shipped"
     return abacus.read_abacus(photo, classifier, columns, markers, corners=corners, **options)
 
 

@@ -61,6 +61,24 @@ OUTPUTS = {
         "meaning": "probability of 0, 1, 2, 3 or 4 earth beads touching the bar",
     },
 }
+# The frame model's outputs (soroban_vision/frame): the same contract document, other roles.
+CORNER_ORDER = ["top-left", "top-right", "bottom-right", "bottom-left"]
+FRAME_OUTPUTS = {
+    "corners": {
+        "role": "corners",
+        "shape": [None, 4, 2],
+        "order": CORNER_ORDER,
+        "units": "normalized (x, y) of the input: 0 and 1 are the outer edges of its first and last pixels",
+        "meaning": "the soroban frame's four outer corners",
+    },
+    "frame": {
+        "role": "frame",
+        "shape": [None, 1],
+        "activation": "sigmoid",
+        "meaning": "probability that one whole soroban frame is in the image (decode.threshold: the spec's)",
+    },
+}
+ROLES = {"heaven", "earth", "corners", "frame"}  # every output role a contract may give
 DECODE = {
     "digit": "5 * (heaven >= threshold) + argmax(earth)",
     "confidence": "max(heaven, 1 - heaven) * max(earth)",

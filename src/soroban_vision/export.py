@@ -1,6 +1,7 @@
 """Export a trained column model for the browser (TF.js graph model) or for ONNX Runtime,
 with its contract, and refuse exports that fail their check: quantized weights that change the
-answers, or a float32 graph that strays from Keras beyond float32 rounding.
+answers, or a float32 graph that strays from Keras beyond float32 rounding. (A frame model's
+export, check and contract are `frame.export`'s.)
 
 The export is checked, then staged beside --out and renamed into place: a refused or crashed
 export leaves nothing in --out, and an --out that cannot be written is refused before any work.
@@ -273,6 +274,10 @@ def export(
     model_path = Path(model_path)
     model = load_model(model_path)
     source = model_path if model_path.is_file() else next(model_path.glob("*.keras"))
+    if "corners" in model.output_names:  # the frame model: its own check set, rule and contract roles
+        from soroban_vision.frame.export import export_frame
+
+        return export_frame(model, source, out, precision, fmt, force, say, tolerance)
     golden_x, golden_y, golden_gray = golden_inputs()
     reference = _reference(model, golden_x, *check_inputs(check_data))
     with tempfile.TemporaryDirectory(prefix="sv-export-") as tmp:

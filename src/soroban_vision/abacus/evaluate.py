@@ -27,6 +27,7 @@ def evaluate_scenes(
     markers: str = "auto",
     browser: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    frame_model: bool = False,
 ) -> dict:
     """Read every scene of a `render-scenes` folder and compare with its ground truth.
 
@@ -42,6 +43,7 @@ def evaluate_scenes(
     user would click them, so the rest of the pipeline is compared on the same frame.
     """
     root = Path(root)
+    frame = "shipped" if frame_model else None  # the learned frame detector before the outline search
     manifest = _manifest(root)
     items = manifest["items"]
     readings: dict[str, AbacusReading] = {}
@@ -49,7 +51,9 @@ def evaluate_scenes(
     for item in items:
         t0 = time.perf_counter()
         try:
-            reading = read_abacus(load_photo(root / item["file"]), reader, columns, markers)
+            reading = read_abacus(
+                load_photo(root / item["file"]), reader, columns, markers, frame_model=frame
+            )
         except FrameNotFound as e:
             failures.append({"file": item["file"], "error": str(e), "code": e.code})
             reading = None

@@ -1,5 +1,7 @@
-"""Where the soroban is: its frame's corners (given, from markers, or from its outline) and, for
-each frame it may have, the (rods, side rail width) layouts its rods fit best."""
+"""Where the soroban is: its frame's corners (given, from markers, from the frame model, or from
+its outline) and, for each frame it may have, the (rods, side rail width) layouts its rods fit
+best. Without markers a frame model (soroban_vision/frame), when given, looks first; the outline
+search runs when it sees no frame, and always when none is given."""
 
 from __future__ import annotations
 
@@ -26,11 +28,13 @@ def locate(
     markers: str,
     colour: np.ndarray | None = None,
     corners: np.ndarray | None = None,
+    frame_model=None,
 ):
     """Frame corners, the method that found them, candidate (rods, side) layouts, warnings.
     `colour`: the photo's RGB, if it has colour, to help find a frame without markers;
-    `corners`: the frame's corners in `gray`'s pixels, used as given."""
-    frames, method, warnings = frame_options(gray, columns, markers, colour, 1, corners)
+    `corners`: the frame's corners in `gray`'s pixels, used as given; `frame_model`: as
+    `frame_options`."""
+    frames, method, warnings = frame_options(gray, columns, markers, colour, 1, corners, frame_model)
     return frames[0][0], method, frames[0][1], warnings
 
 
@@ -41,11 +45,14 @@ def frame_options(
     colour: np.ndarray | None = None,
     count: int = 1,
     corners: np.ndarray | None = None,
+    frame_model=None,
 ):
     """Up to `count` frames the soroban may have, the likeliest first, each with its candidate
     (rods, side) layouts; the method that found them; warnings. Given corners ("corners")
     and markers ("markers", "markers-3") give one frame; markers "off" skips the markers,
-    "on" looks for nothing else. FrameNotFound when there is no frame."""
+    "on" looks for nothing else. Without markers `frame_model` (a `frame.FrameDetector`), if
+    given, is asked first ("model"); the outline search ("contour") runs when it sees no
+    frame. FrameNotFound when there is no frame."""
     if corners is not None:
         return [_frame(gray, check_frame(corners), columns)], "corners", []
     warnings: list[str] = []
@@ -55,6 +62,9 @@ def frame_options(
             return [_frame(gray, check_frame(found), columns)], method, warnings
         if markers == "on":
             raise frame_not_found("no_markers")
+    frames = _model_frames(gray, columns, frame_model)
+    if frames:
+        return frames, "model", warnings
     frames = _outline_frames(gray, columns, colour, count)
     if not frames:
         raise frame_not_found("no_frame_outline" if markers == "auto" else "no_frame")
@@ -66,6 +76,19 @@ def _frame(gray: np.ndarray, corners: np.ndarray, columns: int | None):
     return corners, _layouts(gray, corners, columns)[:LAYOUTS_READ]
 
 
+def _model_frames(gray: np.ndarray, columns: int | None, frame_model) -> list:
+    """The frame model's frame, its corners snapped to the frame's edges, with its layouts; []
+    when there is no model, it sees no whole frame, or what it sees is no soroban by the
+    outline search's own tests (then the outline search decides)."""
+    if frame_model is None:
+        return []
+    from soroban_vision.frame.locate import model_frame
+
+    found = model_frame(gray, frame_model)
+    layouts = None if found is None else _soroban_layouts(gray, found, columns, [])
+    return [] if layouts is None else [(found, layouts)]
+
+
 def _layouts(gray: np.ndarray, corners: np.ndarray, columns: int | None) -> list:
     return fit_rods(column_profile(rectify(gray, corners, *rectified_size(corners))), columns)
 
@@ -74,19 +97,29 @@ def _outline_frames(gray: np.ndarray, columns: int | None, colour: np.ndarray | 
     """Up to `count` frames from the outline search, the likeliest first, that are wide
     enough and hold rods (or, whatever their rods fit, plainly look like a soroban's frame)."""
     frames = []
-    smooth = None  # the gray as quad_candidates scores it, made only when a frame needs a look
+    smooth: list = []  # the gray as quad_candidates scores it, made only when a frame needs a look
     for quad in quad_candidates(gray, colour=colour):
-        top = np.linalg.norm(quad[1] - quad[0])
-        left = np.linalg.norm(quad[3] - quad[0])
-        if degenerate(quad) or top / left < WIDER_THAN_TALL:
+        layouts = _soroban_layouts(gray, quad, columns, smooth)
+        if layouts is None:
             continue
-        layouts = _layouts(gray, quad, columns)
-        if layouts[0][2] < ROD_FIT_POOR:
-            if smooth is None:
-                smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)
-            if soroban_score(smooth, quad) < LOOKS_LIKE_A_FRAME:
-                continue  # no rods inside, nor a soroban's frame: not a soroban
-        frames.append((quad, layouts[:LAYOUTS_READ]))
+        frames.append((quad, layouts))
         if len(frames) >= count:
             break  # candidates come best first: quad_candidates ranks them by how soroban-like they look
     return frames
+
+
+def _soroban_layouts(gray: np.ndarray, quad: np.ndarray, columns: int | None, smooth: list) -> list | None:
+    """The best few layouts of a quad that is wide enough and holds rods (or, whatever its rods
+    fit, plainly looks like a soroban's frame); None for any other quad. `smooth`: [] or
+    [the smoothed gray], filled when first needed."""
+    top = np.linalg.norm(quad[1] - quad[0])
+    left = np.linalg.norm(quad[3] - quad[0])
+    if degenerate(quad) or top / left < WIDER_THAN_TALL:
+        return None
+    layouts = _layouts(gray, quad, columns)
+    if layouts[0][2] < ROD_FIT_POOR:
+        if not smooth:
+            smooth.append(cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7))
+        if soroban_score(smooth[0], quad) < LOOKS_LIKE_A_FRAME:
+            return None  # no rods inside, nor a soroban's frame: not a soroban
+    return layouts[:LAYOUTS_READ]

@@ -55,7 +55,7 @@ class AbacusReading:
     digits: list[int | None]
     columns: list[Column]
     corners: list[list[float]]  # frame corners in the photo's pixels, clockwise from top-left
-    method: str  # "corners", "markers", "markers-3" or "contour"
+    method: str  # "corners", "markers", "markers-3", "model" (the frame model) or "contour"
     seconds: float
     warnings: list[str] = field(default_factory=list)
     rods: RodCount | None = None  # the rod count read by, and how sure it is
@@ -106,17 +106,27 @@ def read_abacus(
     markers: str = "auto",
     threshold: float = LOW_CONFIDENCE,
     corners=None,
+    frame_model=None,
 ) -> AbacusReading:
     """Read the number on the soroban in a photo (a `Photo`, or float64 gray [H,W] in 0..255).
     `markers`: "auto" (markers when found, else the frame's outline), "on" (markers only) or
     "off" (the outline only). `corners`: the frame's four [x, y] corners in the photo's
-    pixels, clockwise from the top-left, used as given (method "corners").
-    Corners and column quads are given in the original photo's pixels."""
+    pixels, clockwise from the top-left, used as given (method "corners"). `frame_model`:
+    without markers, a frame model asked before the outline search: "shipped" (models/frame),
+    a `frame.FrameDetector`, or None (the default: the outline search only, which still reads
+    more exactly; models/frame/model-card.md has the figures). Corners and column quads are
+    given in the original photo's pixels."""
     photo = photo if isinstance(photo, Photo) else Photo(np.asarray(photo, np.float64))
     check_options(columns, markers)
     given = None if corners is None else photo.from_photo(check_corners(corners))
     started = time.perf_counter()
-    frames, method, warnings = frame_options(photo.gray, columns, markers, photo.colour, FRAMES_READ, given)
+    if frame_model == "shipped":
+        from soroban_vision.frame.detector import shipped_detector
+
+        frame_model = shipped_detector() if markers != "on" and given is None else None
+    frames, method, warnings = frame_options(
+        photo.gray, columns, markers, photo.colour, FRAMES_READ, given, frame_model
+    )
     found, quads, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
     height, width = photo.gray.shape
     cols = []

@@ -6,7 +6,7 @@ video), `checks` (doctor, bench). Every command that prints JSON takes `--json F
 for stdout.
 """
 
-from soroban_vision.cli import checks, collect, data, model, photoreal, reading, watch  # noqa: F401  (registers the commands)
+from soroban_vision.cli import checks, collect, data, frame, model, photoreal, reading, watch  # noqa: F401  (registers the commands)
 from soroban_vision.cli.group import main
 
 __all__ = ["main"]

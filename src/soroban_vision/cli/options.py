@@ -50,7 +50,7 @@ def markers_option(help: str, default: str = "auto", modes=MARKER_MODES):
 
 
 def reading_options(command):
-    """--columns, --markers and --model, shared by `read` and `evaluate-scenes`."""
+    """--columns, --markers, --model and --frame-model, shared by `read` and `evaluate-scenes`."""
     options = [
         click.option(
             "--columns",
@@ -66,6 +66,13 @@ def reading_options(command):
             type=click.Path(path_type=Path),
             default=None,
             help="Column model: a .keras file or a model folder (default: the shipped models/column).",
+        ),
+        click.option(
+            "--frame-model/--no-frame-model",
+            default=False,
+            show_default=True,
+            help="Without markers, ask the learned frame detector (models/frame) before the outline "
+            "search. Off by default: on our renders the outline search still reads more numbers exactly.",
         ),
     ]
     for option in reversed(options):

@@ -32,7 +32,7 @@ from soroban_vision.cli.options import (
     type=click.Path(path_type=Path),
     help="Draw frame, columns and digits over the photo into this PNG (one image only).",
 )
-def read(images, columns, markers, model, max_megapixels, json_out, annotate) -> None:
+def read(images, columns, markers, model, frame_model, max_megapixels, json_out, annotate) -> None:
     """Read the number shown on a whole soroban in each photo.
 
     A photo that cannot be read gets an entry with its error and the others are still read.
@@ -51,7 +51,12 @@ def read(images, columns, markers, model, max_megapixels, json_out, annotate) ->
     for path in images:
         try:
             reading = read_abacus(
-                path, columns, markers, classifier=classifier, max_megapixels=max_megapixels
+                path,
+                columns,
+                markers,
+                classifier=classifier,
+                max_megapixels=max_megapixels,
+                frame_model=frame_model,
             )
         except SorobanError as e:
             failures.append(e)
@@ -105,7 +110,7 @@ def _reading_lines(path, reading) -> str:
     type=click.Path(path_type=Path),
     help="Write the columns' reliability diagram (confidence against accuracy) as a PNG.",
 )
-def evaluate_scenes(scenes, columns, markers, model, browser, tfjs, json_out, plot) -> None:
+def evaluate_scenes(scenes, columns, markers, model, frame_model, browser, tfjs, json_out, plot) -> None:
     """Whole-soroban accuracy on a render-scenes folder: exact numbers, silent wrong numbers,
     flags, frames not found, corners, columns, calibration and time, per condition too."""
     quiet_tensorflow()
@@ -123,7 +128,13 @@ def evaluate_scenes(scenes, columns, markers, model, browser, tfjs, json_out, pl
     classifier = load_column_classifier(model)
     with progress_bar(0, "scene", "evaluate-scenes") as bar:
         r = abacus.evaluate_scenes(
-            scenes, classifier, columns, markers, browser=tfjs if browser else None, progress=progress_to(bar)
+            scenes,
+            classifier,
+            columns,
+            markers,
+            browser=tfjs if browser else None,
+            progress=progress_to(bar),
+            frame_model=frame_model,
         )
     if not to_stdout(json_out):
         scenes_summary(r)

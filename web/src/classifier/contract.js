@@ -15,6 +15,44 @@ export const DECODE_RULE = {
 
 /** The contract's format, version, precision, input and decode rule. */
 export function checkContract(contract, url) {
+  checkDocument(contract, url);
+  for (const key of ["digit", "confidence"]) {
+    if (contract.decode?.[key] !== DECODE_RULE[key]) {
+      throw new ContractError("contract_unsupported", `the contract decodes ${key} as '${contract.decode?.[key]}'; this library implements '${DECODE_RULE[key]}'`);
+    }
+  }
+}
+
+// The frame model's outputs by role (Python: contract.FRAME_OUTPUTS), and the decode it states.
+export const CORNER_ORDER = ["top-left", "top-right", "bottom-right", "bottom-left"];
+export const FRAME_DECODE = { present: "frame >= threshold" };
+
+/**
+ * A frame model's contract: the same document checks, then its roles: `corners` [N,4,2] in the
+ * stated order and a sigmoid `frame` [N,1] with decode.threshold. Returns {corners, frame, threshold}.
+ */
+export function checkFrameContract(contract, url) {
+  checkDocument(contract, url);
+  const byRole = {};
+  for (const [name, out] of Object.entries(contract.outputs ?? {})) byRole[out.role] = { name, ...out };
+  const { corners, frame } = byRole;
+  const refuse = (message) => {
+    throw new ContractError("contract_unsupported", message);
+  };
+  if (!corners || !frame) refuse(`${url} is not a frame model's contract: it must name a 'corners' and a 'frame' output`);
+  if (String(corners.shape?.slice(1)) !== "4,2" || String(frame.shape?.slice(1)) !== "1") {
+    refuse(`expected outputs corners [N,4,2] and frame [N,1], the contract has ${JSON.stringify(corners.shape)} and ${JSON.stringify(frame.shape)}`);
+  }
+  if (String(corners.order) !== String(CORNER_ORDER)) refuse(`the contract orders the corners ${JSON.stringify(corners.order)}; this library implements ${CORNER_ORDER.join(", ")}`);
+  if (frame.activation !== "sigmoid") refuse(`expected a sigmoid frame output, the contract has ${frame.activation}`);
+  if (contract.decode?.present !== FRAME_DECODE.present) refuse(`the contract decodes present as '${contract.decode?.present}'; this library implements '${FRAME_DECODE.present}'`);
+  const threshold = contract.decode?.threshold;
+  if (typeof threshold !== "number") refuse("the contract gives no frame threshold");
+  return { corners: corners.name, frame: frame.name, threshold };
+}
+
+/** Format, version, weight precision and a float32 NHWC gray input: what every contract has. */
+function checkDocument(contract, url) {
   if (contract?.format !== CONTRACT_FORMAT) throw new ContractError("not_a_contract", `${url} is not a soroban-vision contract`);
   if (contract.version !== CONTRACT_VERSION) {
     throw new ContractError("contract_version", `${url} has contract version ${contract.version}; this library knows ${CONTRACT_VERSION}`);
@@ -27,11 +65,6 @@ export function checkContract(contract, url) {
   const [, h, w, c] = input.shape ?? [];
   if (input.layout !== "NHWC" || input.dtype !== "float32" || c !== 1 || !(h > 0 && w > 0)) {
     throw new ContractError("contract_unsupported", `the contract's input (${JSON.stringify(input.shape)} ${input.layout} ${input.dtype}) is not a float32 NHWC gray image`);
-  }
-  for (const key of ["digit", "confidence"]) {
-    if (contract.decode?.[key] !== DECODE_RULE[key]) {
-      throw new ContractError("contract_unsupported", `the contract decodes ${key} as '${contract.decode?.[key]}'; this library implements '${DECODE_RULE[key]}'`);
-    }
   }
 }
 

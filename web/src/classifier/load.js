@@ -47,7 +47,7 @@ export async function loadColumnClassifier(baseUrl, options = {}) {
  * Fetch model.json and every shard once, check each against the contract's SHA-256, and
  * build the graph model from memory (no second fetch that could bring different bytes).
  */
-async function loadVerifiedGraphModel(tf, base, contract) {
+export async function loadVerifiedGraphModel(tf, base, contract) {
   const files = contract.weights.files;
   if (!files || typeof files !== "object" || !("model.json" in files)) {
     throw new ContractError("contract_mismatch", "the contract does not list model.json with its SHA-256");
@@ -84,12 +84,12 @@ async function loadVerifiedGraphModel(tf, base, contract) {
   }
 }
 
-function folderUrl(baseUrl) {
+export function folderUrl(baseUrl) {
   const s = String(baseUrl);
   return new URL(s.endsWith("/") ? s : s + "/", globalThis.location?.href);
 }
 
-async function fetchBytes(url, name, missing) {
+export async function fetchBytes(url, name, missing) {
   let res;
   try {
     res = await fetch(url, { cache: "no-store" });
@@ -101,7 +101,7 @@ async function fetchBytes(url, name, missing) {
   return res.arrayBuffer();
 }
 
-function parseJson(bytes, url) {
+export function parseJson(bytes, url) {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
