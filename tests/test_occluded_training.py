@@ -2,6 +2,7 @@
 information, and so flagged by the reader's confidence threshold afterwards."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,25 +45,38 @@ def test_covered_columns_get_no_information_targets():
 
 @pytest.mark.slow
 def test_training_on_covered_columns_gets_them_flagged(covered_set, good_model, tmp_path):
-    """The shipped model fine-tuned twice, the same way, with and without the covered crops: with
-    them, the held-out covered crops are flagged (confidence below the reader's threshold) more often,
-    and the readable columns are still read."""
-    digits_only = tmp_path / "digits-only"
-    digits_only.mkdir()
+    """The shipped model fine-tuned twice, the same way, on the same crops: once with the covered
+    crops as `occluded/` (no information), once labelled with the digit under the hand, as a naive
+    collector would. Only the first flags the held-out covered crops (confidence below the
+    reader's threshold), and the readable columns are still read."""
+    _, held_out = stratified_split(scan([covered_set]).occluded, TrainConfig.val_split, 3)
+    kept = {it.path.name for it in held_out}
+    manifest = json.loads((covered_set / "manifest.json").read_text())
+    naive = tmp_path / "naive"
     for d in range(10):
-        (digits_only / str(d)).symlink_to(covered_set / str(d))
+        (naive / str(d)).mkdir(parents=True)
+        for f in (covered_set / str(d)).iterdir():
+            (naive / str(d) / f.name).symlink_to(f)
+    for item in manifest["items"]:
+        name = Path(item["file"]).name
+        if item.get("occluded") and name not in kept:  # the held-out ones stay unseen
+            (naive / str(item["hidden_digit"]) / name).symlink_to(covered_set / item["file"])
     runs = {}
-    for name, data in (("with", covered_set), ("without", digits_only)):
+    for name, data in (("occluded", covered_set), ("naive", naive)):
         proc = run_cli(
             "train", "--data", data, "--init-from", good_model, "--epochs", 3, "--batch-size", 32,
             "--seed", 3, "--deterministic", "--learning-rate", "1e-3", "--out", tmp_path / name,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         runs[name] = json.loads((tmp_path / name / "metrics.json").read_text())
-    with_covered = runs["with"]["occluded"]
-    assert with_covered["n_train"] > 40 and "occluded" not in runs["without"]
-    _, held_out = stratified_split(scan([covered_set]).occluded, TrainConfig.val_split, 3)
-    assert len(held_out) == with_covered["n_val"]
-    without = occluded.flagged(load_model(tmp_path / "without"), held_out, 0)
-    assert with_covered["val_flagged"] > without["val_flagged"] + 0.2, (with_covered, without)
-    assert runs["with"]["val"]["digit_accuracy"] >= 0.8, runs["with"]["val"]
+    ours = runs["occluded"]["occluded"]
+    assert ours["n_train"] > 40 and ours["n_val"] == len(held_out) and "occluded" not in runs["naive"]
+    naive_flagged = occluded.flagged(load_model(tmp_path / "naive"), held_out, 0)
+    # the shipped model already learned covered columns, so the naive labels only begin to undo
+    # that in three epochs: ours flags nearly all, and is clearly less sure of them than the naive run
+    assert ours["val_flagged"] >= 0.9 and ours["val_flagged"] >= naive_flagged["val_flagged"], (
+        ours,
+        naive_flagged,
+    )
+    assert ours["val_confidence_median"] < naive_flagged["val_confidence_median"] - 0.1, (ours, naive_flagged)
+    assert runs["occluded"]["val"]["digit_accuracy"] >= 0.8, runs["occluded"]["val"]

@@ -102,7 +102,8 @@ def test_the_wheel_ships_the_model_and_the_browser_library(installed):
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     # what training and export need stays in the checkout
     assert not any(n.endswith("model.keras") or "tfjs-float16" in n or "/test/" in n for n in names)
-    assert sum(sizes.values()) < 8e6
+    # 18.4 MB unpacked, 13.3 MB of it OpenCV.js (the browser's marker detector): no other package rides along
+    assert sum(sizes.values()) < 20e6
 
 
 def test_the_base_install_reads_a_photo_and_columns_without_tensorflow(installed, tmp_path):

@@ -201,7 +201,7 @@ class EpochBatches:
         empty = tf.data.Dataset.from_tensors(
             (
                 tf.zeros([0, HEIGHT, WIDTH, 1]),
-                {"heaven": tf.zeros([0, 1]), "earth": tf.zeros([0], tf.int32)},
+                {"heaven": tf.zeros([0, 1]), "earth": tf.zeros([0, 5])},  # earth as dense targets
             )
         )
         return ds.concatenate(empty.repeat()).take(self.batches).prefetch(tf.data.AUTOTUNE)

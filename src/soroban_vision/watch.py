@@ -91,6 +91,7 @@ def watch(
     stabilizer=None,
     max_frames: int | None = None,
     on_frame=None,
+    frame_model: bool = False,
 ) -> Iterator[dict]:
     """Read every frame; yield a "steady" event each time the Stabilizer accepts a number other
     than the last one it accepted, and an "end" event with counts and timing last (also after
@@ -108,7 +109,7 @@ def watch(
                 break
             seen += 1
             t0 = time.perf_counter()
-            reading = _read(frame, classifier, columns, markers)
+            reading = _read(frame, classifier, columns, markers, frame_model)
             ms.append((time.perf_counter() - t0) * 1000)
             number = None
             if reading is None:
@@ -139,11 +140,11 @@ def watch(
     }
 
 
-def _read(frame: Frame, classifier, columns, markers):
+def _read(frame: Frame, classifier, columns, markers, frame_model: bool = False):
     from soroban_vision.api import read_abacus
 
     try:
-        return read_abacus(frame.rgb, columns, markers, classifier=classifier)
+        return read_abacus(frame.rgb, columns, markers, classifier=classifier, frame_model=frame_model)
     except SorobanError:
         return None
 

@@ -37,7 +37,9 @@ from soroban_vision.cli.options import json_option, reading_options, to_stdout
     help="A live preview window: each frame, its outline and number (needs OpenCV with a GUI; q closes).",
 )
 @json_option("the events, one object per line (NDJSON: steady, then end)")
-def watch(video, camera, columns, markers, model, steady_frames, max_frames, show, json_out) -> None:
+def watch(
+    video, camera, columns, markers, model, frame_model, steady_frames, max_frames, show, json_out
+) -> None:
     """Read the soroban in front of a camera, or in a VIDEO file, and print each number once
     it is steady (the same number, confidently read, with the frame still). Ctrl-C stops.
     Exit 0 when the video ends or is stopped, 2 when it cannot be opened."""
@@ -60,7 +62,10 @@ def watch(video, camera, columns, markers, model, steady_frames, max_frames, sho
             None if window is None else (lambda f, reading, steady: window.show(f.rgb, reading, steady))
         )
         try:
-            for event in watch(source, classifier, columns, markers, stabilizer, max_frames, on_frame):
+            stream = watch(
+                source, classifier, columns, markers, stabilizer, max_frames, on_frame, frame_model
+            )
+            for event in stream:
                 events(event)
                 if not quiet:
                     click.echo(_line(event))
