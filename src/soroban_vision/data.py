@@ -52,6 +52,19 @@ def _render_one(job: tuple[int, int, int]) -> tuple[bytes, dict]:
     return png.tobytes(), params
 
 
+def digit_item(seed: int, digit: int, index: int, params: dict) -> dict:
+    """A rendered crop's manifest item: its file under `{digit}/`, its beads and how it was drawn."""
+    beads = to_beads(digit)
+    return {
+        "file": f"{digit}/syn_s{seed}_d{digit}_{index:06d}.png",
+        "digit": digit,
+        "heaven": beads.heaven,
+        "earth": beads.earth,
+        "seed": params["seed"],
+        "params": params,
+    }
+
+
 def _jobs(per_digit: int, seed: int) -> list[tuple[int, int, int]]:
     return [(seed, d, k) for d in range(10) for k in range(per_digit)]
 
@@ -77,19 +90,9 @@ def write_dataset(
     items = []
     results = map_in_order(_render_one, jobs, workers, max_chunk=64)
     for (s, digit, index), (png, params) in zip(jobs, results, strict=True):
-        rel = f"{digit}/syn_s{s}_d{digit}_{index:06d}.png"
-        (out / rel).write_bytes(png)
-        beads = to_beads(digit)
-        items.append(
-            {
-                "file": rel,
-                "digit": digit,
-                "heaven": beads.heaven,
-                "earth": beads.earth,
-                "seed": params["seed"],
-                "params": params,
-            }
-        )
+        item = digit_item(s, digit, index, params)
+        (out / item["file"]).write_bytes(png)
+        items.append(item)
         if progress:
             progress(1)
     manifest = {

@@ -18,7 +18,6 @@ from pathlib import Path
 import cv2
 
 from soroban_vision import data
-from soroban_vision.beads import to_beads
 from soroban_vision.errors import DatasetError
 from soroban_vision.folders import fresh_folder
 from soroban_vision.preprocess import HEIGHT, WIDTH
@@ -89,18 +88,8 @@ def write_columns(
                 }
             )
         else:
-            rel = f"{digit}/syn_s{s}_d{digit}_{index:06d}.png"
-            beads = to_beads(digit)
-            items.append(
-                {
-                    "file": rel,
-                    "digit": digit,
-                    "heaven": beads.heaven,
-                    "earth": beads.earth,
-                    "seed": params["seed"],
-                    "params": params,
-                }
-            )
+            items.append(data.digit_item(s, digit, index, params))
+            rel = items[-1]["file"]
         (out / rel).write_bytes(png)
         if progress:
             progress(1)
