@@ -95,7 +95,7 @@ npm-pack: setup
 
 # The photoreal renderer (render-3d): Blender's bpy 4.5 in its own venv, because it pins numpy 1.26 and
 # the project runs on numpy 2. `make photoreal` installs it and renders the cached held-out 3D sets
-# (seeds training never sees), skipping a set already rendered. Hours on 2 cores.
+# (seeds training never sees), completing a set already begun. Hours on 2 cores.
 HELDOUT_3D     ?= $(OUT)/heldout
 HELDOUT_3D_N   ?= 200
 $(PHOTOREAL_VENV)/.installed: requirements-photoreal.lock
@@ -105,11 +105,9 @@ $(PHOTOREAL_VENV)/.installed: requirements-photoreal.lock
 	$(PHOTOREAL_VENV)/bin/python -m pip install --quiet -r requirements-photoreal.lock
 	@touch $@
 
-# a set counts as rendered when its manifest holds HELDOUT_3D_N scenes (a smaller set is a prefix of it)
-render_3d = $(PY) -c 'import json, sys; sys.exit(len(json.load(open(sys.argv[1]))["items"]) < $(HELDOUT_3D_N))' \
-  $(HELDOUT_3D)/$(1)/manifest.json 2>/dev/null && echo "$(HELDOUT_3D)/$(1): already rendered" \
-  || { rm -rf $(HELDOUT_3D)/$(1) && nice -n 10 $(SV) render-3d --out $(HELDOUT_3D)/$(1) \
-       --count $(HELDOUT_3D_N) --seed $(2) --markers $(3) --columns 13 --size 640x480; }
+# --resume keeps what a set's manifest holds (a stopped run, or a smaller set: a prefix of this one)
+render_3d = nice -n 10 $(SV) render-3d --resume --out $(HELDOUT_3D)/$(1) \
+  --count $(HELDOUT_3D_N) --seed $(2) --markers $(3) --columns 13 --size 640x480
 photoreal: setup $(PHOTOREAL_VENV)/.installed
 	@$(call render_3d,3d-markers,888001,on)
 	@$(call render_3d,3d-nomarkers,888002,off)

@@ -67,6 +67,12 @@ class Size(click.ParamType):
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write a sheet of the first 8 scenes, captioned with their conditions (a small PNG).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Complete --out: keep the scenes its manifest holds (a stopped run, or a smaller set of the same "
+    "seed and settings) and render the rest.",
+)
 def render_3d(
     out: Path,
     count: int,
@@ -77,6 +83,7 @@ def render_3d(
     size,
     workers: int,
     preview: Path | None,
+    resume: bool,
 ) -> None:
     """Render photoreal whole-soroban scenes in Blender (Cycles): 3D beads, frame, hands, lights, with
     the ground truth of render-scenes (number, frame corners, column quads, covered rods)."""
@@ -85,7 +92,16 @@ def render_3d(
     start = time.perf_counter()
     with progress_bar(count, "scene", "render-3d") as bar:
         manifest = write_scenes_3d(
-            out, count, columns, seed, markers == "on", samples, size, workers, progress=bar.update
+            out,
+            count,
+            columns,
+            seed,
+            markers == "on",
+            samples,
+            size,
+            workers,
+            progress=bar.update,
+            resume=resume,
         )
     took = time.perf_counter() - start
     click.echo(

@@ -34,6 +34,7 @@ from soroban_vision.render.scene import FORMAT, MAX_COLUMNS, scene_numbers, scen
 
 VARIETY = "photoreal"
 HAND_SHARE = 0.5  # of scenes with a hand
+BATCH = 10  # scenes rendered between two writes of the manifest: what a stopped run can lose
 
 
 def plan_scene(index: int, number: int, columns: int, seed: int, markers: bool, size) -> dict:
@@ -133,11 +134,14 @@ def write_scenes_3d(
     size: tuple[int, int] = SIZE,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    resume: bool = False,
 ) -> dict:
     """Render `count` photoreal scenes into `out` (missing or empty) with a render-scenes manifest.
 
     Each scene shows a number drawn uniformly from 0 to 10**columns - 1. `workers` Blender
-    processes share the scenes (and the cores).
+    processes share the scenes (and the cores). The manifest is rewritten after every BATCH
+    scenes, so with `resume` a set that was stopped, or a smaller set of the same seed and
+    settings, is completed: the scenes its manifest holds are kept, the others rendered.
     """
     out = Path(out)
     if count < 1:
@@ -150,27 +154,6 @@ def write_scenes_3d(
     if min(size) < 64:
         raise DatasetError(f"a scene is at least 64x64 pixels, got {size[0]}x{size[1]}")
     require_blender()
-    fresh_folder(out, error=DatasetError)
-    numbers = scene_numbers(seed, columns, count)
-    plans = [
-        plan_scene(i, int(n), columns, scene_seed(seed, i), bool(markers), size)
-        for i, n in enumerate(numbers)
-    ]
-    threads = max(1, len(os.sched_getaffinity(0)) // workers) if workers > 1 else 0
-    settings = {"samples": samples, "size": list(size), "threads": threads}
-    settings["width_pitches"] = SPEC["crop"]["width_pitches"]
-    with tempfile.TemporaryDirectory(prefix="render-3d-") as tmp:
-        work = Path(tmp)
-        jobs = [
-            write_job(work / f"job{k}.json", out, settings, plans[k::workers])
-            for k in range(min(workers, count))
-        ]
-        run_jobs(jobs, progress)
-        labels = [_read_labels(work, p["index"]) for p in plans]
-    items = []
-    for plan, label in zip(plans, labels, strict=True):
-        _photograph(out / plan["file"], plan["sensor"], plan["seed"])
-        items.append(_item(plan, label, columns, bool(markers), size))
     manifest = {
         "format": FORMAT,
         "version": 1,
@@ -181,10 +164,66 @@ def write_scenes_3d(
         "variety": VARIETY,
         "renderer": "blender",
         "samples": samples,
-        "items": items,
+        "items": [],
     }
-    write_json_atomic(out / MANIFEST, manifest)
+    done = _resumed(out, manifest, count) if resume else {}
+    leftover = resume and out.is_dir() and all(_ours(f) for f in out.iterdir())
+    if not done and not leftover:
+        fresh_folder(out, error=DatasetError)
+    numbers = scene_numbers(seed, columns, count)
+    plans = [
+        plan_scene(i, int(n), columns, scene_seed(seed, i), bool(markers), size)
+        for i, n in enumerate(numbers)
+        if i not in done
+    ]
+    manifest["items"] = [done[i] for i in sorted(done)]
+    if progress and done:
+        progress(len(done))
+    threads = max(1, len(os.sched_getaffinity(0)) // workers) if workers > 1 else 0
+    settings = {"samples": samples, "size": list(size), "threads": threads}
+    settings["width_pitches"] = SPEC["crop"]["width_pitches"]
+    for start in range(0, len(plans), BATCH):
+        batch = plans[start : start + BATCH]
+        with tempfile.TemporaryDirectory(prefix="render-3d-") as tmp:
+            work = Path(tmp)
+            jobs = [
+                write_job(work / f"job{k}.json", out, settings, batch[k::workers])
+                for k in range(min(workers, len(batch)))
+            ]
+            run_jobs(jobs, progress)
+            labels = [_read_labels(work, p["index"]) for p in batch]
+        for plan, label in zip(batch, labels, strict=True):
+            _photograph(out / plan["file"], plan["sensor"], plan["seed"])
+            done[plan["index"]] = _item(plan, label, columns, bool(markers), size)
+        manifest["items"] = [done[i] for i in sorted(done)]
+        write_json_atomic(out / MANIFEST, manifest)
     return manifest
+
+
+def _ours(path: Path) -> bool:
+    """A file a stopped render-3d leaves behind: its scenes, or its manifest being written."""
+    return path.is_file() and (path.name.startswith("scene_") or path.name.startswith(MANIFEST))
+
+
+def _resumed(out: Path, manifest: dict, count: int) -> dict[int, dict]:
+    """The scenes of `out`'s manifest to keep, by index: {} when there is none. A manifest of
+    other settings is a DatasetError: resuming it would mix two sets."""
+    path = out / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"cannot resume {out}: its {MANIFEST} is unreadable ({e})") from None
+    differ = [k for k, v in manifest.items() if k != "items" and old.get(k) != v]
+    if differ:
+        raise DatasetError(f"cannot resume {out}: its scenes were made with another {', '.join(differ)}")
+    kept = {}
+    for item in old.get("items", []):
+        index = int(item["file"][len("scene_") : -len(".png")])
+        if index < count and (out / item["file"]).is_file():
+            kept[index] = item
+    return kept
 
 
 def _read_labels(work: Path, index: int) -> dict:
