@@ -41,6 +41,8 @@ console.log(JSON.stringify({
   rectify: s.RECTIFY,
   rods: s.RODS,
   layouts_read: s.LAYOUTS_READ,
+  frame_search: s.spec.frame_search,
+  edges: (await import("./src/abacus/edges.js")).EDGES,
   side_fracs: Array.from(s.SIDE_FRACS),
   stabilizer: { frames, min_confidence: minConfidence, motion },
   errors: Object.fromEntries(Object.entries(fields).map(([id, f]) => [id, s.message(id, f)])),
@@ -145,6 +147,36 @@ def test_the_constants_are_the_same(js, spec):
     assert js["rectify"] == spec["rectify"]
     assert js["rods"] == spec["rods"]
     assert js["layouts_read"] == spec["rods"]["layouts_read"]
+    assert js["frame_search"] == spec["frame_search"] and js["edges"] == spec["frame_search"]["edges"]
+
+
+def test_the_frame_search_runs_on_the_spec_s_numbers(spec):
+    """Python's frame search takes its numbers from the spec, as the browser's does."""
+    import importlib
+
+    from soroban_vision.abacus import edges, score
+    from soroban_vision.frame import locate as model_locate
+    from soroban_vision.frame import refine
+
+    search = spec["frame_search"]
+    assert tuple(search["edges"][k] for k in ("reach", "tilts", "switch_margin")) == (
+        edges.REACH,
+        edges.TILTS,
+        edges.SWITCH_MARGIN,
+    )
+    assert (
+        search["score"]["beyond"],
+        search["score"]["lopsided_weight"],
+    ) == (score.BEYOND, score.LOPSIDED_WEIGHT)
+    assert (search["snap"]["reach_end"], search["snap"]["outermost"]) == (refine.REACH_END, refine.OUTERMOST)
+    assert (
+        search["model"]["paint_out"],
+        search["model"]["two_sorobans"],
+    ) == (model_locate.PAINT_OUT, model_locate.TWO_SOROBANS)
+    locate = importlib.import_module(
+        "soroban_vision.abacus.locate"
+    )  # the package exports a function of that name
+    assert search["accept"]["looks_like_a_frame"] == locate.LOOKS_LIKE_A_FRAME
 
 
 def test_the_stabilizer_defaults_are_the_same(js, spec):

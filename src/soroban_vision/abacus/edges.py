@@ -1,7 +1,7 @@
 """Snapping each side of a rough quad to the frame's OUTER edge (`refine_quad`).
 
 Across the side, the median along it of the gradient along its normal, at the tilt that makes
-it sharpest, gives the straight edges nearby (`_Side`). Going outward there are the busy
+it sharpest, gives the straight edges nearby (`Side`). Going outward there are the busy
 beads, the plain rail, the rail's outer edge, then maybe a shadow's soft rim or things on the
 table; the outer edge is the outermost sharp edge at most a rail's width outside the beads
 with no other strong edge between the beads and it (`_outer_edge`). Where the frame and the
@@ -17,23 +17,30 @@ import numpy as np
 
 from soroban_vision.abacus.corners import order_corners, quad_height
 from soroban_vision.abacus.score import soroban_score
+from soroban_vision.abacus.spec import SPEC
 
-# Distances are pixels, or fractions of the quad's height
-REACH = 0.32  # how far a side may move: more than a side rail is wide
-COARSE_STEP = 1.0  # pixels between the offsets looked at first
-SAMPLE_EVERY = 2.0  # pixels between the samples along a side
-TILTS, DRIFT = 9, 0.05  # tilts tried, up to this much of the side's length end to end
-SHADOW_SIGMA = 2.5  # pixels: the soft part of an edge, as a shadow's blurred rim has
-NOISE_FLOOR = 1.0  # gray levels per pixel: a weaker median gradient is no edge
-NOISE_SIGMAS = 4.0  # nor is one within this many of its noise
-BUSY_FLOOR = 6.0  # gray levels: plainer than this along a side is not busy (not beads)
-BUSY_FRACTION = 0.15  # nor is plainer than this part of the busiest inside
-RAIL_LONG = 0.2  # the widest rail along a long side (more than the 5-12% seen, for tilt)
-RAIL_SHORT = 0.35  # along a short side (10-24% seen)
-MIN_RAIL = 0.035  # the narrowest rail
-INWARD = 0.3  # an edge at least this strong, relative to one outside it, is a strong edge
-ALTERNATIVES = 3  # other edges of a side tried in place of the one picked
-SWITCH_MARGIN = 0.03  # soroban_score gain that makes another edge the side
+# Distances are pixels, or fractions of the quad's height (the spec's frame_search.edges)
+EDGES = SPEC["frame_search"]["edges"]
+REACH = EDGES["reach"]  # how far a side may move: more than a side rail is wide
+COARSE_STEP = EDGES["coarse_step"]  # pixels between the offsets looked at first
+SAMPLE_EVERY = EDGES["sample_every"]  # pixels between the samples along a side
+TILTS, DRIFT = EDGES["tilts"], EDGES["drift"]  # tilts tried, up to this much of the side's length end to end
+SHADOW_SIGMA = EDGES["shadow_sigma"]  # pixels: the soft part of an edge, as a shadow's blurred rim has
+NOISE_FLOOR = EDGES["noise_floor"]  # gray levels per pixel: a weaker median gradient is no edge
+NOISE_SIGMAS = EDGES["noise_sigmas"]  # nor is one within this many of its noise
+BUSY_FLOOR = EDGES["busy_floor"]  # gray levels: plainer than this along a side is not busy (not beads)
+BUSY_FRACTION = EDGES["busy_fraction"]  # nor is plainer than this part of the busiest inside
+RAIL_LONG = EDGES["rail_long"]  # the widest rail along a long side (more than the 5-12% seen, for tilt)
+RAIL_SHORT = EDGES["rail_short"]  # along a short side (10-24% seen)
+MIN_RAIL = EDGES["min_rail"]  # the narrowest rail
+INWARD = EDGES["inward"]  # an edge at least this strong, relative to one outside it, is a strong edge
+ALTERNATIVES = EDGES["alternatives"]  # other edges of a side tried in place of the one picked
+SWITCH_MARGIN = EDGES["switch_margin"]  # soroban_score gain that makes another edge the side
+
+
+def smoothed(gray: np.ndarray) -> np.ndarray:
+    """The gray as the edge code and `soroban_score` look at it: float32, lightly smoothed."""
+    return cv2.GaussianBlur(gray.astype(np.float32), (0, 0), SPEC["frame_search"]["smooth_sigma"])
 
 
 def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -47,7 +54,7 @@ def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
     )
 
 
-class _Side:
+class Side:
     """The image across one side of a quad: gray samples on lines parallel to the side, at
     offsets `ss` (pixels) along its outward normal, and `prof`, the median over the side of
     the gradient along the normal, taken along the tilt (`delta` pixels end to end) that
@@ -170,7 +177,7 @@ class _Side:
         return self.a + icpt * self.n, direction / np.linalg.norm(direction)
 
 
-def _outer_edge(side: _Side, height: float, rail: float) -> tuple[tuple[float, float] | None, list]:
+def _outer_edge(side: Side, height: float, rail: float) -> tuple[tuple[float, float] | None, list]:
     """The frame's outer edge among a side's edges, and the other edges it might be.
 
     Going outward there are the beads, the rail's inner edge, the plain rail, then its outer
@@ -207,7 +214,7 @@ def _intersect(l1, l2) -> np.ndarray | None:
     return p1 + t[0] * d1
 
 
-def _corners(lines) -> np.ndarray | None:
+def corners_of(lines) -> np.ndarray | None:
     out = []
     for k in range(4):
         p = _intersect(lines[k - 1], lines[k])
@@ -217,14 +224,14 @@ def _corners(lines) -> np.ndarray | None:
     return np.array(out)
 
 
-def _fine_lines(img: np.ndarray, quad: np.ndarray, signs) -> list | None:
+def fine_lines(img: np.ndarray, quad: np.ndarray, signs) -> list | None:
     """Each side's line fitted to the gradient (of the given sign; 0: left as it is) within
     a pixel and a half, on a half-pixel grid."""
     centre = quad.mean(axis=0)
     lines = []
     for k in range(4):
         a, b = quad[k], quad[(k + 1) % 4]
-        side = _Side(img, a, b, 0.5 * (a + b) - centre, 2.0, 0.5, 1, 1.0, edges=False)
+        side = Side(img, a, b, 0.5 * (a + b) - centre, 2.0, 0.5, 1, 1.0, edges=False)
         sign = signs[k] if signs is not None else np.sign(np.median(side.grad[:, len(side.offsets) // 2]))
         lines.append(side.fit(0.0, sign, 1.5) if sign != 0 else side.line(0.0))
     return lines
@@ -232,14 +239,14 @@ def _fine_lines(img: np.ndarray, quad: np.ndarray, signs) -> list | None:
 
 def polish(img: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """The quad with each side fitted to its edge to the half pixel (if it moves little)."""
-    out = _corners(_fine_lines(img, quad, None))
+    out = corners_of(fine_lines(img, quad, None))
     if out is None or np.abs(out - quad).max() > 2.0:
         return quad
     return order_corners(out)
 
 
 def analyse(img: np.ndarray, quad: np.ndarray) -> dict | None:
-    """Each side of a rough quad looked at (`_Side`), its outer edge picked (`_outer_edge`)
+    """Each side of a rough quad looked at (`Side`), its outer edge picked (`_outer_edge`)
     and, where that edge is no rail's, where a rail as wide as the opposite one would end."""
     quad = np.asarray(quad, np.float64)
     centre = quad.mean(axis=0)
@@ -253,7 +260,7 @@ def analyse(img: np.ndarray, quad: np.ndarray) -> dict | None:
         a, b = quad[k], quad[(k + 1) % 4]
         rail = RAIL_LONG if k % 2 == long_pair else RAIL_SHORT
         reach = max(6.0, REACH * height)
-        side = _Side(
+        side = Side(
             img, a, b, 0.5 * (a + b) - centre, reach, COARSE_STEP, TILTS, max(2.0, DRIFT * lengths[k])
         )
         pick, more = _outer_edge(side, height, rail)
@@ -308,7 +315,7 @@ def refine_quad(
     choice = [0, 0, 0, 0]
 
     def score(ch):
-        corners = _corners([options[k][ch[k]][0] for k in range(4)])
+        corners = corners_of([options[k][ch[k]][0] for k in range(4)])
         if corners is None or not cv2.isContourConvex(corners.astype(np.float32)):
             return -np.inf
         return soroban_score(img, order_corners(corners))
@@ -321,9 +328,9 @@ def refine_quad(
             value = score(trial)
             if value > best + SWITCH_MARGIN:
                 best, choice = value, trial
-    out = _corners([options[k][choice[k]][0] for k in range(4)])
+    out = corners_of([options[k][choice[k]][0] for k in range(4)])
     if out is not None and fine:
-        out = _corners(_fine_lines(img, out, [options[k][choice[k]][1] for k in range(4)]))
+        out = corners_of(fine_lines(img, out, [options[k][choice[k]][1] for k in range(4)]))
     if (
         out is None
         or np.abs(out - quad).max() > 0.5 * height

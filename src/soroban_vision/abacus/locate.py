@@ -5,21 +5,26 @@ search runs when it sees no frame, and always when none is given."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from soroban_vision.abacus.corners import check_frame, degenerate
+from soroban_vision.abacus.edges import smoothed
 from soroban_vision.abacus.markers import find_markers
 from soroban_vision.abacus.outline import quad_candidates
 from soroban_vision.abacus.rods import LAYOUTS_READ, column_profile, fit_rods, rectified_size, rectify
 from soroban_vision.abacus.score import soroban_score
-from soroban_vision.abacus.spec import frame_not_found
+from soroban_vision.abacus.spec import SPEC, frame_not_found
 
-WIDER_THAN_TALL = 1.2  # an outline's top side over its left one, at least: a soroban is wide
-ROD_FIT_POOR = -0.5  # fit_rods score of the best layout below which an outline needs a second look
+ACCEPT = SPEC["frame_search"]["accept"]
+WIDER_THAN_TALL = ACCEPT[
+    "wider_than_tall"
+]  # an outline's top side over its left one, at least: a soroban is wide
+ROD_FIT_POOR = ACCEPT[
+    "rod_fit_poor"
+]  # fit_rods score of the best layout below which an outline needs a second look
 # soroban_score of a frame whose rods' profile may fit no layout well (beads of mixed
 # brightness, uneven light) and still be read: clutter scores at most about 0.35
-LOOKS_LIKE_A_FRAME = 0.5
+LOOKS_LIKE_A_FRAME = ACCEPT["looks_like_a_frame"]
 
 
 def locate(
@@ -119,7 +124,7 @@ def _soroban_layouts(gray: np.ndarray, quad: np.ndarray, columns: int | None, sm
     layouts = _layouts(gray, quad, columns)
     if layouts[0][2] < ROD_FIT_POOR:
         if not smooth:
-            smooth.append(cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7))
+            smooth.append(smoothed(gray))
         if soroban_score(smooth[0], quad) < LOOKS_LIKE_A_FRAME:
             return None  # no rods inside, nor a soroban's frame: not a soroban
     return layouts[:LAYOUTS_READ]

@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 
 from soroban_vision.abacus.corners import dedupe, order_corners, overlap, quad_height, within
-from soroban_vision.abacus.edges import analyse, polish, refine_quad
+from soroban_vision.abacus.edges import analyse, polish, refine_quad, smoothed
 from soroban_vision.abacus.rough import blob_quads, contour_quads, line_quads
 from soroban_vision.abacus.score import soroban_score
-from soroban_vision.abacus.spec import frame_not_found
+from soroban_vision.abacus.spec import SPEC, frame_not_found
 
 ROUGH_SIDE = 640  # rough quads are looked for in a copy no larger than this
 ROUGH_SAME = 0.005  # of the image's size: rough quads this close are one
@@ -31,7 +31,7 @@ CONVINCING = 0.6  # soroban_score of a frame that needs no other look at the sam
 SEARCHED = 3  # best candidates whose sides are searched for better edges
 MIN_SCORE = 0.2  # soroban_score below which a quad is not a soroban's frame
 NESTED_MARGIN = 0.1  # soroban_score: quads around one soroban this close are alike
-TWO_SOROBANS = 0.5  # soroban_score of a second soroban that makes the photo ambiguous
+TWO_SOROBANS = SPEC["frame_search"]["model"]["two_sorobans"]  # a second soroban this soroban-like: ambiguous
 
 
 def quad_candidates(gray: np.ndarray, limit: int = 12, colour: np.ndarray | None = None) -> list[np.ndarray]:
@@ -54,7 +54,7 @@ def quad_candidates(gray: np.ndarray, limit: int = 12, colour: np.ndarray | None
         outlines = sum(sc >= TWO_SOROBANS for sc, _ in sorobans)
         raise frame_not_found("two_sorobans", why=f"{outlines} frame outlines")
     if colour is not None and (not found or found[0][0] < CONVINCING):
-        smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)
+        smooth = smoothed(gray)
         for channel in _colour_channels(colour):
             # scored in gray, like the rest: a frame's rails are plain and its beads busy
             # in gray too, whether or not its outline shows there
@@ -91,7 +91,7 @@ def _found_in(gray: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
     u8 = np.clip(np.rint(gray), 0, 255).astype(np.uint8)
     scale = min(1.0, ROUGH_SIDE / max(h, w))
     small = u8 if scale == 1.0 else cv2.resize(u8, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    img = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)
+    img = smoothed(gray)
     found: list[tuple[float, np.ndarray, dict]] = []  # (score, quad, analysis of the rough quad)
     for source in (contour_quads, blob_quads, line_quads):
         if source is not contour_quads and found and max(f[0] for f in found) >= CONVINCING:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-COLOUR_WEIGHT = 1.0  # soroban_score's weight on rails of different colours
-BEYOND = 0.4  # of the quad's height, looked at past its top and bottom
-GO_ON = 0.4  # a correlation of the rods inside and past a side that no frame's rail gives
-GO_ON_WEIGHT = 1.0  # soroban_score's weight on the rods going on past a side beyond that
-LOPSIDED = 0.04  # of the height: side rails (up to where the beads start) this unlike are alike
-LOPSIDED_WEIGHT = 2.0  # soroban_score's weight on side rails more unlike than that
+from soroban_vision.abacus.spec import SPEC
+
+SCORE = SPEC["frame_search"]["score"]
+COLOUR_WEIGHT = SCORE["colour_weight"]  # soroban_score's weight on rails of different colours
+BEYOND = SCORE["beyond"]  # of the quad's height, looked at past its top and bottom
+GO_ON = SCORE["go_on"]  # a correlation of the rods inside and past a side that no frame's rail gives
+GO_ON_WEIGHT = SCORE["go_on_weight"]  # soroban_score's weight on the rods going on past a side beyond that
+LOPSIDED = SCORE["lopsided"]  # of the height: side rails (up to where the beads start) this unlike are alike
+LOPSIDED_WEIGHT = SCORE["lopsided_weight"]  # soroban_score's weight on side rails more unlike than that
 
 
 def soroban_score(gray32: np.ndarray, quad: np.ndarray) -> float:

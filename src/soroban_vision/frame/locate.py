@@ -7,18 +7,22 @@ from __future__ import annotations
 import numpy as np
 
 from soroban_vision.abacus.corners import degenerate, overlap, within
-from soroban_vision.abacus.outline import TWO_SOROBANS
+from soroban_vision.abacus.edges import smoothed
 from soroban_vision.abacus.photo import MIN_SIDE as MIN_CROP
 from soroban_vision.abacus.score import soroban_score
-from soroban_vision.abacus.spec import frame_not_found
+from soroban_vision.abacus.spec import SPEC, frame_not_found
 from soroban_vision.frame.detector import FrameDetector
 from soroban_vision.frame.input import HEIGHT, PRESENT, WIDTH, frame_input, to_normalized, to_pixels
-from soroban_vision.frame.refine import polished, refine_corners, smoothed
+from soroban_vision.frame.refine import polished, refine_corners
 
-INSIDE_PX = 2.0  # a frame this far past the photo's border is cut by it: not one to read
-ZOOM_MARGIN = 0.12  # of the frame's longer extent: the margin of the second, closer look
-PAINT_OUT = 1.15  # the found frame, grown this much about its centre, is painted out for the second look
-SAME = 0.2  # a second frame overlapping the first this much is the first one again
+LOOK = SPEC["frame_search"]["model"]
+INSIDE_PX = LOOK["inside_px"]  # a frame this far past the photo's border is cut by it: not one to read
+ZOOM_MARGIN = LOOK["zoom_margin"]  # of the frame's longer extent: the margin of the second, closer look
+PAINT_OUT = LOOK[
+    "paint_out"
+]  # the found frame, grown this much about its centre, is painted out for the second look
+SAME = LOOK["same"]  # a second frame overlapping the first this much is the first one again
+TWO_SOROBANS = LOOK["two_sorobans"]  # soroban_score of a second frame that makes the photo ambiguous
 
 
 def model_frame(gray: np.ndarray, detector: FrameDetector) -> np.ndarray | None:

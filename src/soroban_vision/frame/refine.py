@@ -10,21 +10,23 @@ import cv2
 import numpy as np
 
 from soroban_vision.abacus.corners import order_corners, quad_height
-from soroban_vision.abacus.edges import NOISE_FLOOR, _corners, _fine_lines, _Side, refine_quad
+from soroban_vision.abacus.edges import NOISE_FLOOR, Side, corners_of, fine_lines, refine_quad
+from soroban_vision.abacus.spec import SPEC
+
+SNAP = SPEC["frame_search"]["snap"]  # distances: pixels, or fractions of the quad's height
 
 # of the quad's height: how far a side may move. The model places the long sides better than the
 # ends (where along the rods' row the frame ends is a subtler cue)
-REACH_LONG, REACH_END = 0.10, 0.20
-MIN_REACH = 4.0  # pixels
-NEAR = 0.04  # of the quad's height (at least NEAR_PX): the spread of the model's error, the prior's sigma
-NEAR_PX = 3.0
-OUTERMOST = 0.35  # of the likeliest edge's weight: an edge outside it this likely is taken instead
-TILTS, DRIFT = 5, 0.03  # tilts tried, up to this much of the side's length end to end
-
-
-def smoothed(gray: np.ndarray) -> np.ndarray:
-    """The gray as the edge code looks at it (float32, lightly smoothed), as `outline` makes it."""
-    return cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.7)
+REACH_LONG, REACH_END = SNAP["reach_long"], SNAP["reach_end"]
+MIN_REACH = SNAP["min_reach"]  # pixels
+NEAR = SNAP[
+    "near"
+]  # of the quad's height (at least NEAR_PX): the spread of the model's error, the prior's sigma
+NEAR_PX = SNAP["near_px"]
+OUTERMOST = SNAP[
+    "outermost"
+]  # of the likeliest edge's weight: an edge outside it this likely is taken instead
+TILTS, DRIFT = SNAP["tilts"], SNAP["drift"]  # tilts tried, up to this much of the side's length end to end
 
 
 def polished(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -50,7 +52,7 @@ def refine_corners(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
         length = float(np.linalg.norm(b - a))
         if length < 8:
             return quad
-        side = _Side(img, a, b, 0.5 * (a + b) - centre, reach, 1.0, TILTS, max(2.0, DRIFT * length))
+        side = Side(img, a, b, 0.5 * (a + b) - centre, reach, 1.0, TILTS, max(2.0, DRIFT * length))
         edges = [e for e in side.edges(NOISE_FLOOR) if abs(e[0]) <= reach]
         if not edges:
             lines.append(side.line(0.0))
@@ -63,9 +65,9 @@ def refine_corners(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
         offset, strength = [e for e, v in zip(edges, weight, strict=True) if v >= OUTERMOST * max(weight)][-1]
         lines.append(side.fit(offset, np.sign(strength)))
         signs.append(float(np.sign(strength)))
-    out = _corners(lines)
+    out = corners_of(lines)
     if out is not None:
-        out = _corners(_fine_lines(img, out, signs))
+        out = corners_of(fine_lines(img, out, signs))
     moved = np.abs(out - quad).max() if out is not None else np.inf
     if moved > 2 * max(MIN_REACH, REACH_END * height) or not cv2.isContourConvex(out.astype(np.float32)):
         return quad
