@@ -161,3 +161,42 @@ def test_evaluate_scenes_reads_a_3d_folder_unchanged(rendered):
     proc = run_cli("evaluate-scenes", out, "--columns", 13, "--json", "-")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["n"] == 2
+
+
+@pytest.mark.slow
+def test_resume_completes_a_set_and_keeps_what_it_has(rendered, tmp_path):
+    """A 2-scene set grown to 3 with --resume: the two scenes are kept as they were (files and
+    truth), only the third is rendered, and the manifest is that of a 3-scene set."""
+    import shutil
+
+    out, manifest = rendered
+    grown = tmp_path / "grown"
+    shutil.copytree(out, grown)
+    before = {f: (grown / f).read_bytes() for f in ("scene_00000.png", "scene_00001.png")}
+    proc = run_cli(
+        *("render-3d", "--out", grown, "--count", 3, "--seed", SEED, "--markers", "on", "--resume"),
+        *("--samples", 4, "--size", f"{W}x{H}"),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "2 kept from before: 1 rendered" in proc.stdout
+    after = json.loads((grown / "manifest.json").read_text())
+    assert after["items"][:2] == manifest["items"] and len(after["items"]) == 3
+    assert after["items"][2]["number"] == scene_numbers(SEED, 13, 3)[2]
+    assert all((grown / f).read_bytes() == data for f, data in before.items())
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_set_of_other_settings(rendered, tmp_path):
+    """Resuming with another seed would mix two sets: one line, exit 2, nothing written."""
+    import shutil
+
+    out, _ = rendered
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    manifest = (other / "manifest.json").read_bytes()
+    proc = run_cli(
+        *("render-3d", "--out", other, "--count", 3, "--seed", SEED + 1, "--markers", "on", "--resume"),
+        *("--samples", 4, "--size", f"{W}x{H}"),
+    )
+    assert_one_line_error(proc, 2, "cannot resume", "seed")
+    assert (other / "manifest.json").read_bytes() == manifest and not (other / "scene_00002.png").exists()

@@ -87,8 +87,9 @@ def render_3d(
 ) -> None:
     """Render photoreal whole-soroban scenes in Blender (Cycles): 3D beads, frame, hands, lights, with
     the ground truth of render-scenes (number, frame corners, column quads, covered rods)."""
-    from soroban_vision.photoreal.writer import write_scenes_3d
+    from soroban_vision.photoreal.writer import kept_scenes, write_scenes_3d
 
+    kept = kept_scenes(out, count, columns, seed, markers == "on", samples, size) if resume else 0
     start = time.perf_counter()
     with progress_bar(count, "scene", "render-3d") as bar:
         manifest = write_scenes_3d(
@@ -104,9 +105,11 @@ def render_3d(
             resume=resume,
         )
     took = time.perf_counter() - start
+    made = count - kept
+    kept_note = f", {kept} kept from before" if kept else ""
     click.echo(
-        f"wrote {count} scenes to {out}/ with {out / 'manifest.json'} "
-        f"in {took:.0f} s ({took / count:.1f} s per scene)"
+        f"wrote {count} scenes to {out}/ with {out / 'manifest.json'}{kept_note}: "
+        f"{made} rendered in {took:.0f} s ({took / max(made, 1):.1f} s per scene)"
     )
     if preview:
         from soroban_vision.render.preview import save_sheet, scene_sheet

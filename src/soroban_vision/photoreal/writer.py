@@ -154,18 +154,7 @@ def write_scenes_3d(
     if min(size) < 64:
         raise DatasetError(f"a scene is at least 64x64 pixels, got {size[0]}x{size[1]}")
     require_blender()
-    manifest = {
-        "format": FORMAT,
-        "version": 1,
-        "seed": seed,
-        "columns": columns,
-        "markers": bool(markers),
-        "size": list(size),
-        "variety": VARIETY,
-        "renderer": "blender",
-        "samples": samples,
-        "items": [],
-    }
+    manifest = _header(seed, columns, markers, samples, size)
     done = _resumed(out, manifest, count) if resume else {}
     leftover = resume and out.is_dir() and all(_ours(f) for f in out.iterdir())
     if not done and not leftover:
@@ -198,6 +187,30 @@ def write_scenes_3d(
         manifest["items"] = [done[i] for i in sorted(done)]
         write_json_atomic(out / MANIFEST, manifest)
     return manifest
+
+
+def kept_scenes(
+    out: str | Path, count: int, columns: int, seed: int, markers: bool, samples: int, size
+) -> int:
+    """How many of `count` scenes `write_scenes_3d(..., resume=True)` would keep from `out`."""
+    header = _header(seed, columns, markers, samples, (int(size[0]), int(size[1])))
+    return len(_resumed(Path(out), header, count))
+
+
+def _header(seed: int, columns: int, markers: bool, samples: int, size: tuple[int, int]) -> dict:
+    """A set's manifest without its scenes: what two runs must share to be one set."""
+    return {
+        "format": FORMAT,
+        "version": 1,
+        "seed": seed,
+        "columns": columns,
+        "markers": bool(markers),
+        "size": list(size),
+        "variety": VARIETY,
+        "renderer": "blender",
+        "samples": samples,
+        "items": [],
+    }
 
 
 def _ours(path: Path) -> bool:
