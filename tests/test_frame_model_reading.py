@@ -1,8 +1,8 @@
 """Reading without markers with the shipped frame model (models/frame): the model first, its
 corners snapped to the frame's edges, the outline search only when the model sees no frame; no
 soroban and two sorobans refused in one line; its exports checked, and the browser's copy loaded
-with its SHA-256 and golden vectors, finding the same corners as Python. Real renders, real ONNX
-Runtime, real TensorFlow, real headless Chromium."""
+with its SHA-256 and golden vectors, finding the same corners as Python, and reading the same
+numbers without markers. Real renders, real ONNX Runtime, real TensorFlow, real headless Chromium."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from soroban_vision import abacus
 from soroban_vision.abacus import FrameNotFound
 from soroban_vision.errors import UsageError
 from soroban_vision.frame.detector import FRAME_MODEL_DIR, FrameDetector
-from soroban_vision.reader import ColumnReader
+from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 from soroban_vision.render import camera
 from soroban_vision.render.clutter import distractors
 from soroban_vision.render.column import fill_background
@@ -176,3 +176,33 @@ def test_the_browser_loads_the_frame_model_checked_and_finds_python_s_corners(sc
             mine = python.detect(abacus.load_photo(path).gray)
             assert browser["present"] == mine.present
             assert np.abs(np.array(browser["corners"]) - mine.corners).max() <= CORNER_PX
+
+
+@pytest.mark.browser
+def test_the_browser_reads_without_markers_as_python_does(scenes, reader):
+    """The browser's reader with the frame model: the same corners (to CORNER_PX) and the same
+    number as Python wherever Python's frame came from the model; no soroban and two sorobans
+    are refused with Python's codes."""
+    from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
+
+    two, _ = render_scene(1234, 13, seed=11, markers=False, size=(640, 240))
+    two = np.vstack([two, render_scene(98765, 13, seed=12, markers=False, size=(640, 240))[0]])
+    root = scenes[0][0].parent
+    Image.fromarray(two).save(root / "two.png")
+    Image.fromarray(_clutter(5)).save(root / "table.png")
+    compared = 0
+    with ChromiumRunner(DEFAULT_MODEL / "tfjs", "wasm") as runner:
+        for path, _ in scenes:
+            mine = abacus.read_abacus(abacus.load_photo(path), reader, markers="off", frame_model="shipped")
+            if mine.method != "model":
+                continue  # the outline search, which the browser does not have
+            got = runner.read_abacus([path], frame_model=FRAME_MODEL_DIR / "tfjs", markers="off")[0]
+            assert got["method"] == "model", path.name
+            assert np.abs(np.array(got["corners"]) - mine.corners).max() <= CORNER_PX, path.name
+            assert got["text"] == mine.text, path.name
+            compared += 1
+        for name, code in (("table.png", "no_frame"), ("two.png", "two_sorobans")):
+            with pytest.raises(BrowserError) as e:
+                runner.read_abacus([root / name], frame_model=FRAME_MODEL_DIR / "tfjs", markers="off")
+            assert (e.value.js_name, e.value.code) == ("FrameNotFound", code), str(e.value)
+    assert compared >= 4

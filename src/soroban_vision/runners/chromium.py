@@ -270,12 +270,17 @@ class ChromiumRunner(BaseRunner):
 
     # ------------------------------------------------------------------ the whole-soroban reader
 
-    def read_abacus(self, paths: list[str | Path], kind: str = "image", **options) -> list[dict]:
+    def read_abacus(
+        self, paths: list[str | Path], kind: str = "image", frame_model: str | Path | None = None, **options
+    ) -> list[dict]:
         """Photos read by the page's whole-soroban reader (web/src/abacus/), one reading each, as
         `read` returns it: number (a string), text, digits, columns, corners (the frame, in the
-        photo's pixels), method (how the frame was found: "markers", "markers-3" or "corners"),
-        rods, ms. Options as `read(source, options)`: columns, corners, markers, threshold,
-        debug (adds the layouts and the chosen layout's crops, decoded to float32 arrays)."""
+        photo's pixels), method (how the frame was found: "markers", "markers-3", "model" or
+        "corners"), rods, ms. `frame_model`: a frame model's TF.js folder, for a reader that
+        reads without markers. Options as `read(source, options)`: columns, corners, markers,
+        threshold, debug (adds the layouts and the chosen layout's crops, as float32 arrays)."""
+        if frame_model is not None:
+            options["frameModel"] = self.serve_dir(frame_model)
         readings = [self.call("readAbacus", self.url_for(p), options, kind) for p in paths]
         for r in readings:
             if "debug" in r:

@@ -6,7 +6,8 @@
 //   const reader = await loadAbacusReader("/model/", { backend: "wasm" });
 //   const r = await reader.read(video);  // {number, text, digits, columns, corners, method, rods, ms, ...}
 //
-// 1. Frame (locate.js): four corners the caller gives, or ArUco markers (markers.js).
+// 1. Frame (locate.js): four corners the caller gives, ArUco markers (markers.js), or, with no
+//    markers, the frame model's corners snapped to the frame's edges (frame/locate.js).
 //    Nothing after this step knows which.
 // 2. Rods (rods.js): the rectified frame's column profile, its period, the (rods, side rail) fit.
 // 3. Columns (crops.js): every candidate layout's crops, sampled straight from the photo
@@ -26,6 +27,8 @@ import { layoutCrops } from "./crops.js";
 import { columnStatus, HIDDEN, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
 import { locate } from "./locate.js";
 import { loadMarkerDetector } from "./markers.js";
+import { loadOpenCV } from "./opencv.js";
+import { loadFrameDetector } from "../frame/load.js";
 import { prepare } from "./photo.js";
 import { chooseCount } from "./rods.js";
 import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
@@ -34,18 +37,23 @@ import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, war
  * Load the column classifier (contract, checksums, golden self-check) and, unless markers
  * are "off", the marker detector. Options: backend ("wasm"), markers ("auto" | "on" | "off",
  * as in Python), threshold (LOW_CONFIDENCE), classifier (an already loaded column classifier
- * to share), arucoUrl (the folder of @opencvjs/web's lib/, holding opencv_js.js).
+ * to share), arucoUrl (the folder of @opencvjs/web's lib/, holding opencv_js.js), frameModel
+ * (the URL of an exported frame model's folder, to read without markers; or frameDetector, one
+ * loaded with loadFrameDetector to share).
  */
 export async function loadAbacusReader(baseUrl, options = {}) {
   const markers = options.markers ?? "auto";
   checkMarkers(markers);
   const classifier = options.classifier ?? (await loadColumnClassifier(baseUrl, options));
-  let reader;
+  let reader, frameDetector = options.frameDetector ?? null;
   try {
+    if (!frameDetector && options.frameModel) frameDetector = await loadFrameDetector(options.frameModel, options);
     reader = new AbacusReader(classifier, { ...options, markers, owns: !options.classifier });
     if (markers === "auto" || markers === "on") await reader.markerDetector();
+    if (frameDetector) reader.frame = { detector: frameDetector, cv: await loadOpenCV(options.arucoUrl), owns: !options.frameDetector };
   } catch (e) {
     if (!options.classifier) classifier.dispose();
+    if (frameDetector && !options.frameDetector) frameDetector.dispose();
     throw e;
   }
   return reader;
@@ -59,6 +67,7 @@ class AbacusReader {
     this.arucoUrl = arucoUrl;
     this.owns = owns;
     this.detector = null;
+    this.frame = null; // {detector, cv, owns}: the frame model, to read without markers
     const crop = classifier.contract.preprocessing?.crop?.width_pitches;
     if (!(crop > 0)) {
       throw new ContractError("contract_unsupported", "the contract gives no crop width (preprocessing.crop.width_pitches)");
@@ -100,7 +109,8 @@ class AbacusReader {
     lap("prepare");
     const given = options.corners == null ? null : photo.fromPhoto(checkCorners(options.corners));
     const detector = given === null && markers !== "off" ? await this.markerDetector() : null;
-    const { corners, method, layouts, warnings } = locate(photo, columns, markers, given, detector, options.track === true);
+    const frame = markers === "on" ? null : this.frame;
+    const { corners, method, layouts, warnings } = await locate(photo, columns, markers, given, detector, options.track === true, frame);
     lap("locate");
     const { crops, total, quadsOf } = layoutCrops(photo, corners, layouts, this.spec);
     lap("crops");
@@ -156,7 +166,9 @@ class AbacusReader {
 
   dispose() {
     if (this.owns) this.classifier?.dispose();
+    if (this.frame?.owns) this.frame.detector.dispose();
     this.classifier = null;
+    this.frame = null;
   }
 }
 
