@@ -31,6 +31,7 @@ SHIPPED = (
     "models/frame/contract.json",
     "models/frame/model.onnx",
     "models/frame/model-card.md",
+    "models/frame/tfjs/*",
     "web/README.md",
     "web/package.json",
     "web/src/**/*.js",

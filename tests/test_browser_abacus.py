@@ -438,6 +438,28 @@ def test_the_demo_reads_a_dropped_photo(browser, scenes):
     assert errors == []
 
 
+def test_the_demo_reads_a_photo_without_markers_with_the_frame_model(browser, scenes):
+    """No markers and no clicks: the demo loads the frame model (?frame=, as serve-demo mounts
+    it at /frame/) and reads the number from the frame it finds."""
+    from soroban_vision.frame.detector import FRAME_MODEL_DIR
+
+    path, truth = scenes["plain"][0]
+    page = browser.new_page(f"/web/demo/index.html?frame={browser.serve_dir(FRAME_MODEL_DIR / 'tfjs')}")
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.wait_for_function("window.demoReady === true", timeout=60_000)
+        assert "reads sorobans without markers" in page.inner_text("#status")
+        page.set_input_files("#photo", str(path))
+        page.wait_for_function("document.getElementById('fact-columns').textContent !== '–'", timeout=60_000)
+        shown = page.inner_text("#number").replace("\u2009", "").replace(" ", "")
+        method = page.inner_text("#fact-method")
+    finally:
+        page.close()
+    assert (shown, method) == (str(truth["number"]), "frame model")
+    assert errors == []
+
+
 def test_the_demo_example_photo_is_read(browser):
     """The example the demo offers is a real rendered scene the reader gets right."""
     example = Path(__file__).resolve().parents[1] / "web" / "demo" / "example-soroban.jpg"

@@ -57,6 +57,8 @@ check(new sv.UsageError("bad_columns", "x") instanceof sv.SorobanError, "error f
 const model = JSON.parse(readFileSync(require.resolve("soroban-vision/model/model.json"), "utf8"));
 const contract = JSON.parse(readFileSync(require.resolve("soroban-vision/model/contract.json"), "utf8"));
 check(model.weightsManifest && "model.json" in contract.weights.files, "the model ships");
+const frame = JSON.parse(readFileSync(require.resolve("soroban-vision/frame-model/contract.json"), "utf8"));
+check(frame.model.task === "frame" && frame.outputs.corners.role === "corners", "the frame model ships");
 require.resolve("@opencvjs/web/lib/opencv_js.js");
 console.log("ok", Object.keys(sv).length, "exports");
 """
@@ -67,7 +69,8 @@ import * as tfjs from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import {
   type AbacusColumn, type AbacusReading, type ColumnReading, ContractError, decode, FrameNotFound,
-  loadAbacusReader, loadColumnClassifier, SorobanError, spec, Stabilizer,
+  type FrameDetector, loadAbacusReader, loadColumnClassifier, loadFrameDetector, SorobanError, spec,
+  Stabilizer,
 } from "soroban-vision";
 
 export async function readOnce(image: HTMLImageElement): Promise<string> {
@@ -88,6 +91,15 @@ export async function readOnce(image: HTMLImageElement): Promise<string> {
   } finally {
     reader.dispose();
   }
+}
+
+export async function withoutMarkers(image: HTMLImageElement): Promise<string> {
+  const frame: FrameDetector = await loadFrameDetector("/frame-model/", { backend: "wasm", tf: tfjs });
+  const reader = await loadAbacusReader("/model/", { markers: "off", frameDetector: frame, tf: tfjs });
+  const { method, corners } = await reader.read(image);
+  reader.dispose();
+  frame.dispose();
+  return `${method} ${corners.length} ${frame.golden.maxDiff}`;
 }
 
 export async function columns(crops: ImageData[]): Promise<number[]> {
@@ -184,7 +196,7 @@ INDEX = (
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory) -> dict:
     """`npm pack --json` of web/, in a copy laid out as the checkout (its prepack takes ../LICENSE
-    and ../models/column/tfjs), so that the checkout is never written to."""
+    and the two models' tfjs/), so that the checkout is never written to."""
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
     work = tmp_path_factory.mktemp("npm")
@@ -192,7 +204,8 @@ def packed(tmp_path_factory) -> dict:
     for name in ("package.json", "README.md"):
         shutil.copy2(ROOT / "web" / name, work / "web" / name)
     shutil.copy2(ROOT / "LICENSE", work / "LICENSE")
-    shutil.copytree(ROOT / "models" / "column" / "tfjs", work / "models" / "column" / "tfjs")
+    for model in ("column", "frame"):
+        shutil.copytree(ROOT / "models" / model / "tfjs", work / "models" / model / "tfjs")
     proc = run("npm", "pack", "--json", "--pack-destination", work, cwd=work / "web")
     (info,) = json.loads(proc.stdout[proc.stdout.index("[") :])  # after prepack's own output
     tarball = work / info["filename"]
@@ -253,6 +266,11 @@ def test_the_npm_package_holds_the_library_its_types_and_the_model(packed):
         assert name in names, name
     assert "src/abacus/spec.json" in names
     assert {"model/model.json", "model/contract.json", "model/group1-shard1of1.bin"} <= names
+    assert {
+        "frame-model/model.json",
+        "frame-model/contract.json",
+        "frame-model/group1-shard1of1.bin",
+    } <= names
     assert not any(n.startswith(("demo/", "test/", "tools/", "node_modules/")) for n in names)
     assert shipped["name"] == "soroban-vision" and "private" not in shipped
     assert shipped["license"] == "Apache-2.0" and "Apache License" in license_text

@@ -212,9 +212,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def demo_roots(model_dir: str | Path) -> dict[str, Path]:
-    """What the demo page needs: the web folder (library, page, TF.js) and the exported model."""
-    return {"/web/": WEB_DIR, "/model/": Path(model_dir)}
+def demo_roots(model_dir: str | Path, frame_dir: str | Path | None = None) -> dict[str, Path]:
+    """What the demo page needs: the web folder (library, page, TF.js), the exported column model
+    and, to read without markers, the frame model's TF.js export (the shipped one by default)."""
+    from soroban_vision.frame.detector import FRAME_MODEL_DIR
+
+    frame = Path(frame_dir) if frame_dir is not None else FRAME_MODEL_DIR / "tfjs"
+    roots = {"/web/": WEB_DIR, "/model/": Path(model_dir)}
+    return roots | ({"/frame/": frame} if (frame / "contract.json").is_file() else {})
 
 
 def serve_demo(model_dir: str | Path, port: int = 8000, isolate: bool = False, say=print) -> None:

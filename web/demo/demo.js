@@ -1,19 +1,20 @@
 // The demo page: read a whole soroban from the camera or a photo (loadAbacusReader), or single
 // column crops (loadColumnClassifier), through the library's public surface (web/src/index.js).
 // The model comes from ?model= (default /model/, where `soroban-vision serve-demo` mounts the
-// shipped export).
-import { loadAbacusReader, loadColumnClassifier, spec, Stabilizer } from "../src/index.js";
+// shipped export), the frame model, which reads without markers, from ?frame= (default /frame/).
+import { loadAbacusReader, loadColumnClassifier, loadFrameDetector, spec, Stabilizer } from "../src/index.js";
 import { setupCollect } from "./collect.js";
 
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get("model") ?? "/model/";
+const frameUrl = params.get("frame") ?? "/frame/";
 const backend = params.get("backend") ?? "wasm";
 const $ = (id) => document.getElementById(id);
 const canvas = $("view"), ctx = canvas.getContext("2d");
 $("model-url").textContent = modelUrl;
 const collect = setupCollect(params, $); // off unless ?collect=URL&collectKey=KEY
 
-let classifier = null, reader = null;
+let classifier = null, reader = null, frameDetector = null;
 let mode = "idle"; // idle | photo | camera
 let source = null; // the image, or the <video> of the camera
 let video = null, stream = null;
@@ -35,8 +36,8 @@ function say(text, kind = "") {
   $("status").className = `status ${kind}`;
 }
 
-/** A failure that clicking the frame's corners would cure: no markers found, or none looked for. */
-const wantsCorners = (e) => e?.code === "no_frame_in_browser" || e?.code === "no_markers";
+/** A failure that clicking the frame's corners would cure: no frame found, by markers or the frame model. */
+const wantsCorners = (e) => ["no_frame_in_browser", "no_markers", "no_frame", "no_frame_outline"].includes(e?.code);
 
 /** 4 644 935: thin spaces every three digits, as the unit dots on a soroban's bar. */
 const grouped = (text) => [...text].map((ch, i) => (i > 0 && (text.length - i) % 3 === 0 ? "\u2009" : "") + ch).join("");
@@ -351,7 +352,7 @@ function show() {
   message.className = `message${failure ? " error" : ""}`;
   if (failure) {
     message.textContent = wantsCorners(failure)
-      ? "No frame markers to go by. Click the frame's four outer corners, top-left first, then clockwise."
+      ? `${frameDetector && failure.code !== "no_markers" ? "No soroban frame found" : "No frame markers to go by"}. Click the frame's four outer corners, top-left first, then clockwise.`
       : failure.message;
   } else if (rivals.length) {
     message.replaceChildren(`Not sure how many rods this soroban has (${rivals.join(" or ")}): say it once and it is never guessed again. `);
@@ -383,7 +384,7 @@ function show() {
     bar.append(track, el("div", "digit", unread ? spec.flags.unread_mark : String(c.digit)));
     bars.append(bar);
   }
-  $("fact-method").textContent = live ? { markers: "4 markers", "markers-3": "3 markers", corners: "your clicks" }[live.method] ?? live.method : "–";
+  $("fact-method").textContent = live ? { markers: "4 markers", "markers-3": "3 markers", model: "frame model", corners: "your clicks" }[live.method] ?? live.method : "–";
   const camera = mode === "camera" && perFrame;
   $("fact-ms").textContent = live ? (camera ? `${(1000 / perFrame).toFixed(0)} fps` : `${Math.round(live.ms)} ms`) : "–";
   $("fact-ms").title = live ? `${Math.round(camera ? perFrame : live.ms)} ms per frame` : "";
@@ -445,7 +446,7 @@ $("set-frames").addEventListener("input", () => {
 });
 $("set-columns").addEventListener("change", () => setRods($("set-columns").value));
 $("set-markers").addEventListener("change", () => {
-  if ($("set-markers").value === "off" && !corners) setPicking(true);
+  if ($("set-markers").value === "off" && !corners && !frameDetector) setPicking(true);
   if (mode === "photo") readOnce();
 });
 
@@ -559,10 +560,15 @@ $("examples").addEventListener("click", () => readColumns(classifier.contract.go
 show();
 try {
   classifier = await loadColumnClassifier(modelUrl, { backend });
-  reader = await loadAbacusReader(modelUrl, { classifier });
+  frameDetector = await loadFrameDetector(frameUrl, { backend }).catch((e) => {
+    console.warn(`no frame model at ${frameUrl}, so no reading without markers: ${e.message}`);
+    return null;
+  });
+  reader = await loadAbacusReader(modelUrl, { classifier, frameDetector });
   const g = classifier.golden;
   say(`Ready: model “${classifier.contract.model.name}” (${classifier.contract.weights.precision}) on ${classifier.backend}; ` +
-      `its golden self-check passed on ${g.vectors} images (max difference ${g.maxDiff.toExponential(1)}).`, "ok");
+      `its golden self-check passed on ${g.vectors} images (max difference ${g.maxDiff.toExponential(1)}). ` +
+      (frameDetector ? "The frame model reads sorobans without markers." : "No frame model: without markers, click the frame's corners."), "ok");
   for (const id of ["camera", "example", "examples"]) $(id).disabled = false;
   if (!navigator.mediaDevices?.getUserMedia) {
     $("camera").disabled = true;

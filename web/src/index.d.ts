@@ -106,7 +106,22 @@ export interface AbacusReaderOptions extends ClassifierOptions {
    * origin; in a bundle, give it (copy node_modules/@opencvjs/web/lib/ to your site).
    */
   arucoUrl?: string;
+  /** Folder URL of an exported frame model (the package's frame-model/): read without markers. */
+  frameModel?: string | URL;
+  /** An already loaded frame model to share (it is then not disposed with the reader). */
+  frameDetector?: FrameDetector;
 }
+
+export interface FrameDetector {
+  readonly contract: Record<string, unknown>;
+  readonly backend: Backend;
+  /** The golden self-check the loader ran: vectors, maxDiff, tolerance. */
+  readonly golden: { vectors: number; maxDiff: number; tolerance: number };
+  dispose(): void;
+}
+
+/** Load the frame model (contract, SHA-256 of every file, golden self-check) from its folder. */
+export function loadFrameDetector(baseUrl: string | URL, options?: ClassifierOptions): Promise<FrameDetector>;
 
 export interface ReadOptions {
   /** Rods on the soroban (1-31); default: fitted from the rod spacing. */
@@ -143,7 +158,8 @@ export interface AbacusReading {
   columns: AbacusColumn[];
   /** The frame, clockwise from the top-left, in the source's pixels. */
   corners: Point[];
-  method: "markers" | "markers-3" | "corners";
+  /** Where the frame came from: the markers (all four, or three), the frame model, or the corners given. */
+  method: "markers" | "markers-3" | "model" | "corners";
   /** The rod count and how sure it is; `uncertain` readings carry a warning and never make a steady number. */
   rods: {
     count: number;
@@ -168,7 +184,10 @@ export interface AbacusReader {
   dispose(): void;
 }
 
-/** Load the column classifier (unless given) and, unless markers are "off", the marker detector. */
+/**
+ * Load the column classifier (unless given), unless markers are "off" the marker detector, and
+ * with `frameModel` (or `frameDetector`) the frame model, which reads without markers.
+ */
 export function loadAbacusReader(baseUrl: string | URL, options?: AbacusReaderOptions): Promise<AbacusReader>;
 
 export interface StabilizerOptions {

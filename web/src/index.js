@@ -12,6 +12,7 @@
 export { loadColumnClassifier } from "./classifier/load.js";
 export { decode } from "./classifier/decode.js";
 export { loadAbacusReader } from "./abacus/reader.js";
+export { loadFrameDetector } from "./frame/load.js";
 export { Stabilizer } from "./abacus/stabilizer.js";
 export { createCollector } from "./collector.js";
 export { spec } from "./abacus/spec.js";

@@ -39,8 +39,9 @@ def evaluate_scenes(
     With `browser` (a TF.js model folder), every scene is read again by the browser pipeline
     (web/src/index.js in headless Chromium, wasm) and the result gains a "browser" section: its
     accuracy, its agreement with Python and its time per frame. The browser finds the frame from
-    the markers when the scenes have them; otherwise it is given the corners Python found, as a
-    user would click them, so the rest of the pipeline is compared on the same frame.
+    the markers when the scenes have them, and with `frame_model` from its own copy of the frame
+    model when they do not; otherwise it is given the corners Python found, as a user would click
+    them, so the rest of the pipeline is compared on the same frame.
     """
     root = Path(root)
     frame = "shipped" if frame_model else None  # the learned frame detector before the outline search
@@ -75,7 +76,11 @@ def evaluate_scenes(
         "runtime": getattr(reader, "runtime", ""),
         "by_condition": by_condition(items, outcomes),
         "failures": failures,
-        **({"browser": in_browser(root, manifest, readings, browser, columns, markers)} if browser else {}),
+        **(
+            {"browser": in_browser(root, manifest, readings, browser, columns, markers, frame_model)}
+            if browser
+            else {}
+        ),
     }
 
 

@@ -5,8 +5,9 @@ everywhere".
 The report (`evaluate-scenes --browser`, its "browser" section; these keys are stable):
 
 - n, runtime, frame_from: the scenes, the browser runtime, where the browser's frame came from
-  ("markers": its own marker detector, with the same `markers` mode as Python; else the corners
-  Python found, handed over as a user's clicks);
+  ("markers": its own marker detector, with the same `markers` mode as Python; "frame model": its
+  own frame model, for scenes without markers when Python used one too; else the corners Python
+  found, handed over as a user's clicks);
 - python_exact_number_accuracy, exact_number_accuracy: the share of scenes each side read to
   the true number (Python's, then the browser's);
 - same_number: the share of scenes with the same answer on both sides (the same text, unread
@@ -28,12 +29,17 @@ import numpy as np
 FROM_MARKERS = ("markers", "markers-3")  # the methods that mean "found from the markers"
 
 
-def in_browser(root: Path, manifest: dict, readings: dict, model: str | Path, columns, markers) -> dict:
-    """Read every scene of `manifest` in Chromium with the TF.js model folder `model`."""
+def in_browser(
+    root: Path, manifest: dict, readings: dict, model: str | Path, columns, markers, frame_model: bool = False
+) -> dict:
+    """Read every scene of `manifest` in Chromium with the TF.js model folder `model` (and, with
+    `frame_model`, the shipped frame model's TF.js export for the scenes without markers)."""
+    from soroban_vision.frame.detector import FRAME_MODEL_DIR
     from soroban_vision.runners.chromium import ChromiumRunner  # only this comparison needs a browser
 
+    frame = FRAME_MODEL_DIR / "tfjs" if frame_model else None
     with ChromiumRunner(model, "wasm") as runner:
-        return _evaluate_in_browser(root, manifest, readings, runner, columns, markers)
+        return _evaluate_in_browser(root, manifest, readings, runner, columns, markers, frame)
 
 
 def _read_one(runner, path: Path, options: dict, warm: bool) -> dict | str:
@@ -50,9 +56,10 @@ def _read_one(runner, path: Path, options: dict, warm: bool) -> dict | str:
         return str(e)
 
 
-def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, columns, markers) -> dict:
+def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, columns, markers, frame) -> dict:
     """The scenes read again in Chromium; see evaluate_scenes in abacus/evaluate.py."""
     by_markers = bool(manifest.get("markers")) and markers != "off"
+    by_model = not by_markers and frame is not None
     base = {"columns": columns} if columns else {}
     exact = py_exact = agree = same = not_found = 0
     ms, failures, corner_diffs = [], [], []
@@ -64,6 +71,8 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
             found["python"].append(item["file"])
         if by_markers:
             given = {"markers": markers}
+        elif by_model:
+            given = {"markers": markers, "frame_model": frame}
         elif mine is not None:
             given = {"corners": mine.corners}
         else:
@@ -91,7 +100,11 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
     return {
         "n": n,
         "runtime": runner.name,
-        "frame_from": "markers" if by_markers else "the corners Python found (as if clicked)",
+        "frame_from": "markers"
+        if by_markers
+        else "frame model"
+        if by_model
+        else "the corners Python found (as if clicked)",
         "python_exact_number_accuracy": py_exact / n if n else 0.0,
         "exact_number_accuracy": exact / n if n else 0.0,
         "same_number": same / n if n else 0.0,
