@@ -22,10 +22,10 @@ SPEC_JSON = WEB / "src" / "abacus" / "spec.json"
 # What the browser's modules use: their exported constants, a default Stabilizer, the messages.
 NODE_SCRIPT = """
 import * as s from "./src/abacus/spec.js";
-import { chooseCount } from "./src/abacus/rods.js";
+import { chooseCount, rodCounts } from "./src/abacus/rods.js";
 import { Stabilizer } from "./src/abacus/stabilizer.js";
 const fields = JSON.parse(process.argv[1]);
-const { counts, sequences, warnings } = JSON.parse(process.argv[2]);
+const { counts, sequences, warnings, profiles } = JSON.parse(process.argv[2]);
 const { frames, minConfidence, motion } = new Stabilizer();
 const stabilized = sequences.map(([options, seq]) => {
   const st = new Stabilizer(options);
@@ -48,6 +48,7 @@ console.log(JSON.stringify({
   errors: Object.fromEntries(Object.entries(fields).map(([id, f]) => [id, s.message(id, f)])),
   count: s.COUNT,
   warnings: Object.fromEntries(Object.entries(warnings).map(([id, f]) => [id, s.warningText(id, f)])),
+  rodCounts: profiles.map((p) => rodCounts(Float64Array.from(p))),
   choices: counts.map(([layouts, logs, given]) =>
     chooseCount(layouts.map(([rods, sideFrac, score]) => ({ rods, sideFrac, score })), logs, given)),
   stabilized,
@@ -103,6 +104,18 @@ STABILIZER_CASES = [
 ]
 
 
+def _profile(rods: int, width: int, harmonic: float) -> np.ndarray:
+    """A column profile of `rods` rods (rails 0.65 pitches wide) whose bead edges repeat at half
+    the pitch `harmonic` times as strongly as the rods themselves."""
+    pitch = width / (rods + 1.3)
+    x = np.arange(width) + 0.5 - 0.65 * pitch
+    return 100 + 10 * np.cos(2 * np.pi * x / pitch) + 10 * harmonic * np.cos(4 * np.pi * x / pitch)
+
+
+# (rods, profile): plain rods, and rods whose half-pitch pattern is the first strong peak
+PROFILES = [(13, _profile(13, 700, 0.5)), (13, _profile(13, 700, 3.0)), (27, _profile(27, 700, 0.5))]
+
+
 @pytest.fixture(scope="module")
 def js(spec) -> dict:
     node = shutil.which("node")
@@ -111,6 +124,7 @@ def js(spec) -> dict:
     fields = {eid: sample_fields(text) for eid, text in spec["errors"].items()}
     cases = {
         "counts": COUNT_CASES,
+        "profiles": [p.tolist() for _, p in PROFILES],
         "sequences": STABILIZER_CASES,
         "warnings": {wid: sample_fields(text) for wid, text in spec["warnings"].items()},
     }
@@ -260,3 +274,15 @@ def test_the_stabilizer_answers_alike(js):
     assert [a for a, _ in unsure] == [None, None, None, 7, None, None]  # unsure frames are not counted
     assert [a for a, _ in leading_zero] == [None, None, 123, None]  # 0123 on 4 rods is not 123 on 3
     assert [a for a, _ in old][-2:] == [5, 5]  # no count fed: as before
+
+
+def test_a_half_pitch_pattern_leaves_the_true_rod_count_a_candidate(js):
+    """Bead edges repeating at half the pitch make the autocorrelation's first strong peak half
+    the period; the true period's stronger peak keeps its counts among the candidates, in both
+    runtimes alike, and a true 27-rod profile still gives 27."""
+    from soroban_vision.abacus.rods import rod_counts
+
+    for (rods, profile), theirs in zip(PROFILES, js["rodCounts"], strict=True):
+        ours = rod_counts(profile)
+        assert rods in ours and theirs == ours, (rods, ours, theirs)
+    assert 13 not in rod_counts(PROFILES[2][1])

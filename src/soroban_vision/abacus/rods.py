@@ -52,7 +52,9 @@ def column_profile(rect: np.ndarray) -> np.ndarray:
 
 def rod_counts(profile: np.ndarray) -> list[int]:
     """Rod counts consistent with the profile's period (its autocorrelation's first strong peak).
-    The side rails are 0.3-1.0 pitches wide, so a period leaves one or two candidate counts."""
+    The side rails are 0.3-1.0 pitches wide, so a period leaves one or two candidate counts. A
+    stronger peak at about twice that period may be the true one (bead edges can repeat at half
+    the pitch; a true period's own double is weaker), so its counts are candidates too."""
     every = list(range(MIN_COLUMNS, MAX_COLUMNS + 1))
     width = len(profile)
     lo, hi = _RODS["period_window"]
@@ -67,9 +69,13 @@ def rod_counts(profile: np.ndarray) -> list[int]:
         return every
     strongest = max(ac[k] for k in peaks)
     period = next(k for k in peaks if ac[k] >= _RODS["peak_share"] * strongest)
+    twice = [
+        k for k in peaks if _RODS["double_period"][0] * period <= k <= _RODS["double_period"][1] * period
+    ]
+    periods = [period] + [k for k in twice[:1] if ac[k] > ac[period]]
     low, high = _RODS["period_ratio"]
     rails = _RODS["rails_in_pitches"]
-    counts = {n for n in every if low <= (width / (n + rails)) / period <= high}
+    counts = {n for n in every for p in periods if low <= (width / (n + rails)) / p <= high}
     return sorted(counts) or every
 
 

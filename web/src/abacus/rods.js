@@ -21,7 +21,10 @@ export function columnProfile(rect, width, height) {
   return profile;
 }
 
-/** Rod counts consistent with the profile's period (its autocorrelation's first strong peak). */
+/**
+ * Rod counts consistent with the profile's period (its autocorrelation's first strong peak), and
+ * with a stronger peak at about twice it, which may be the true period (rods.py rod_counts).
+ */
 export function rodCounts(profile) {
   const width = profile.length;
   const a = Math.trunc(RODS.period_window[0] * width), b = Math.trunc(RODS.period_window[1] * width);
@@ -44,11 +47,13 @@ export function rodCounts(profile) {
   if (peaks.length === 0) return ALL_COUNTS.slice();
   const strongest = Math.max(...peaks.map((k) => ac[k]));
   const period = peaks.find((k) => ac[k] >= RODS.peak_share * strongest);
+  const twice = peaks.find((k) => k >= RODS.double_period[0] * period && k <= RODS.double_period[1] * period);
+  const periods = twice !== undefined && ac[twice] > ac[period] ? [period, twice] : [period];
   const [low, high] = RODS.period_ratio;
-  const counts = ALL_COUNTS.filter((c) => {
-    const ratio = (width / (c + RODS.rails_in_pitches)) / period;
+  const counts = ALL_COUNTS.filter((c) => periods.some((p) => {
+    const ratio = (width / (c + RODS.rails_in_pitches)) / p;
     return ratio >= low && ratio <= high;
-  });
+  }));
   return counts.length ? counts : ALL_COUNTS.slice();
 }
 
