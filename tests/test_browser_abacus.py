@@ -460,6 +460,19 @@ def test_the_demo_reads_a_photo_without_markers_with_the_frame_model(browser, sc
     assert errors == []
 
 
+def test_evaluate_scenes_in_the_browser_finds_the_frame_with_its_own_frame_model(tmp_path):
+    """Without markers and with the frame model (the default), the browser is not handed Python's
+    corners: it finds the frame with its own copy of the model, and where both sides' frames came
+    from the model they are the same frame."""
+    render = run_cli("render-scenes", "--out", tmp_path / "s", "--count", 3, "--seed", 9, "--markers", "off")
+    assert render.returncode == 0, render.stderr
+    proc = run_cli("evaluate-scenes", tmp_path / "s", "--browser", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    b = json.loads(proc.stdout)["browser"]
+    assert b["n"] == 3 and b["frame_from"] == "frame model"
+    assert b["corner_diff_px"]["n"] >= 1 and b["corner_diff_px"]["median"] <= 0.5
+
+
 def test_the_demo_example_photo_is_read(browser):
     """The example the demo offers is a real rendered scene the reader gets right."""
     example = Path(__file__).resolve().parents[1] / "web" / "demo" / "example-soroban.jpg"
@@ -476,7 +489,10 @@ def test_evaluate_scenes_in_the_browser_agrees_with_python(tmp_path, markers):
     flags = ["--markers", "on" if markers else "off"]
     render = run_cli("render-scenes", "--out", tmp_path / "s", "--count", 3, "--seed", 8, *flags)
     assert render.returncode == 0, render.stderr
-    proc = run_cli("evaluate-scenes", tmp_path / "s", "--browser", "--json", "-")
+    # without markers, the outline search: the browser is handed its corners (the frame model's
+    # own comparison is tests/test_frame_model_reading.py's)
+    frame = [] if markers else ["--no-frame-model"]
+    proc = run_cli("evaluate-scenes", tmp_path / "s", "--browser", *frame, "--json", "-")
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     b = r["browser"]

@@ -43,19 +43,20 @@ def read_abacus(
     classifier=None,
     threshold: float | None = None,
     max_megapixels: float = MAX_MEGAPIXELS,
-    frame_model: bool = False,
+    frame_model: bool = True,
 ):
     """Read the number on the soroban in `image` (a file path, a PIL image, or pixels as a
     uint8 array [H,W], [H,W,3] or [H,W,4]).
 
     columns: rods on the soroban (default: fitted from the rod spacing). markers: "auto"
-    (markers when found, else the frame's outline), "on" (markers only) or "off" (outline
-    only). corners: the frame's four corners in the image's pixels, clockwise from the
+    (markers when found, else the frame without them), "on" (markers only) or "off" (never
+    markers). corners: the frame's four corners in the image's pixels, clockwise from the
     top-left, used as given. Files and PIL images are turned upright by their EXIF
     orientation, as a browser shows them: corners given and returned are in the upright
     image's pixels. max_megapixels: a file or PIL image with more pixels is refused
     (too_many_pixels) before it is decoded. frame_model: without markers, ask the learned frame
-    detector (models/frame) before the outline search. Returns an `AbacusReading`: number, digits,
+    detector (models/frame) first, as the browser does, and the outline search only when it sees
+    no frame (True, the default); False: the outline search only. Returns an `AbacusReading`: number, digits,
     confidences, flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there
     is no soroban to read, `UsageError` on bad input; both have a stable `.code`."""
     from soroban_vision import abacus
@@ -64,8 +65,7 @@ def read_abacus(
     photo = _photo(image, max_megapixels)
     classifier = classifier if classifier is not None else _shipped_classifier()
     options = {} if threshold is None else {"threshold": threshold}
-    if frame_model:
-        options["frame_model"] = "shipped"
+    options["frame_model"] = "shipped" if frame_model else None
     return abacus.read_abacus(photo, classifier, columns, markers, corners=corners, **options)
 
 

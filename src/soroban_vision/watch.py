@@ -91,7 +91,7 @@ def watch(
     stabilizer=None,
     max_frames: int | None = None,
     on_frame=None,
-    frame_model: bool = False,
+    frame_model: bool = True,
 ) -> Iterator[dict]:
     """Read every frame; yield a "steady" event each time the Stabilizer accepts a number other
     than the last one it accepted, and an "end" event with counts and timing last (also after
@@ -140,7 +140,7 @@ def watch(
     }
 
 
-def _read(frame: Frame, classifier, columns, markers, frame_model: bool = False):
+def _read(frame: Frame, classifier, columns, markers, frame_model: bool = True):
     from soroban_vision.api import read_abacus
 
     try:

@@ -27,7 +27,7 @@ def evaluate_scenes(
     markers: str = "auto",
     browser: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
-    frame_model: bool = False,
+    frame_model: bool = True,
 ) -> dict:
     """Read every scene of a `render-scenes` folder and compare with its ground truth.
 

@@ -106,16 +106,16 @@ def read_abacus(
     markers: str = "auto",
     threshold: float = LOW_CONFIDENCE,
     corners=None,
-    frame_model=None,
+    frame_model="shipped",
 ) -> AbacusReading:
     """Read the number on the soroban in a photo (a `Photo`, or float64 gray [H,W] in 0..255).
-    `markers`: "auto" (markers when found, else the frame's outline), "on" (markers only) or
-    "off" (the outline only). `corners`: the frame's four [x, y] corners in the photo's
+    `markers`: "auto" (markers when found, else the frame without them), "on" (markers only)
+    or "off" (never markers). `corners`: the frame's four [x, y] corners in the photo's
     pixels, clockwise from the top-left, used as given (method "corners"). `frame_model`:
-    without markers, a frame model asked before the outline search: "shipped" (models/frame),
-    a `frame.FrameDetector`, or None (the default: the outline search only, which still reads
-    more exactly; models/frame/model-card.md has the figures). Corners and column quads are
-    given in the original photo's pixels."""
+    without markers, the frame model asked first ("model"), the outline search ("contour")
+    only when it sees no frame: "shipped" (the default, models/frame), a `frame.FrameDetector`,
+    or None (the outline search only). Corners and column quads are given in the original
+    photo's pixels."""
     photo = photo if isinstance(photo, Photo) else Photo(np.asarray(photo, np.float64))
     check_options(columns, markers)
     given = None if corners is None else photo.from_photo(check_corners(corners))

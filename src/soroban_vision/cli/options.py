@@ -69,10 +69,10 @@ def reading_options(command):
         ),
         click.option(
             "--frame-model/--no-frame-model",
-            default=False,
+            default=True,
             show_default=True,
-            help="Without markers, ask the learned frame detector (models/frame) before the outline "
-            "search. Off by default: on our renders the outline search still reads more numbers exactly.",
+            help="Without markers, ask the learned frame detector (models/frame) first, as the browser "
+            "does; the outline search looks only when it sees no frame (--no-frame-model: only it).",
         ),
     ]
     for option in reversed(options):

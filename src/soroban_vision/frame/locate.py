@@ -22,6 +22,9 @@ PAINT_OUT = LOOK[
     "paint_out"
 ]  # the found frame, grown this much about its centre, is painted out for the second look
 SAME = LOOK["same"]  # a second frame overlapping the first this much is the first one again
+# soroban_score below which the model's frame is no frame: snapped to a rod, a bead row or a hand
+# instead of the rails (the outline search, in Python, then looks)
+MIN_SCORE = LOOK["min_score"]
 TWO_SOROBANS = LOOK["two_sorobans"]  # soroban_score of a second frame that makes the photo ambiguous
 
 
@@ -35,7 +38,7 @@ def model_frame(gray: np.ndarray, detector: FrameDetector) -> np.ndarray | None:
     h, w = gray.shape
     img = smoothed(gray)
     corners = polished(img, closer(detector, gray, to_pixels(out["corners"][0], w, h)))
-    if degenerate(corners) or not within(corners, w, h, INSIDE_PX):
+    if degenerate(corners) or not within(corners, w, h, INSIDE_PX) or soroban_score(img, corners) < MIN_SCORE:
         return None
     if _another_soroban(detector, x, img, corners):
         raise frame_not_found("two_sorobans", why="2 frames seen by the frame model")

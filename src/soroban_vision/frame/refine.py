@@ -11,6 +11,7 @@ import numpy as np
 
 from soroban_vision.abacus.corners import order_corners, quad_height
 from soroban_vision.abacus.edges import NOISE_FLOOR, Side, corners_of, fine_lines, refine_quad
+from soroban_vision.abacus.score import soroban_score
 from soroban_vision.abacus.spec import SPEC
 
 SNAP = SPEC["frame_search"]["snap"]  # distances: pixels, or fractions of the quad's height
@@ -33,10 +34,15 @@ def polished(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """`refine_corners`, then the classical search's last step on that quad: each side may take
     another of its edges (or a rail as wide as the opposite one) if that makes the frame look
     more like a soroban's (`edges.refine_quad` with search; a rail's inner edge taken for the
-    outer one makes the side rails lopsided, which that score sees)."""
+    outer one makes the side rails lopsided, which that score sees). The search starts from its
+    own pick of each side's edge, not from the snapped one, so its quad is taken only when it
+    looks at least as much like a soroban's frame as the snapped quad."""
     snapped = refine_corners(img, corners)
     searched = refine_quad(img, snapped, search=True)
-    return snapped if searched is None else order_corners(searched)
+    if searched is None:
+        return snapped
+    searched = order_corners(searched)
+    return searched if soroban_score(img, searched) >= soroban_score(img, snapped) else snapped
 
 
 def refine_corners(img: np.ndarray, corners: np.ndarray) -> np.ndarray:

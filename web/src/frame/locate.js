@@ -20,7 +20,8 @@ export async function modelFrame(photo, gray, detector) {
   const first = await look(detector, x, photo.width, photo.height);
   if (!(first.score >= detector.heads.threshold)) return null;
   const corners = polished(gray, await closer(detector, photo, first.corners));
-  if (degenerate(corners) || !within(corners, photo.width, photo.height, LOOK.inside_px)) return null;
+  const outside = degenerate(corners) || !within(corners, photo.width, photo.height, LOOK.inside_px);
+  if (outside || sorobanScore(gray, corners) < LOOK.min_score) return null; // snapped to a rod or a hand, not the rails
   if (await anotherSoroban(detector, x, gray, corners)) throw frameNotFound("two_sorobans", { why: "2 frames seen by the frame model" });
   return corners;
 }

@@ -5,18 +5,23 @@
 
 import { convex, orderCorners, quadHeight } from "../abacus/corners.js";
 import { cornersOf, EDGES, fineLines, maxMove, mean4, outwardOf, refineQuad, Side } from "../abacus/edges.js";
+import { sorobanScore } from "../abacus/score.js";
 import { spec } from "../abacus/spec.js";
 
 const SNAP = spec.frame_search.snap; // distances: pixels, or fractions of the quad's height
 
 /**
  * refineCorners, then the classical search's last step on that quad: each side may take another
- * of its edges (or a rail as wide as the opposite one) if the frame then looks more like a soroban's.
+ * of its edges (or a rail as wide as the opposite one) if the frame then looks more like a
+ * soroban's. The search starts from its own pick of each side's edge, so its quad is taken only
+ * when it looks at least as much like a soroban's frame as the snapped quad.
  */
 export function polished(gray, corners) {
   const snapped = refineCorners(gray, corners);
-  const searched = refineQuad(gray, snapped, true);
-  return searched === null ? snapped : orderCorners(searched);
+  let searched = refineQuad(gray, snapped, true);
+  if (searched === null) return snapped;
+  searched = orderCorners(searched);
+  return sorobanScore(gray, searched) >= sorobanScore(gray, snapped) ? searched : snapped;
 }
 
 /**
