@@ -23,6 +23,18 @@ from soroban_vision.cli.options import StepLog, emit_json, json_option, quiet_te
 )
 @click.option("--onnx", type=click.Path(path_type=Path), help="An ONNX model to run with ONNX Runtime too.")
 @click.option(
+    "--frame",
+    type=click.Path(path_type=Path),
+    help="A frame model folder (e.g. models/frame: model.keras, model.onnx, tfjs/) instead of "
+    "--keras/--tfjs/--onnx; corners are compared in photo pixels.",
+)
+@click.option(
+    "--scenes",
+    type=click.Path(path_type=Path),
+    help="For a frame model: a render-scenes folder to feed (default: 24 scenes and 8 tables rendered "
+    "on the spot).",
+)
+@click.option(
     "--images",
     type=click.Path(path_type=Path),
     help="A labelled {digit}/*.png folder (default: 200 columns rendered on the spot).",
@@ -44,14 +56,18 @@ from soroban_vision.cli.options import StepLog, emit_json, json_option, quiet_te
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @click.pass_context
-def doctor(ctx, keras, tfjs, onnx, images, input_range, runtimes, json_out, html_out, quiet) -> None:
+def doctor(
+    ctx, keras, tfjs, onnx, frame, scenes, images, input_range, runtimes, json_out, html_out, quiet
+) -> None:
     """Find why a deployed model answers differently: normalization, quantization, output
     order, preprocessing and runtime parity. Exit 0 pass/warn, 1 fail, 2 usage error."""
     quiet_tensorflow()
     from soroban_vision import doctor as doc
 
     with StepLog("doctor", quiet) as say:
-        report = doc.diagnose(keras, tfjs, onnx, images, input_range, runtimes, say=say)
+        report = doc.diagnose(
+            keras, tfjs, onnx, images, input_range, runtimes, say=say, frame=frame, scenes=scenes
+        )
     click.echo(doc.console(report), err=to_stdout(json_out))  # stdout stays pure JSON with --json -
     emit_json(report.to_json(), json_out)
     if html_out:

@@ -2,6 +2,17 @@
 
     soroban-vision doctor [--keras PATH] [--tfjs DIR] [--onnx FILE] [--images DIR]
                           [--input-range LO,HI] [--runtimes LIST] [--json FILE] [--html FILE]
+    soroban-vision doctor --frame DIR [--scenes DIR] [...]     # a frame (corner) model
+
+A frame model (its contract names the roles corners and frame, or its input is the frame
+model's 128x160 gray) gets the same six checks on photos with their true corners (24 scenes of the
+widened renderer and 8 tables rendered on the spot, or --scenes DIR), measured in the photo's
+pixels: normalization scores corner error and frame-present decisions under each range;
+quantization applies the frame export's rule (a corner moves at most 1 px in a 640x480 photo,
+0.1% of decisions) on export's own check scenes; preprocess_parity runs the browser library's
+whole frame detection (web/src/frame) in Chromium against Python's; runtime_parity fails a
+float32 runtime whose corners move more than 0.5 px or whose decisions change (frame_*.py,
+checks/frame_*.py; docs/doctor-frame.md).
 
 It runs the same inputs through every runtime that can run here (keras, onnxruntime,
 tfjs-node, chromium-cpu, chromium-wasm, chromium-webgl, chromium-webgl-f16) and runs six
@@ -63,11 +74,13 @@ JSON report (`--json FILE`), format "soroban-vision/doctor", version 1:
          "median_ms_per_batch": float | null, "batches": int}
       ],
       "model": {"keras": str | null, "tfjs": str | null, "onnx": str | null, "contract": bool,
-                "kind": "column" | "generic", "weights_precision": str | null,
+                "kind": "column" | "frame" | "generic", "weights_precision": str | null,
                 "inputs": [...], "outputs": [...],        # outputs in predict() order
                 "input_range": {"declared": [lo, hi], "source": "--input-range" | "contract" | "default"}},
       "data": {"source": "rendered" | "folder" | "generated", "path": str | null, "n": int,
                "per_digit": {digit: count}, "feeds": int, "notes": [str]},
+               # a frame model: {"source": "rendered" | "scenes", "path", "n", "scenes", "tables",
+               #                 "feeds", "notes"}
       "notes": [str], "seconds": float, "versions": {package: version}
     }
 
@@ -141,18 +154,24 @@ def diagnose(
     runtimes: str | list[str] | None = None,
     browser_preprocess: Callable[[list[Path]], np.ndarray] | None = None,
     say: Callable[[str], None] = lambda _: None,
+    frame: str | Path | None = None,
+    scenes: str | Path | None = None,
 ) -> Report:
     """Examine a model and its deployment; raises UsageError (exit 2) on bad arguments.
 
     `browser_preprocess` replaces the browser library's preprocessing with a function of the
     image files (float32 [N,128,64,1]): the harness page imports the library statically, so this
     is the seam tests use to feed the preprocess_parity check a deliberately wrong copy.
+    `frame`: a frame model folder (models/frame) in place of keras/tfjs/onnx; `scenes`: a
+    render-scenes folder to feed a frame model (default: photos rendered on the spot).
     """
     from soroban_vision.versions import versions
 
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        facts = gather(stack, keras, tfjs, onnx, images, input_range, runtimes, browser_preprocess, say)
+        facts = gather(
+            stack, keras, tfjs, onnx, images, input_range, runtimes, browser_preprocess, say, frame, scenes
+        )
         checks = run_checks(facts, say)
         images_for_html = _images(facts, checks)
     return Report(
@@ -169,6 +188,8 @@ def diagnose(
 
 
 def _data_json(facts: Facts) -> dict:
+    if facts.scenes is not None:
+        return {**facts.scenes.evidence(), "feeds": len(facts.feeds)}
     if facts.data is not None:
         return {**facts.data.evidence(), "feeds": len(facts.feeds)}
     return {

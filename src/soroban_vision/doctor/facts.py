@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from soroban_vision.doctor import inputs
+from soroban_vision.doctor import compare, inputs
+from soroban_vision.doctor.frame_scenes import SceneSet
 from soroban_vision.doctor.graph import GraphModel
 from soroban_vision.doctor.jsonable import tensor_json
 from soroban_vision.doctor.own_normalization import OwnNormalization
@@ -33,8 +34,10 @@ class Facts:
     keras_model: object | None = None  # a keras.Model, or the SavedModel wrapper
     declared: tuple[float, float] = (0.0, 1.0)
     range_source: str = "default"
-    kind: str = "column"  # column: the soroban column model (or one shaped like it) | generic
+    kind: str = "column"  # column: the soroban column model (or one shaped like it) | frame | generic
     data: inputs.LabelledSet | None = None
+    scenes: SceneSet | None = None  # the frame model's photos with their true corners
+    frame_contract: dict | None = None  # the contract that made this a frame model (any export's)
     feeds: list[dict] = field(default_factory=list)
     input_names: list[str] = field(default_factory=list)
     runtimes: dict[str, RuntimeResult] = field(default_factory=dict)
@@ -58,6 +61,19 @@ class Facts:
     browser_x01: np.ndarray | None = None  # the browser's preprocessing of the image files
     browser_outputs: dict[str, np.ndarray] | None = None  # the decision runtime's answers on them
     unfinished: dict[str, str] = field(default_factory=dict)  # check id -> why its facts are missing
+    # the frame model's (frame_measure.py): the sweep against the true corners, export's check scenes
+    frame_sweep: list[dict] | None = None
+    frame_sweep_items: dict[tuple, dict] = field(default_factory=dict)  # range -> against_truth()
+    frame_check_set: dict | None = None
+
+    def role_specs(self) -> dict[str, dict]:
+        """role -> {name, shape}: the contract's roles, else those of the kind of model this is."""
+        from soroban_vision.contract import FRAME_OUTPUTS
+
+        contract = self.contract or self.frame_contract
+        if contract is None and self.kind == "frame":
+            contract = {"outputs": FRAME_OUTPUTS}
+        return compare.role_specs(contract)
 
     def ran(self) -> list[RuntimeResult]:
         return [r for r in self.runtimes.values() if r.ran]

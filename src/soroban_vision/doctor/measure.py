@@ -26,6 +26,11 @@ def measure(facts: Facts, say: Callable[[str], None] = lambda _: None) -> None:
             facts.keras_model, facts.graph, facts.deployed_weights
         )
     _keras_outputs(facts)
+    if facts.kind == "frame":
+        from soroban_vision.doctor import frame_measure
+
+        frame_measure.measure(facts, run_images, say)
+        return
     _sweep(facts, say)
     _browser(facts)
     _check_set(facts, say)

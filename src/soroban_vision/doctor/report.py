@@ -93,6 +93,8 @@ def console(report: Report, width: int | None = None) -> str:
         if d.get("n") is not None and d["source"] != "generated"
         else f"{d.get('feeds', 0)} generated feeds"
     )
+    if m["kind"] == "frame" and d.get("n") is not None:
+        feed = f"{d['n']} {d['source']} photos ({d['scenes']} with a soroban, {d['tables']} without)"
     rng = m["input_range"]
     lines = [
         f"soroban-vision doctor: {_status(report.status)}   ({'; '.join(what)})",
@@ -136,6 +138,8 @@ def _runtime_table(report: Report):
         dec = "-"
         if c["n"]:
             dec = f"{c['n'] - c['disagreements']}/{c['n']} agree"
+        if c.get("max_corner_shift_px") is not None:  # a frame model: where the corners land
+            dec += f", corners {c['max_corner_shift_px']:.2g} px"
         for i, o in enumerate(c["outputs"]):
             tol = (
                 f"abs={o['required_atol']:.2g} OR rel={o['required_rtol']:.2g}"

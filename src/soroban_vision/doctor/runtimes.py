@@ -209,6 +209,7 @@ class BrowserPreprocess:
     status: str = "skipped"  # ran | skipped | refused
     reason: str = ""
     x01: np.ndarray | None = None
+    outputs: dict[str, np.ndarray] | None = None  # a frame model's: the library's own answers, by role
 
 
 class ChromiumJob(threading.Thread):
@@ -243,6 +244,7 @@ class ChromiumJob(threading.Thread):
         self.preprocess = BrowserPreprocess()
         self.error: BaseException | None = None
         self.cancel = threading.Event()  # set by the main thread when the run is abandoned
+        self.frame = False  # a frame model: the page runs the frame detector on the photos
 
     def run(self) -> None:
         try:
@@ -317,6 +319,9 @@ class ChromiumJob(threading.Thread):
 
     def _preprocess(self, runner) -> None:
         """The browser library's own preprocessing of the image files, as a web page runs it."""
+        if self.frame:
+            self._frame(runner)
+            return
         self.say("chromium: preprocessing the image files with the browser library")
         try:
             runner.call("load", "/model/", "wasm", {})
@@ -328,3 +333,14 @@ class ChromiumJob(threading.Thread):
             runner.preprocess(files[i : i + PREPROCESS_CHUNK]) for i in range(0, len(files), PREPROCESS_CHUNK)
         ]
         self.preprocess.status, self.preprocess.x01 = "ran", np.concatenate(parts)
+
+    def _frame(self, runner) -> None:
+        from soroban_vision.doctor.frame_browser import detect
+
+        self.say("chromium: the browser library's frame detector on the photos")
+        answer = detect(runner, self.preprocess_files)
+        if "refused" in answer:
+            self.preprocess.status, self.preprocess.reason = "refused", answer["refused"]
+            return
+        self.preprocess.status, self.preprocess.x01 = "ran", answer["x01"]
+        self.preprocess.outputs = {"corners": answer["corners"], "frame": answer["frame"]}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from soroban_vision import contract as contract_mod
-from soroban_vision.doctor import compare, inputs
+from soroban_vision.doctor import compare, frame_folder, frame_scenes, inputs
 from soroban_vision.doctor.facts import Facts
 from soroban_vision.doctor.graph import read_graph
 from soroban_vision.doctor.measure import BATCH, measure
@@ -51,7 +51,7 @@ def parse_range(text) -> tuple[float, float]:
 
 def _check_paths(keras, tfjs, onnx, images) -> None:
     if keras is None and tfjs is None and onnx is None:
-        raise UsageError("give a model to examine: --keras, --tfjs and/or --onnx")
+        raise UsageError("give a model to examine: --keras, --tfjs and/or --onnx, or --frame DIR")
     if keras is not None and not Path(keras).exists():
         raise UsageError(f"--keras {keras} does not exist (a .keras file or a SavedModel folder)")
     if onnx is not None and not Path(onnx).is_file():
@@ -73,6 +73,23 @@ def _is_column(infos: list[TensorInfo]) -> bool:
     )
 
 
+def _is_frame(infos: list[TensorInfo]) -> bool:
+    from soroban_vision.frame.input import HEIGHT as FRAME_HEIGHT
+    from soroban_vision.frame.input import WIDTH as FRAME_WIDTH
+
+    return len(infos) == 1 and tuple(infos[0].shape)[1:] == (FRAME_HEIGHT, FRAME_WIDTH, 1)
+
+
+def _frame_folder(frame, keras, tfjs, onnx) -> tuple:
+    """--frame DIR: its model files (checked, one line per problem) in place of --keras/--tfjs/--onnx."""
+    if frame is None:
+        return keras, tfjs, onnx
+    if keras is not None or tfjs is not None or onnx is not None:
+        raise UsageError("--frame DIR names the model files itself: leave out --keras, --tfjs and --onnx")
+    found = frame_folder.resolve(frame)
+    return found["keras"], found["tfjs"], found["onnx"]
+
+
 def _keras_inputs(model) -> list[TensorInfo]:
     from soroban_vision.runners.keras import KerasRunner
 
@@ -92,16 +109,21 @@ def gather(
     runtimes=None,
     browser_preprocess=None,
     say: Callable[[str], None] = lambda _: None,
+    frame=None,
+    scenes=None,
 ) -> Facts:
     """Check the arguments (UsageError, exit 2), run every requested runtime once, then measure
     what the checks need beyond the runtimes' answers."""
+    keras, tfjs, onnx = _frame_folder(frame, keras, tfjs, onnx)
     _check_paths(keras, tfjs, onnx, images)
+    if scenes is not None and not Path(scenes).is_dir():
+        raise UsageError(f"--scenes {scenes} does not exist or is not a folder", code="no_scenes")
     facts = _describe(keras, tfjs, onnx, input_range, runtimes, browser_preprocess)
     facts.workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sv-doctor-")))
     if facts.graph is None and facts.keras_path is not None:
         say(f"loading the Keras reference {facts.keras_path}")
         facts.keras_model = _load_keras(facts.keras_path)
-    _inputs(facts, images, say)
+    _inputs(facts, images, scenes, say)
     _run(stack, facts, say)
     measure(facts, say)
     return facts
@@ -129,6 +151,9 @@ def _describe(keras, tfjs, onnx, input_range, runtimes, browser_preprocess) -> F
             )
         if (facts.tfjs_path / contract_mod.FILENAME).is_file():
             facts.contract = contract_mod.read(facts.tfjs_path)
+    facts.frame_contract = frame_folder.contract_near(keras, tfjs, onnx)
+    if facts.frame_contract is not None and facts.tfjs_path is not None and facts.contract is not None:
+        frame_folder.check_listed_files(facts.contract, facts.tfjs_path, str(facts.tfjs_path))
     if input_range is not None:
         facts.declared, facts.range_source = parse_range(input_range), "--input-range"
     elif facts.contract is not None:
@@ -137,8 +162,9 @@ def _describe(keras, tfjs, onnx, input_range, runtimes, browser_preprocess) -> F
     return facts
 
 
-def _inputs(facts: Facts, images, say) -> None:
-    """What to feed: labelled columns for a column model, seeded random tensors otherwise."""
+def _inputs(facts: Facts, images, scenes, say) -> None:
+    """What to feed: labelled columns for a column model, photos with their true corners for a
+    frame model, seeded random tensors otherwise."""
     infos = (
         facts.graph.inputs
         if facts.graph
@@ -148,7 +174,15 @@ def _inputs(facts: Facts, images, say) -> None:
     )
     facts.input_names = [i.name.split(":")[0] for i in infos]
     facts.kind = "column" if _is_column(infos) else "generic"
-    if facts.kind == "column":
+    if facts.frame_contract is not None or (
+        facts.kind == "generic" and facts.contract is None and _is_frame(infos)
+    ):
+        facts.kind = "frame"
+    if scenes is not None and facts.kind != "frame":
+        facts.notes.append(f"--scenes ignored: {_sig(infos)} is not a frame model's input")
+    if facts.kind == "frame":
+        _frame_inputs(facts, images, scenes, say)
+    elif facts.kind == "column":
         if images is not None:
             say(f"reading labelled images from {images}")
             facts.data = inputs.folder_set(Path(images))
@@ -168,6 +202,19 @@ def _inputs(facts: Facts, images, say) -> None:
             f"float inputs uniform in {compare.fmt_range(facts.declared)}, "
             f"int inputs uniform in [0,{inputs.INT_HIGH})"
         )
+
+
+def _frame_inputs(facts: Facts, images, scenes, say) -> None:
+    if images is not None:
+        facts.notes.append("--images ignored: a frame model takes photos (--scenes DIR)")
+    if scenes is not None:
+        say(f"reading the scenes in {scenes}")
+        facts.scenes = frame_scenes.folder_scene_set(Path(scenes))
+    else:
+        say(f"rendering {frame_scenes.RENDER_SCENES} scenes and {frame_scenes.RENDER_TABLES} tables")
+        facts.scenes = frame_scenes.render_scene_set(facts.workdir / "scenes")
+    x = compare.apply_range(facts.scenes.x01, facts.declared)
+    facts.feeds = [{facts.input_names[0]: x[i : i + BATCH]} for i in range(0, len(x), BATCH)]
 
 
 def _run(stack: contextlib.ExitStack, facts: Facts, say) -> None:
@@ -222,8 +269,8 @@ def _settle(facts: Facts, results: dict[str, RuntimeResult]) -> None:
     facts.runtimes = {rid: results[rid] for rid in RUNTIMES if rid in results}
     ran = facts.ran()
     facts.reference = "keras" if facts.runtime("keras") else (ran[0].id if ran else None)
-    if facts.kind == "column":
-        specs = compare.role_specs(facts.contract)
+    if facts.kind in ("column", "frame"):
+        specs = facts.role_specs()
         for r in ran:
             facts.roles[r.id] = compare.match_roles(specs, r.outputs)
 
@@ -235,8 +282,10 @@ def _start_chromium(facts: Facts, say) -> list[ChromiumJob]:
     chromium = [rid.removeprefix("chromium-") for rid in facts.requested if rid.startswith("chromium-")]
     if not chromium or facts.graph is None:
         return []
-    want_preprocess = facts.kind == "column" and facts.contract is not None and facts.browser_override is None
-    files = facts.data.files if want_preprocess and facts.data is not None else None
+    want_preprocess = facts.kind in ("column", "frame") and facts.contract is not None
+    want_preprocess = want_preprocess and facts.browser_override is None
+    data = facts.scenes if facts.kind == "frame" else facts.data
+    files = data.files if want_preprocess and data is not None else None
     first = [b for b in ("webgl", "wasm", "cpu") if b in chromium]
     second = ["webgl-f16"] if "webgl-f16" in chromium else []
     if second and "cpu" in first and (len(first) > 1 or files):
@@ -244,7 +293,9 @@ def _start_chromium(facts: Facts, say) -> list[ChromiumJob]:
         second.append("cpu")
     jobs = []
     if first or files:
-        jobs.append(ChromiumJob(facts.tfjs_path, facts.graph, first, facts.feeds, files, say))
+        job = ChromiumJob(facts.tfjs_path, facts.graph, first, facts.feeds, files, say)
+        job.frame = facts.kind == "frame"
+        jobs.append(job)
     if second:
         jobs.append(ChromiumJob(facts.tfjs_path, facts.graph, second, facts.feeds, None, say))
     say(f"starting Chromium ({', '.join(chromium)}) in the background")

@@ -92,14 +92,20 @@ def _scene_examples(job: tuple[str, list, int]) -> list[tuple[bytes, dict]]:
 
 
 def _table_example(seed: int) -> list[tuple[bytes, dict]]:
-    """A table with clutter and no soroban, photographed like a scene."""
+    return [_example(to_gray(table_photo(seed)), None, "table")]
+
+
+def table_photo(seed: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """RGB [H,W,3]: a table with clutter and no soroban, photographed like a scene; `size` (W, H),
+    else mostly 640x480 and sometimes another."""
     from soroban_vision.render import camera
     from soroban_vision.render.clutter import distractors, table_edge
     from soroban_vision.render.column import fill_background
     from soroban_vision.render.drawing import random_style
 
     rng = np.random.default_rng([seed, 7])
-    w, h = (640, 480) if rng.random() < 0.7 else (int(rng.integers(200, 1280)), int(rng.integers(160, 720)))
+    drawn = (640, 480) if rng.random() < 0.7 else (int(rng.integers(200, 1280)), int(rng.integers(160, 720)))
+    w, h = size or drawn
     img = np.empty((h, w, 3), np.uint8)
     style = random_style(rng)
     fill_background(img, style.background, style.background_texture or float(rng.uniform(0, 0.15)), rng)
@@ -108,7 +114,7 @@ def _table_example(seed: int) -> list[tuple[bytes, dict]]:
     table_edge(img, np.array([centre - size / 2, centre + size / 2]), rng)
     distractors(img, rng)
     rgb, _ = camera.photograph(img, rng, blur_scale=float(rng.uniform(0.3, 0.8)))
-    return [_example(to_gray(rgb), None, "table")]
+    return rgb
 
 
 def _job(job):

@@ -31,8 +31,8 @@ def check(facts: Facts) -> Finding:
     if keras_outs is not None and graph_outs is not None:
         _keras_vs_graph(keras_outs, graph_outs, ev, problems, warnings)
     call = None
-    if facts.kind == "column" or facts.contract is not None:
-        specs = compare.role_specs(facts.contract)
+    if facts.kind in ("column", "frame") or facts.contract is not None:
+        specs = facts.role_specs()
         m = compare.match_roles(specs, subject)
         ev["roles"] = {role: {"contract_name": s["name"], "shape": s["shape"]} for role, s in specs.items()}
         ev.update({"mapping": m["mapping"], "how": m["how"], "unmatched": m["unmatched"]})
@@ -41,9 +41,9 @@ def check(facts: Facts) -> Finding:
         ]
         by_shape = [(role, m["mapping"][role]) for role, how in m["how"].items() if how == "shape"]
         if by_shape:
-            warnings.append(
-                {"kind": "matched_by_shape", "pairs": by_shape, "refused": facts.contract is not None}
-            )
+            issue = {"kind": "matched_by_shape", "pairs": by_shape, "refused": facts.contract is not None}
+            # the frame detector (Python and browser) asks for its outputs by name and checks their shapes
+            (problems if facts.kind == "frame" and facts.contract is not None else warnings).append(issue)
         if not m["unmatched"]:
             names = [m["mapping"][role] for role in specs]
             call = f"model.execute(x, {json.dumps(names)})" if graph_outs is not None else None

@@ -42,9 +42,9 @@ def check(facts: Facts) -> Finding:
         return Finding("skip", "float32", ev)
     if facts.keras_path is None:
         return Finding("skip", "no_reference", ev)
-    ev["recorded"] = _recorded(facts)
+    ev["recorded"] = recorded(facts)
     comparison = _comparison(facts, p)
-    ranking = _ranking(facts, ev)
+    ranking = ranking_of(facts, ev)
     if comparison is None or (comparison["disagreements"] is None and not _measured(comparison)):
         reason = "keras_did_not_run" if not facts.runtime("keras") else "deployed_did_not_run"
         return Finding("warn" if ranking else "skip", reason, ev)
@@ -106,14 +106,14 @@ def _comparison(facts: Facts, precision: str) -> dict | None:
         c.update(images="doctor inputs", seed=None)
     c["allowed_rate"] = MAX_DISAGREEMENT
     c["allowed_disagreements"] = int(MAX_DISAGREEMENT * c["n"]) if c["n"] else None
-    c["tolerance"], c["tolerance_source"] = _tolerance(facts, c["runtime"], precision)
+    c["tolerance"], c["tolerance_source"] = tolerance_for(facts, c["runtime"], precision)
     for o in c["outputs"]:
         if "max_abs_diff" in o:
             o["within_tolerance"] = o["max_abs_diff"] <= c["tolerance"]
     return c
 
 
-def _tolerance(facts: Facts, runtime: str, precision: str) -> tuple[float, str]:
+def tolerance_for(facts: Facts, runtime: str, precision: str) -> tuple[float, str]:
     """How far the deployment's probabilities may stray from Keras's, and where that comes from:
     the contract's golden tolerance for the runtime's backend, if the contract is for these weights."""
     c = facts.contract or {}
@@ -124,7 +124,7 @@ def _tolerance(facts: Facts, runtime: str, precision: str) -> tuple[float, str]:
     return DEFAULT_TOLERANCE.get(precision, DEFAULT_TOLERANCE["uint8"]), f"doctor default for {precision}"
 
 
-def _recorded(facts: Facts) -> dict | None:
+def recorded(facts: Facts) -> dict | None:
     """What export recorded when it checked these weights (contract.json `verification`), and
     whether it was about these very files and this Keras model."""
     c = facts.contract
@@ -152,7 +152,7 @@ def _recorded(facts: Facts) -> dict | None:
     }
 
 
-def _ranking(facts: Facts, ev: dict) -> list[dict]:
+def ranking_of(facts: Facts, ev: dict) -> list[dict]:
     """The weight tensors ranked by quantization error (in `ev` too, or why there is none)."""
     if facts.weights_error is not None:
         ev["ranking_error"] = facts.weights_error

@@ -49,7 +49,7 @@ def check(facts: Facts) -> Finding:
 
 
 def _comparison(facts: Facts, r) -> dict:
-    ref, kind = _reference_for(facts, r)
+    ref, kind = reference_for(facts, r)
     c = compare_runtimes(facts, r.id, ref)
     c["kind"] = kind
     c["tolerance"] = TOLERANCE.get(r.id, 1e-5)
@@ -69,7 +69,7 @@ def _comparison(facts: Facts, r) -> dict:
     return c
 
 
-def _reference_for(facts: Facts, r) -> tuple[str, str]:
+def reference_for(facts: Facts, r) -> tuple[str, str]:
     """(reference runtime, kind of comparison). Runtimes on the same weights in float32 must agree
     exactly in their decisions; half-float compute or quantized weights against float32 may not."""
     main = facts.runtimes[facts.reference]
