@@ -1,5 +1,7 @@
 """`soroban-vision bench`: our compact column model against the reference design (MobileNetV2
-α=0.35), both trained on the same data for the same epochs, measured in one run on one machine.
+α=0.35), both trained on the same data for the same epochs, measured in one run on one machine
+(part "columns"); and reading without markers, the learned frame model (models/frame) against the
+classical outline search on the same rendered scenes (part "markerless": markerless.py).
 
 `run(config)` measures and returns `Results` (rows of figures and targets); `console` and
 `markdown` report them, and the CLI writes `Results.to_json()`. Measuring never formats,

@@ -6,8 +6,11 @@ import os
 from dataclasses import dataclass, replace
 
 from soroban_vision.bench.results import OURS, REFERENCE
+from soroban_vision.errors import UsageError
 
 ARCHS = (OURS, REFERENCE)  # both models are trained, exported and timed alike
+COLUMNS, MARKERLESS = "columns", "markerless"
+PARTS = (COLUMNS, MARKERLESS)  # the column models compared; the frame model against the outline search
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,10 @@ class BenchConfig:
     frame_runs: int = 20
     render_count: int = 1000
     render_runs: int = 3
+    markerless_scenes: int = 100  # per variety (wide, classic), 640x480, no markers
+    markerless_warmup: int = 2  # untimed reads of each method first
     workers: int = 0  # processes for rendering and exports (0: all cores)
+    parts: tuple[str, ...] = PARTS
 
     @classmethod
     def quick_mode(cls) -> BenchConfig:
@@ -48,10 +54,24 @@ class BenchConfig:
             frame_runs=5,
             render_count=100,
             render_runs=1,
+            markerless_scenes=2,  # the CI run only proves every markerless figure is measured
+            markerless_warmup=1,
         )
 
-    def with_budget(self, per_digit: int | None = None, epochs: int | None = None) -> BenchConfig:
-        return replace(self, per_digit=per_digit or self.per_digit, epochs=epochs or self.epochs)
+    def with_budget(
+        self, per_digit: int | None = None, epochs: int | None = None, parts: tuple[str, ...] = ()
+    ) -> BenchConfig:
+        """The same run with another training budget, or only some of its PARTS (in their order)."""
+        unknown = set(parts) - set(PARTS)
+        if unknown:
+            text = f"unknown bench part(s) {', '.join(sorted(unknown))}: choose from {', '.join(PARTS)}"
+            raise UsageError(text, code="bad_part")
+        return replace(
+            self,
+            per_digit=per_digit or self.per_digit,
+            epochs=epochs or self.epochs,
+            parts=tuple(p for p in PARTS if p in parts) or self.parts,
+        )
 
     @property
     def processes(self) -> int:

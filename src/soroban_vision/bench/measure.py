@@ -18,19 +18,22 @@ from pathlib import Path
 
 from soroban_vision.bench.accuracy import accuracy_rows
 from soroban_vision.bench.browser_inference import browser_rows
-from soroban_vision.bench.config import BenchConfig
+from soroban_vision.bench.config import COLUMNS, MARKERLESS, BenchConfig
 from soroban_vision.bench.exports import export_all, size_rows
 from soroban_vision.bench.machine import machine
+from soroban_vision.bench.markerless import markerless_rows
+from soroban_vision.bench.markerless_reads import RODS, VARIETIES, variety_seed
 from soroban_vision.bench.python_inference import python_rows
 from soroban_vision.bench.rendering import render_rows
-from soroban_vision.bench.results import OURS, REFERENCE, Results
+from soroban_vision.bench.results import FRAME_MODEL, OURS, OUTLINE, REFERENCE, Results
 from soroban_vision.bench.targets import targets
 from soroban_vision.bench.timing import cpu_seconds
 from soroban_vision.bench.training import render_sets, train_both, training_rows
 from soroban_vision.folders import fresh_folder
 from soroban_vision.seeds import CHECK_SEED, TEST_SEED, TRAIN_SEED
 
-SECTIONS = ["Accuracy", "Size", "Python inference", "Browser", "Training", "Rendering"]  # the table's order
+# the tables' order (by how a section's name starts)
+SECTIONS = ["Accuracy", "Size", "Python inference", "Browser", "Training", "Rendering", "Markerless"]
 
 
 class Phases:
@@ -50,8 +53,8 @@ class Phases:
 
 
 def run(cfg: BenchConfig, workdir: str | Path | None = None, say: Callable[[str], None] = print) -> Results:
-    """Measure everything `cfg` asks for; data, models and exports go to `workdir` (kept) or
-    to a temporary folder (removed)."""
+    """Measure everything `cfg` asks for (its `parts`); data, models, exports and scenes go to
+    `workdir` (kept) or to a temporary folder (removed)."""
     if workdir is not None:
         root = fresh_folder(workdir, "--workdir")
     else:
@@ -60,18 +63,13 @@ def run(cfg: BenchConfig, workdir: str | Path | None = None, say: Callable[[str]
     date = dt.datetime.now(dt.UTC).astimezone()
     phases = Phases()
     phase = phases.run
+    rows = []
     try:
         info = machine()
-        sets = phase("render data", render_sets, cfg, root / "data", say)
-        trained = phase("training", train_both, cfg, sets["train"], root / "models", say)
-        rows = phase("accuracy", accuracy_rows, trained, sets["test"], say)
-        check = sets.get("check", sets["test"])
-        exports = phase("exports", export_all, cfg, trained, check, root / "exports", say)
-        rows += size_rows(trained, exports)
-        rows += phase("python inference", python_rows, cfg, trained, exports, sets["test"], say)
-        rows += phase("browser inference", browser_rows, cfg, exports, root, say)
-        rows += training_rows(cfg, trained)
-        rows += phase("rendering", render_rows, cfg, say)
+        if COLUMNS in cfg.parts:
+            rows += _column_rows(cfg, root, phase, say)
+        if MARKERLESS in cfg.parts:
+            rows += phase("markerless", markerless_rows, cfg, root / "markerless", say)
     finally:
         if workdir is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -95,9 +93,40 @@ def run(cfg: BenchConfig, workdir: str | Path | None = None, say: Callable[[str]
     return Results(meta=meta, rows=rows, targets=targets(rows))
 
 
+def _column_rows(cfg: BenchConfig, root: Path, phase, say) -> list:
+    """The column models' rows: trained, checked, exported and timed."""
+    sets = phase("render data", render_sets, cfg, root / "data", say)
+    trained = phase("training", train_both, cfg, sets["train"], root / "models", say)
+    rows = phase("accuracy", accuracy_rows, trained, sets["test"], say)
+    check = sets.get("check", sets["test"])
+    exports = phase("exports", export_all, cfg, trained, check, root / "exports", say)
+    rows += size_rows(trained, exports)
+    rows += phase("python inference", python_rows, cfg, trained, exports, sets["test"], say)
+    rows += phase("browser inference", browser_rows, cfg, exports, root, say)
+    rows += training_rows(cfg, trained)
+    rows += phase("rendering", render_rows, cfg, say)
+    return rows
+
+
 def _what_was_measured(cfg: BenchConfig) -> dict:
     """The models, the training budget and the data sets of a run, for its report."""
+    out = {"parts": list(cfg.parts)}
+    if MARKERLESS in cfg.parts:
+        out["markerless"] = {
+            "scenes_per_variety": cfg.markerless_scenes,
+            "seeds": {v: variety_seed(v) for v in VARIETIES},
+            "rods": RODS,
+            "size": [640, 480],
+            "methods": {
+                FRAME_MODEL: "read_abacus(markers='off', frame_model=True): models/frame, then the outline "
+                "search when it sees no frame",
+                OUTLINE: "read_abacus(markers='off'): the outline search alone",
+            },
+        }
+    if COLUMNS not in cfg.parts:
+        return out
     return {
+        **out,
         "models": {
             OURS: "compact (soroban_vision.model.compact)",
             REFERENCE: "MobileNetV2 α=0.35, random init, gray stacked to 3 channels",

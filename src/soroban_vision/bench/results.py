@@ -14,6 +14,10 @@ Value = float | int | str | None
 
 OURS = "compact"
 REFERENCE = "mobilenetv2"
+FRAME_MODEL = "frame_model"  # markerless: the learned frame detector (models/frame) ...
+OUTLINE = "outline"  # ... against the classical outline search
+# what a row compares: its two sides' names (as in `samples` and `checks`), ours first
+PAIRS = {"columns": (OURS, REFERENCE), "frame": (FRAME_MODEL, OUTLINE)}
 
 
 def is_number(v: Value) -> bool:
@@ -22,7 +26,9 @@ def is_number(v: Value) -> bool:
 
 @dataclass
 class Row:
-    """One figure, for both models (`ours` and `reference`) or for one thing (`single`)."""
+    """One figure, for both sides of its `pair` (`ours` and `reference`) or for one thing (`single`).
+    Pair "columns": compact (ours) and MobileNetV2; "frame": the frame model (ours) and the
+    outline search."""
 
     key: str  # stable id, e.g. "python.onnxruntime.b256"
     section: str
@@ -35,6 +41,12 @@ class Row:
     checks: dict[str, str] = field(default_factory=dict)  # export check per side
     samples: dict[str, list[float]] = field(default_factory=dict)  # raw timings per side
     note: str = ""
+    pair: str = "columns"  # a key of PAIRS
+
+    @property
+    def sides(self) -> tuple[str, str]:
+        """The names of `ours` and `reference` in `samples` and `checks`."""
+        return PAIRS[self.pair]
 
     @property
     def ratio(self) -> float | None:

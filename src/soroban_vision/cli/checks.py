@@ -82,13 +82,22 @@ def doctor(
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs of both models (full: 15).")
 @click.option("--per-digit", type=click.IntRange(min=5), help="Training columns per digit (full: 1000).")
 @click.option("--workdir", type=click.Path(path_type=Path), help="Keep data, models and exports here.")
-def bench(quick, json_out, markdown, epochs, per_digit, workdir) -> None:
+@click.option(
+    "--only",
+    type=click.Choice(["columns", "markerless"]),
+    help="Measure one part: the column models (columns) or the frame model against the outline "
+    "search (markerless). Default: both.",
+)
+def bench(quick, json_out, markdown, epochs, per_digit, workdir, only) -> None:
     """Compact versus MobileNetV2 α=0.35 trained on the same data: accuracy, size, Python and
-    browser inference speed, training time and rendering speed, measured on this machine."""
+    browser inference speed, training time and rendering speed; and markerless reading, the
+    learned frame model versus the outline search: time, accuracy and corner error. Measured
+    on this machine."""
     quiet_tensorflow()
     from soroban_vision import bench as b
 
-    cfg = (b.BenchConfig.quick_mode() if quick else b.BenchConfig()).with_budget(per_digit, epochs)
+    base = b.BenchConfig.quick_mode() if quick else b.BenchConfig()
+    cfg = base.with_budget(per_digit, epochs, (only,) if only else ())
     with StepLog("bench") as say:
         results = b.run(cfg, workdir, say=say)
     click.echo(b.console(results), err=to_stdout(json_out))  # stdout stays pure JSON with --json -

@@ -1,0 +1,209 @@
+"""Markerless rows: the learned frame model (models/frame, asked first, the outline search as its
+fallback) against the classical outline search alone, on the same rendered scenes without markers:
+time per 640x480 frame to find the frame and to read it; frame not found, exact and silent wrong
+numbers and the corner error, as evaluate-scenes decides and computes them (abacus.outcomes)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from soroban_vision.bench.config import BenchConfig
+from soroban_vision.bench.markerless_reads import (
+    RODS,
+    VARIETIES,
+    MethodRun,
+    Scene,
+    read_both,
+    render_scenes,
+    variety_seed,
+)
+from soroban_vision.bench.results import FRAME_MODEL, OUTLINE, Row, Value
+from soroban_vision.bench.timing import median, p95
+
+TIME = "Markerless reading: Python time per 640×480 frame"
+ACCURACY = "Markerless reading: accuracy"
+MODEL = "Markerless reading: the frame model itself"
+BROWSER = "Markerless reading: browser"
+NO_FRAME_MODEL = "not measured: no shipped frame model (models/frame)"
+NO_FRAME_FOUND = "not measured: no frame found"
+# until web/src reads without markers; then browser_rows measures it (as bench/browser_inference.py
+# times the marker pipeline) and this sentence goes
+BROWSER_ABSENT = "not measured: the browser reader cannot read without markers yet"
+STATS = (("median", median), ("p95", p95))
+
+
+def markerless_rows(cfg: BenchConfig, root: Path, say) -> list[Row]:
+    scenes = render_scenes(cfg, root, say)
+    runs = read_both(cfg, scenes, say)
+    return [
+        *time_rows(cfg, runs),
+        *accuracy_rows(scenes, runs),
+        *model_rows(runs),
+        *browser_rows(),
+    ]
+
+
+def _row(key: str, section: str, metric: str, unit: str, ours: Value, outline: Value, **kw) -> Row:
+    return Row(f"markerless.{key}", section, metric, unit, ours, outline, pair="frame", **kw)
+
+
+def time_rows(cfg: BenchConfig, runs: dict[str, MethodRun]) -> list[Row]:
+    n = len(runs[OUTLINE].read_s)
+    how = f"{n} scenes after {cfg.markerless_warmup} untimed read(s) of each method; p95 nearest-rank"
+    rows = []
+    for key, attr, what, note in (
+        ("locate", "locate_s", "find the frame", "`abacus.frame_options` as the reader calls it"),
+        ("read", "read_s", "whole read, pixels to number", '`read_abacus(pixels, markers="off")`'),
+    ):
+        samples = {m: [1000 * s for s in getattr(r, attr)] for m, r in runs.items()}
+        for stat, fn in STATS:
+            model, outline = (
+                fn(samples[m]) if m in samples else NO_FRAME_MODEL for m in (FRAME_MODEL, OUTLINE)
+            )
+            rows.append(
+                _row(
+                    f"{key}.{stat}",
+                    TIME,
+                    f"{what}, {stat}",
+                    "ms",
+                    model,
+                    outline,
+                    better="lower",
+                    samples=samples,
+                    note=f"{note}; {how}",
+                )
+            )
+    return rows
+
+
+def _groups(scenes: list[Scene]) -> list[tuple[str, str, list[int]]]:
+    """(key, label, scene indices): all scenes, then each variety."""
+    out = [("all", f"all {len(scenes)} scenes", list(range(len(scenes))))]
+    for variety in VARIETIES:
+        idx = [i for i, s in enumerate(scenes) if s.variety == variety]
+        out.append((variety, f"{variety} ({len(idx)})", idx))
+    return out
+
+
+def _corner(which: str) -> Callable[[dict], Value]:
+    def pick(f: dict) -> Value:
+        v = f["corner_error_pct_of_width"][which]
+        return NO_FRAME_FOUND if v is None else v
+
+    return pick
+
+
+CORNER = "over the frames each method found: the farthest corner from the truth ÷ the frame's top side"
+NOTES = {
+    "silent_wrong": "a wrong number with no wrong column flagged, as evaluate-scenes decides it",
+    "corner.median": f"{CORNER}, as evaluate-scenes computes it",
+    "corner.p95": f"{CORNER}, as evaluate-scenes computes it",
+}
+ACCURACY_FIGURES = (  # (key, what, the figure from abacus.outcomes.figures, better)
+    ("frame_not_found", "frame not found", lambda f: 100 * f["frame_not_found_rate"], "lower"),
+    ("exact", "exact number", lambda f: 100 * f["exact_number_accuracy"], "higher"),
+    ("silent_wrong", "silent wrong", lambda f: 100 * f["silent_wrong_rate"], "lower"),
+    ("corner.median", "corner error median, % of frame width", _corner("median"), "lower"),
+    ("corner.p95", "corner error p95, % of frame width", _corner("p95"), "lower"),
+)
+
+
+def accuracy_rows(scenes: list[Scene], runs: dict[str, MethodRun]) -> list[Row]:
+    from soroban_vision.abacus.outcomes import figures
+
+    seeds = ", ".join(f"{v} seed {variety_seed(v)}" for v in VARIETIES)
+    rows = []
+    for key, what, pick, better in ACCURACY_FIGURES:
+        for group, label, idx in _groups(scenes):
+            items = [scenes[i].item for i in idx]
+            model, outline = (
+                pick(figures(items, [runs[m].outcomes[i] for i in idx])) if m in runs else NO_FRAME_MODEL
+                for m in (FRAME_MODEL, OUTLINE)
+            )
+            rows.append(
+                _row(
+                    f"{key}.{group}",
+                    ACCURACY,
+                    f"{what}, {label}",
+                    "%",
+                    model,
+                    outline,
+                    better=better,
+                    note=NOTES.get(key, "as evaluate-scenes decides it")
+                    + (
+                        f"; render-scenes, {RODS} rods, no markers, rod count fitted ({seeds})"
+                        if group == "all"
+                        else ""
+                    ),
+                )
+            )
+    return rows
+
+
+def model_rows(runs: dict[str, MethodRun]) -> list[Row]:
+    """What only the frame model has: how often it found the frame itself, its call, its size."""
+    from soroban_vision.frame.detector import FRAME_MODEL_DIR, shipped_detector
+
+    if FRAME_MODEL not in runs:
+        return []
+    run = runs[FRAME_MODEL]
+    found_by = 100 * sum(m == "model" for m in run.methods) / max(1, len(run.methods))
+    calls = [1000 * s for s in run.inference_s]
+    runtime = {"onnxruntime": "ONNX Runtime", "keras": "Keras"}.get(shipped_detector().runtime, "")
+    metrics = json.loads((FRAME_MODEL_DIR / "training-metrics.json").read_text())
+    return [
+        _row(
+            "found_by_model",
+            MODEL,
+            "frames the frame model found itself",
+            "%",
+            found_by,
+            None,
+            note="the rest: the outline search, when the model saw no frame (or none that passed its tests)",
+        ),
+        *(
+            _row(
+                f"inference.{stat}",
+                MODEL,
+                f"one call of the model ({runtime or shipped_detector().runtime}), {stat}",
+                "ms",
+                fn(calls),
+                None,
+                better="lower",
+                samples={FRAME_MODEL: calls},
+                note=f"one call per scene, {len(calls)} scenes; the reader calls it up to 3 times a frame "
+                "(the photo, a closer look, a second look for another soroban)",
+            )
+            for stat, fn in STATS
+        ),
+        _row(
+            "size",
+            MODEL,
+            "frame model float32 weights",
+            "bytes",
+            int(metrics["weight_bytes_float32"]),
+            None,
+            better="lower",
+            note=f"{metrics['params']:,} parameters × 4 bytes (models/frame/training-metrics.json)",
+        ),
+    ]
+
+
+def browser_rows() -> list[Row]:
+    """The browser's markerless read (wasm, 640×480): its place in the table, filled once the
+    browser reads without markers. The outline search exists in Python only."""
+    return [
+        _row(
+            f"browser.wasm.{stat}",
+            BROWSER,
+            f"640×480 frame, whole read without markers, wasm, {stat}",
+            "ms",
+            BROWSER_ABSENT,
+            None,
+            better="lower",
+            note="the outline search runs in Python only",
+        )
+        for stat, _ in STATS
+    ]
