@@ -88,19 +88,26 @@ def test_a_bad_size_is_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
+    """A 2-scene set, made as a 1-scene set completed with --resume (what `make photoreal` does)."""
     out = tmp_path_factory.mktemp("photoreal") / "scenes"
-    proc = run_cli(
-        *("render-3d", "--out", out, "--count", 2, "--seed", SEED, "--markers", "on"),
-        *("--samples", 4, "--size", f"{W}x{H}"),
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "wrote 2 scenes" in proc.stdout
-    return out, json.loads((out / "manifest.json").read_text())
+    runs = []
+    for count, more in ((1, ()), (2, ("--resume",))):
+        runs.append(
+            run_cli(
+                *("render-3d", "--out", out, "--count", count, "--seed", SEED, "--markers", "on", *more),
+                *("--samples", 4, "--size", f"{W}x{H}"),
+            )
+        )
+        assert runs[-1].returncode == 0, runs[-1].stderr[-2000:]
+        if count == 1:
+            first = (out / "scene_00000.png").read_bytes(), json.loads((out / "manifest.json").read_text())
+    assert "wrote 1 scenes" in runs[0].stdout and "wrote 2 scenes" in runs[1].stdout
+    return out, json.loads((out / "manifest.json").read_text()), runs[1].stdout, first
 
 
 @pytest.mark.slow
 def test_the_manifest_has_the_render_scenes_truth_and_the_conditions(rendered):
-    out, manifest = rendered
+    out, manifest, *_ = rendered
     assert manifest["format"] == "soroban-vision/scenes" and manifest["renderer"] == "blender"
     assert manifest["markers"] is True and manifest["size"] == [W, H] and len(manifest["items"]) == 2
     for item in manifest["items"]:
@@ -128,7 +135,7 @@ def test_the_manifest_has_the_render_scenes_truth_and_the_conditions(rendered):
 
 @pytest.mark.slow
 def test_the_project_s_marker_reader_finds_the_labelled_corners(rendered):
-    out, manifest = rendered
+    out, manifest, *_ = rendered
     item = manifest["items"][1]  # no hand over any marker
     gray = cv2.cvtColor(cv2.imread(str(out / item["file"])), cv2.COLOR_BGR2GRAY)
     found, method, _ = find_markers(gray.astype(np.float64))
@@ -144,7 +151,7 @@ def test_the_project_s_marker_reader_finds_the_labelled_corners(rendered):
 
 @pytest.mark.slow
 def test_a_hand_on_the_beads_covers_rods_and_says_which(rendered):
-    _, manifest = rendered
+    _, manifest, *_ = rendered
     with_hand, without = manifest["items"]
     assert without["conditions"]["hand"] == "none" and without["conditions"]["hand_rods"] == []
     conditions = with_hand["conditions"]
@@ -157,32 +164,21 @@ def test_a_hand_on_the_beads_covers_rods_and_says_which(rendered):
 
 @pytest.mark.slow
 def test_evaluate_scenes_reads_a_3d_folder_unchanged(rendered):
-    out, _ = rendered
+    out, *_ = rendered
     proc = run_cli("evaluate-scenes", out, "--columns", 13, "--json", "-")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["n"] == 2
 
 
 @pytest.mark.slow
-def test_resume_completes_a_set_and_keeps_what_it_has(rendered, tmp_path):
-    """A 2-scene set grown to 3 with --resume: the two scenes are kept as they were (files and
-    truth), only the third is rendered, and the manifest is that of a 3-scene set."""
-    import shutil
-
-    out, manifest = rendered
-    grown = tmp_path / "grown"
-    shutil.copytree(out, grown)
-    before = {f: (grown / f).read_bytes() for f in ("scene_00000.png", "scene_00001.png")}
-    proc = run_cli(
-        *("render-3d", "--out", grown, "--count", 3, "--seed", SEED, "--markers", "on", "--resume"),
-        *("--samples", 4, "--size", f"{W}x{H}"),
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "2 kept from before: 1 rendered" in proc.stdout
-    after = json.loads((grown / "manifest.json").read_text())
-    assert after["items"][:2] == manifest["items"] and len(after["items"]) == 3
-    assert after["items"][2]["number"] == scene_numbers(SEED, 13, 3)[2]
-    assert all((grown / f).read_bytes() == data for f, data in before.items())
+def test_resume_completes_a_set_and_keeps_what_it_has(rendered):
+    """The fixture's 1-scene set grown to 2 with --resume: the first scene is kept as it was (its
+    file and its truth), only the second is rendered, and the manifest is that of a 2-scene set."""
+    out, manifest, said, (png, small) = rendered
+    assert "1 kept from before: 1 rendered" in said
+    assert manifest["items"][:1] == small["items"] and len(manifest["items"]) == 2
+    assert manifest["items"][1]["number"] == scene_numbers(SEED, 13, 2)[1]
+    assert (out / "scene_00000.png").read_bytes() == png
 
 
 @pytest.mark.slow
@@ -190,7 +186,7 @@ def test_resume_refuses_a_set_of_other_settings(rendered, tmp_path):
     """Resuming with another seed would mix two sets: one line, exit 2, nothing written."""
     import shutil
 
-    out, _ = rendered
+    out, *_ = rendered
     other = tmp_path / "other"
     shutil.copytree(out, other)
     manifest = (other / "manifest.json").read_bytes()
