@@ -6,21 +6,13 @@ from __future__ import annotations
 
 from soroban_vision.doctor import frame_compare
 from soroban_vision.doctor.checks.finding import Finding
+from soroban_vision.doctor.checks.quantization import BACKEND
 from soroban_vision.doctor.checks.runtime_parity import SEVERITY, reference_for
 from soroban_vision.doctor.compare import fmt_range, within
 from soroban_vision.doctor.facts import Facts
 from soroban_vision.frame.contract import FLOAT32_TOLERANCE
 
 GALLERY = 24
-BACKEND = {
-    "keras": "keras",
-    "onnxruntime": "onnxruntime",
-    "tfjs-node": "wasm",
-    "chromium-cpu": "cpu",
-    "chromium-wasm": "wasm",
-    "chromium-webgl": "webgl",
-    "chromium-webgl-f16": "webgl-f16",
-}
 
 
 def tolerance(facts: Facts, rid: str) -> tuple[float, str]:

@@ -26,14 +26,7 @@ def check(facts: Facts) -> Finding:
     dec = next(s for s in sweep if s["declared"])
     best = min(sweep, key=lambda s: (s["errors"], s["expected_errors"], not s["declared"]))
     view = facts.own_normalization.view
-    double = bool(
-        view
-        and not view["identity"]
-        and view["maps_to"]
-        and view["expects"]
-        and same_range(view["maps_to"], facts.declared)
-        and not same_range(view["expects"], facts.declared)
-    )
+    double = normalized_twice(facts)
     if double:
         # the model's own layers say the input is normalized twice: any difference the test confirms
         meant = next((s for s in sweep if same_range(s["range"], view["expects"])), best)
@@ -43,9 +36,41 @@ def check(facts: Facts) -> Finding:
         worse = dec["errors"] - best["errors"] >= margin or (
             dec["errors"] >= best["errors"] and dec["expected_errors"] > 1.5 * best["expected_errors"] + 0.1
         )
-    ev = {
-        "runtime": r.id,
-        "n": n,
+    ev = {"runtime": r.id, "n": n}
+    return decide(
+        facts, ev, sweep, dec, best, worse, margin, double, POOR_ACCURACY, _paired_test(facts, best, dec)
+    )
+
+
+def _paired_test(facts: Facts, best: dict, dec: dict):
+    def test():
+        right_best, p_best = facts.sweep_items[tuple(best["range"])]
+        right_declared, p_declared = facts.sweep_items[tuple(dec["range"])]
+        return paired.range_test(right_best, right_declared, p_best, p_declared)
+
+    return test
+
+
+def normalized_twice(facts: Facts) -> bool:
+    """Do the model's own layers normalize what the declared range already normalized?"""
+    view = facts.own_normalization.view
+    return bool(
+        view
+        and not view["identity"]
+        and view["maps_to"]
+        and view["expects"]
+        and same_range(view["maps_to"], facts.declared)
+        and not same_range(view["expects"], facts.declared)
+    )
+
+
+def decide(
+    facts: Facts, ev: dict, sweep, dec, best, worse: bool, margin: int, double: bool, poor: float, test
+):
+    """The finding, for a column or a frame model alike: pass (or warn if every range reads
+    poorly) when the declared range is not worse; else fail if the paired `test()` says chance
+    does not explain it (double normalization when the model's layers say so), warn if not."""
+    ev |= {
         "sweep": sweep,
         "declared": dec["range"],
         "best": best["range"] if worse else dec["range"],
@@ -56,16 +81,15 @@ def check(facts: Facts) -> Finding:
         "alpha": paired.ALPHA,
     }
     if not worse:
-        if max(s["accuracy"] for s in sweep) < POOR_ACCURACY:
+        if max(s["accuracy"] for s in sweep) < poor:
             return Finding("warn", "poor_under_every_range", ev)
         return Finding("pass", "as_declared", ev)
-    right_best, p_best = facts.sweep_items[tuple(best["range"])]
-    right_declared, p_declared = facts.sweep_items[tuple(dec["range"])]
-    ev["test"] = paired.range_test(right_best, right_declared, p_best, p_declared)
+    ev["test"] = test()
     ev["p_value"] = ev["test"]["p_value"]
     if ev["p_value"] >= paired.ALPHA:
         return Finding("warn", "inconclusive", ev, {"double": double})
     if double:
+        view = facts.own_normalization.view
         return Finding(
             "fail", "double_normalization", ev, {"view": view, "seen": seen_range(view, facts.declared)}
         )
