@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from soroban_vision.bench.browser_inference import FRAME_ABSENT, abacus_pipeline_present
-from soroban_vision.bench.markerless import BROWSER_ABSENT, NO_FRAME_FOUND
+from soroban_vision.bench.markerless import NO_FRAME_FOUND
 from soroban_vision.bench.report import FRAME_MODEL_LABEL, OUTLINE_LABEL, figure, markdown
 from soroban_vision.bench.results import Results
 from soroban_vision.bench.timing import p95
@@ -85,8 +85,6 @@ def test_every_figure_was_measured(quick):
             where = f"{key} ({side}): {v!r}"
             if key in MODEL_ONLY and side == "reference":
                 assert v is None, where  # shown as "not applicable"
-            elif key.startswith("markerless.browser."):
-                assert v == BROWSER_ABSENT, where  # until the browser reads without markers
             elif key.startswith("markerless.corner.") and v == NO_FRAME_FOUND:
                 group = key.rsplit(".", 1)[1]  # that side found no frame in any scene of the group
                 assert rows[f"markerless.frame_not_found.{group}"][side] == pytest.approx(100), where
@@ -161,9 +159,9 @@ def test_targets_use_the_rows(quick):
         set(t)
         == {"accuracy", "size", "smaller", "browser", "onnx", "markerless_browser", "frame_size"} | markerless
     )
-    assert (
-        t.pop("markerless_browser")["status"] == "not measured"
-    )  # the browser cannot read without markers yet
+    browser = t.pop("markerless_browser")
+    assert browser["status"] in ("pass", "miss")
+    assert browser["measured"] == pytest.approx(1000 / rows["markerless.browser.wasm.median"]["ours"])
     assert all(x["status"] in ("pass", "miss") for x in t.values()), t
     assert t["accuracy"]["measured"] == rows["accuracy.digit"]["ours"]
     assert t["size"]["measured"] == rows["size.keras_float32"]["ours"]

@@ -21,6 +21,7 @@ from soroban_vision.bench.markerless_reads import (
 )
 from soroban_vision.bench.results import FRAME_MODEL, OUTLINE, Row, Value
 from soroban_vision.bench.timing import median, p95
+from soroban_vision.errors import UsageError
 
 TIME = "Markerless reading: Python time per 640×480 frame"
 ACCURACY = "Markerless reading: accuracy"
@@ -28,9 +29,6 @@ MODEL = "Markerless reading: the frame model itself"
 BROWSER = "Markerless reading: browser"
 NO_FRAME_MODEL = "not measured: no shipped frame model (models/frame)"
 NO_FRAME_FOUND = "not measured: no frame found"
-# until web/src reads without markers; then browser_rows measures it (as bench/browser_inference.py
-# times the marker pipeline) and this sentence goes
-BROWSER_ABSENT = "not measured: the browser reader cannot read without markers yet"
 STATS = (("median", median), ("p95", p95))
 
 
@@ -41,7 +39,7 @@ def markerless_rows(cfg: BenchConfig, root: Path, say) -> list[Row]:
         *time_rows(cfg, runs),
         *accuracy_rows(scenes, runs),
         *model_rows(runs),
-        *browser_rows(),
+        *browser_rows(cfg, root, scenes, runs[FRAME_MODEL], say),
     ]
 
 
@@ -191,19 +189,53 @@ def model_rows(runs: dict[str, MethodRun]) -> list[Row]:
     ]
 
 
-def browser_rows() -> list[Row]:
-    """The browser's markerless read (wasm, 640×480): its place in the table, filled once the
-    browser reads without markers. The outline search exists in Python only."""
+def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say) -> list[Row]:
+    """The browser's markerless read (wasm, 640×480, its own frame model): ms per frame on the
+    first classic scene Python framed with the model, one frame at a time after a warm-up."""
+    times = _browser_times(cfg, root, scenes, model, say)
+    note = (
+        f"{cfg.frame_runs} frames after {cfg.browser_warmup} warm-up; the frame model (two looks and a "
+        "look for a second soroban), snapping, rods and columns; the outline search runs in Python only"
+    )
     return [
         _row(
             f"browser.wasm.{stat}",
             BROWSER,
             f"640×480 frame, whole read without markers, wasm, {stat}",
             "ms",
-            BROWSER_ABSENT,
+            times if isinstance(times, str) else fn(times),
             None,
             better="lower",
-            note="the outline search runs in Python only",
+            note=note,
+            samples={} if isinstance(times, str) else {FRAME_MODEL: times},
         )
-        for stat, _ in STATS
+        for stat, fn in STATS
     ]
+
+
+def _browser_times(
+    cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say
+) -> list[float] | str:
+    """Ms per frame of the browser's markerless read, or the sentence that says why there are none."""
+    from soroban_vision.frame.detector import FRAME_MODEL_DIR
+    from soroban_vision.reader import DEFAULT_MODEL
+    from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
+
+    framed = [
+        s for s, m in zip(scenes, model.methods, strict=True) if m == "model" and s.variety == "classic"
+    ]
+    if not framed:
+        return "not measured: the frame model framed no classic scene"
+    photo = root / framed[0].variety / framed[0].item["file"]
+    frame = FRAME_MODEL_DIR / "tfjs"
+    say("timing the browser's markerless read (wasm)")
+    try:
+        with ChromiumRunner(DEFAULT_MODEL / "tfjs", "wasm") as runner:
+            options = {"markers": "off", "frame_model": frame}
+            runner.time_abacus(photo, runs=1, warmup=cfg.browser_warmup, **options)
+            return [
+                float(runner.time_abacus(photo, runs=1, warmup=0, **options)["median"])
+                for _ in range(cfg.frame_runs)
+            ]
+    except (BrowserError, UsageError) as e:
+        return f"not measured: {str(e).splitlines()[0]}"

@@ -287,8 +287,18 @@ class ChromiumRunner(BaseRunner):
                 r["debug"]["crops"] = decode_tensor(r["debug"]["crops"])
         return readings
 
-    def time_abacus(self, path: str | Path, runs: int = 30, warmup: int = 5, **options) -> dict:
-        """Median/min/max/p90 ms of the whole browser pipeline on one photo, and each stage's median."""
+    def time_abacus(
+        self,
+        path: str | Path,
+        runs: int = 30,
+        warmup: int = 5,
+        frame_model: str | Path | None = None,
+        **options,
+    ) -> dict:
+        """Median/min/max/p90 ms of the whole browser pipeline on one photo, and each stage's median;
+        `frame_model` (a frame model's TF.js folder) for a reader that reads without markers."""
+        if frame_model is not None:
+            options["frameModel"] = self.serve_dir(frame_model)
         return self.call("timeAbacus", self.url_for(path), runs, warmup, options)
 
     def time_markers(self, path: str | Path, runs: int = 10) -> dict:
