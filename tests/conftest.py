@@ -41,6 +41,14 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *words: 
         assert w.lower() in errors[0].lower(), (w, errors[0])
 
 
+@pytest.fixture(scope="module")
+def doctor_cache(tmp_path_factory):
+    """The doctor caches float32 conversions; a module's tests share one cache outside the user's home."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOROBAN_VISION_CACHE", str(tmp_path_factory.mktemp("doctor-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory) -> Path:
     """A rendered dataset of 20 columns per digit, shared by the tests that only read it."""

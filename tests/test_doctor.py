@@ -24,20 +24,8 @@ from soroban_vision.errors import UsageError
 from soroban_vision.seeds import CHECK_SEED
 from tests.conftest import assert_one_line_error, model_with_outlier, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("doctor_cache")]
 FAST = "keras,tfjs-node"  # runtimes for faults that need no browser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def doctor_cache(tmp_path_factory):
-    """The doctor caches float32 conversions; keep them out of the user's home."""
-    old = os.environ.get("SOROBAN_VISION_CACHE")
-    os.environ["SOROBAN_VISION_CACHE"] = str(tmp_path_factory.mktemp("doctor-cache"))
-    yield
-    if old is None:
-        os.environ.pop("SOROBAN_VISION_CACHE", None)
-    else:
-        os.environ["SOROBAN_VISION_CACHE"] = old
 
 
 # --------------------------------------------------------------------------- building the zoo

@@ -6,7 +6,6 @@ outputs are wired to the wrong names and the uint8 export must fail, on real run
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -21,18 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FRAME = ROOT / "models" / "frame"
 EVERY = "keras,onnxruntime,tfjs-node,chromium-wasm"
 FAST = "keras,tfjs-node"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def doctor_cache(tmp_path_factory):
-    """The doctor caches float32 conversions; keep them out of the user's home."""
-    old = os.environ.get("SOROBAN_VISION_CACHE")
-    os.environ["SOROBAN_VISION_CACHE"] = str(tmp_path_factory.mktemp("doctor-cache"))
-    yield
-    if old is None:
-        os.environ.pop("SOROBAN_VISION_CACHE", None)
-    else:
-        os.environ["SOROBAN_VISION_CACHE"] = old
+pytestmark = pytest.mark.usefixtures("doctor_cache")
 
 
 # --------------------------------------------------------------------------- bad input

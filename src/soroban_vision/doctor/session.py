@@ -189,8 +189,7 @@ def _inputs(facts: Facts, images, scenes, say) -> None:
         else:
             say(f"rendering {inputs.RENDER_COUNT} labelled columns")
             facts.data = inputs.render_set(facts.workdir / "images")
-        x = compare.apply_range(facts.data.x01, facts.declared)
-        facts.feeds = [{facts.input_names[0]: x[i : i + BATCH]} for i in range(0, len(x), BATCH)]
+        facts.feeds = _batched(facts, facts.data.x01)
     else:
         if images is not None:
             facts.notes.append(
@@ -213,8 +212,13 @@ def _frame_inputs(facts: Facts, images, scenes, say) -> None:
     else:
         say(f"rendering {frame_scenes.RENDER_SCENES} scenes and {frame_scenes.RENDER_TABLES} tables")
         facts.scenes = frame_scenes.render_scene_set(facts.workdir / "scenes")
-    x = compare.apply_range(facts.scenes.x01, facts.declared)
-    facts.feeds = [{facts.input_names[0]: x[i : i + BATCH]} for i in range(0, len(x), BATCH)]
+    facts.feeds = _batched(facts, facts.scenes.x01)
+
+
+def _batched(facts: Facts, x01) -> list[dict]:
+    """Images in [0,1] as feeds: scaled to the model's declared input range, BATCH at a time."""
+    x = compare.apply_range(x01, facts.declared)
+    return [{facts.input_names[0]: x[i : i + BATCH]} for i in range(0, len(x), BATCH)]
 
 
 def _run(stack: contextlib.ExitStack, facts: Facts, say) -> None:

@@ -5,43 +5,28 @@ the corners, in the photo's pixels."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from soroban_vision.doctor import frame_compare
 from soroban_vision.doctor.checks.finding import Finding
-from soroban_vision.doctor.checks.preprocess_parity import PIXEL_FAIL, PIXEL_PASS
+from soroban_vision.doctor.checks.preprocess_parity import (
+    PIXEL_FAIL,
+    PIXEL_PASS,
+    browser_gate,
+    pixel_evidence,
+)
 from soroban_vision.doctor.facts import Facts
 
 
 def check(facts: Facts) -> Finding:
     if facts.scenes is None:
         return Finding("skip", "no_scenes")
-    if facts.tfjs_path is None:
-        return Finding("skip", "no_tfjs")
-    if facts.contract is None:
-        return Finding("skip", "no_contract", {}, {"tfjs": facts.tfjs_path})
-    if facts.browser.status == "refused":
-        return Finding("fail", "refused", {"error": facts.browser.reason})
-    if facts.browser.status != "ran":
-        return Finding("skip", "no_chromium", {}, {"why": facts.browser.reason})
+    gate = browser_gate(facts)
+    if gate is not None:
+        return gate
     scenes = facts.scenes
-    browser, python = facts.browser.x01, scenes.x01
-    diff = np.abs(browser.astype(np.float64) - python.astype(np.float64)).reshape(len(python), -1)
-    per_file = diff.max(axis=1)
-    top = float(per_file.max(initial=0.0))
-    ev: dict = {
-        "source": "the browser library (web/src/frame/) in Chromium, wasm",
-        "n": len(python),
-        "max_abs_diff": top,
-        "max_abs_diff_in_8bit_steps": top * 255,
-        "mean_abs_diff": float(diff.mean()),
-        "files_differing": int((per_file > PIXEL_PASS).sum()),
-        "worst_files": [
-            {"file": str(scenes.files[i]), "max_abs_diff": float(per_file[i])}
-            for i in np.argsort(-per_file)[:5]
-        ],
-        "parity_px": frame_compare.PARITY_PX,
-    }
+    source = "the browser library (web/src/frame/) in Chromium, wasm"
+    ev = pixel_evidence(facts.browser.x01, scenes.x01, scenes.files, source)
+    ev["parity_px"] = frame_compare.PARITY_PX
+    top = ev["max_abs_diff"]
     r = facts.decision_runtime()
     if r is None or facts.browser_outputs is None:
         return Finding("warn" if top > PIXEL_PASS else "pass", "inputs_only", ev)

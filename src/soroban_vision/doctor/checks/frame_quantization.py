@@ -15,20 +15,13 @@ from soroban_vision.export import MAX_DISAGREEMENT
 
 
 def check(facts: Facts) -> Finding:
-    if facts.graph is None:
-        return Finding("skip", "no_graph")
-    p = facts.graph.precision
-    ev: dict = {"precision": p, "quantized_tensors": facts.graph.quantized_tensors}
-    if p == "float32":
-        return Finding("skip", "float32", ev)
-    if facts.keras_path is None:
-        return Finding("skip", "no_reference", ev)
-    ev["recorded"] = quantization.recorded(facts)
+    ev, early = quantization.opening(facts)
+    if early is not None:
+        return early
     ranking = quantization.ranking_of(facts, ev)
-    c = _comparison(facts, p)
+    c = _comparison(facts, ev["precision"])
     if c is None:
-        reason = "keras_did_not_run" if not facts.runtime("keras") else "deployed_did_not_run"
-        return Finding("warn" if ranking else "skip", reason, ev)
+        return quantization.not_compared(facts, ranking, ev)
     ev["comparison"] = c
     rec = ev["recorded"]
     if c["disagreements"] / c["n"] > MAX_DISAGREEMENT or c["max_corner_shift_px"] > c["allowed_shift_px"]:

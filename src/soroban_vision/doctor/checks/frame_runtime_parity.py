@@ -7,7 +7,7 @@ from __future__ import annotations
 from soroban_vision.doctor import frame_compare
 from soroban_vision.doctor.checks.finding import Finding
 from soroban_vision.doctor.checks.quantization import BACKEND
-from soroban_vision.doctor.checks.runtime_parity import SEVERITY, reference_for
+from soroban_vision.doctor.checks.runtime_parity import closing, opening, reference_for
 from soroban_vision.doctor.compare import fmt_range, within
 from soroban_vision.doctor.facts import Facts
 from soroban_vision.frame.contract import FLOAT32_TOLERANCE
@@ -26,27 +26,18 @@ def tolerance(facts: Facts, rid: str) -> tuple[float, str]:
 
 
 def check(facts: Facts) -> Finding:
-    ran = facts.ran()
-    failed = {r.id: r.reason for r in facts.runtimes.values() if r.status == "failed"}
-    skipped = {r.id: r.reason for r in facts.runtimes.values() if r.status == "skipped"}
     scenes = facts.scenes
-    ev: dict = {"reference": facts.reference, "skipped": skipped, "failed": failed}
-    ev["inputs"] = (
+    inputs = (
         f"{len(scenes.files)} photos ({int(scenes.has_frame.sum())} with a soroban), preprocessed by "
         f"Python, in {fmt_range(facts.declared)}"
     )
-    ev["parity_px"] = frame_compare.PARITY_PX
-    if len(ran) < 2:
-        if failed:
-            return Finding("fail", "failed", ev)
-        return Finding("skip", "nothing_to_compare", ev, {"ran": ran[0].id if ran else None})
+    ran, ev, early = opening(facts, inputs=inputs, parity_px=frame_compare.PARITY_PX)
+    if early is not None:
+        return early
     comparisons = [_comparison(facts, r) for r in ran if r.id != facts.reference]
     ev["comparisons"] = [{k: v for k, v in c.items() if k != "disagreeing_items"} for c in comparisons]
     ev["frame_disagreements"] = _gallery(facts, comparisons)
-    status = max(["fail" if failed else "pass", *(c["status"] for c in comparisons)], key=SEVERITY.get)
-    if status != "pass":
-        return Finding(status, "differ", ev)
-    return Finding("pass", "agree", ev, {"ran": len(ran)})
+    return closing(comparisons, ev, {"ran": len(ran)})
 
 
 def _comparison(facts: Facts, r) -> dict:

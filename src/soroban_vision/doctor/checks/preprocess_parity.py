@@ -14,37 +14,50 @@ PIXEL_PASS = 1 / 255  # browser vs Python preprocessing: at most one 8-bit step 
 PIXEL_FAIL = 4 / 255
 
 
+def browser_gate(facts: Facts) -> Finding | None:
+    """Why the browser's preprocessing cannot be compared here, or None when it ran."""
+    if facts.tfjs_path is None:
+        return Finding("skip", "no_tfjs")
+    if facts.contract is None:
+        return Finding("skip", "no_contract", {}, {"tfjs": facts.tfjs_path})
+    if facts.browser.status == "refused":
+        return Finding("fail", "refused", {"error": facts.browser.reason})
+    if facts.browser.status != "ran":
+        return Finding("skip", "no_chromium", {}, {"why": facts.browser.reason})
+    return None
+
+
+def pixel_evidence(browser: np.ndarray, python: np.ndarray, files, source: str) -> dict:
+    """The two preprocessings compared pixel by pixel, with the five files that differ most."""
+    diff = np.abs(browser.astype(np.float64) - python.astype(np.float64)).reshape(len(python), -1)
+    per_file = diff.max(axis=1)
+    top = float(per_file.max(initial=0.0))
+    return {
+        "source": source,
+        "n": len(python),
+        "max_abs_diff": top,
+        "max_abs_diff_in_8bit_steps": top * 255,
+        "mean_abs_diff": float(diff.mean()),
+        "files_differing": int((per_file > PIXEL_PASS).sum()),
+        "worst_files": [
+            {"file": str(files[i]), "max_abs_diff": float(per_file[i])} for i in np.argsort(-per_file)[:5]
+        ],
+    }
+
+
 def check(facts: Facts) -> Finding:
     if facts.kind != "column" or facts.data is None:
         return Finding("skip", "not_columns")
     if facts.browser_override is not None:
         source = "substituted browser preprocessing (a test seam)"
     else:
-        if facts.tfjs_path is None:
-            return Finding("skip", "no_tfjs")
-        if facts.contract is None:
-            return Finding("skip", "no_contract", {}, {"tfjs": facts.tfjs_path})
-        if facts.browser.status == "refused":
-            return Finding("fail", "refused", {"error": facts.browser.reason})
-        if facts.browser.status != "ran":
-            return Finding("skip", "no_chromium", {}, {"why": facts.browser.reason})
+        gate = browser_gate(facts)
+        if gate is not None:
+            return gate
         source = "the browser library (web/src/classifier/) in Chromium"
     browser, python = facts.browser_x01, facts.data.x01
-    diff = np.abs(browser.astype(np.float64) - python.astype(np.float64)).reshape(len(python), -1)
-    per_file = diff.max(axis=1)
-    top = per_file.max(initial=0.0)
-    ev: dict = {
-        "source": source,
-        "n": len(python),
-        "max_abs_diff": float(top),
-        "max_abs_diff_in_8bit_steps": float(top * 255),
-        "mean_abs_diff": float(diff.mean()),
-        "files_differing": int((per_file > PIXEL_PASS).sum()),
-    }
-    worst = np.argsort(-per_file)[:5]
-    ev["worst_files"] = [
-        {"file": str(facts.data.files[i]), "max_abs_diff": float(per_file[i])} for i in worst
-    ]
+    ev = pixel_evidence(browser, python, facts.data.files, source)
+    top = ev["max_abs_diff"]
     changed = None
     r = facts.decision_runtime()
     if r is not None:

@@ -33,21 +33,35 @@ BACKEND = {
 DEFAULT_TOLERANCE = {"float16": 1e-3, "uint8": 1e-2, "mixed": 1e-2}
 
 
-def check(facts: Facts) -> Finding:
+def opening(facts: Facts) -> tuple[dict, Finding | None]:
+    """The evidence every quantization check starts from, and the finding when there is nothing
+    to judge (no graph, float32 weights, no Keras reference)."""
     if facts.graph is None:
-        return Finding("skip", "no_graph")
+        return {}, Finding("skip", "no_graph")
     p = facts.graph.precision
     ev: dict = {"precision": p, "quantized_tensors": facts.graph.quantized_tensors}
     if p == "float32":
-        return Finding("skip", "float32", ev)
+        return ev, Finding("skip", "float32", ev)
     if facts.keras_path is None:
-        return Finding("skip", "no_reference", ev)
+        return ev, Finding("skip", "no_reference", ev)
     ev["recorded"] = recorded(facts)
-    comparison = _comparison(facts, p)
+    return ev, None
+
+
+def not_compared(facts: Facts, ranking: list | None, ev: dict) -> Finding:
+    """Keras or the deployed runtime did not run: the tensor ranking is all there is to show."""
+    reason = "keras_did_not_run" if not facts.runtime("keras") else "deployed_did_not_run"
+    return Finding("warn" if ranking else "skip", reason, ev)
+
+
+def check(facts: Facts) -> Finding:
+    ev, early = opening(facts)
+    if early is not None:
+        return early
+    comparison = _comparison(facts, ev["precision"])
     ranking = ranking_of(facts, ev)
     if comparison is None or (comparison["disagreements"] is None and not _measured(comparison)):
-        reason = "keras_did_not_run" if not facts.runtime("keras") else "deployed_did_not_run"
-        return Finding("warn" if ranking else "skip", reason, ev)
+        return not_compared(facts, ranking, ev)
     ev["comparison"] = {k: v for k, v in comparison.items() if k != "disagreeing_items"}
     ev["comparison"]["disagreeing_items"] = comparison["disagreeing_items"][:GALLERY]
     return verdict(ev)

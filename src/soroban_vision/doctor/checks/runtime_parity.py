@@ -24,28 +24,43 @@ TOLERANCE = {
 SEVERITY = {"pass": 0, "skip": 0, "warn": 1, "fail": 2}
 
 
-def check(facts: Facts) -> Finding:
+def opening(facts: Facts, **evidence) -> tuple[list, dict, Finding | None]:
+    """The runtimes that ran, the evidence every parity check starts from, and the finding when
+    fewer than two ran (nothing to compare)."""
     ran = facts.ran()
     failed = {r.id: r.reason for r in facts.runtimes.values() if r.status == "failed"}
     skipped = {r.id: r.reason for r in facts.runtimes.values() if r.status == "skipped"}
-    ev: dict = {"reference": facts.reference, "skipped": skipped, "failed": failed}
+    ev: dict = {"reference": facts.reference, "skipped": skipped, "failed": failed, **evidence}
+    if len(ran) >= 2:
+        return ran, ev, None
+    if failed:
+        return ran, ev, Finding("fail", "failed", ev)
+    return ran, ev, Finding("skip", "nothing_to_compare", ev, {"ran": ran[0].id if ran else None})
+
+
+def closing(comparisons: list[dict], ev: dict, details: dict) -> Finding:
+    """The worst comparison decides; a runtime that failed to run fails the check too."""
+    statuses = ["fail" if ev["failed"] else "pass", *(c["status"] for c in comparisons)]
+    status = max(statuses, key=SEVERITY.get)
+    if status != "pass":
+        return Finding(status, "differ", ev)
+    return Finding("pass", "agree", ev, details)
+
+
+def check(facts: Facts) -> Finding:
     if facts.kind == "column" and facts.data is not None:
-        ev["inputs"] = (
+        inputs = (
             f"{len(facts.data.files)} labelled images, preprocessed by Python, in {fmt_range(facts.declared)}"
         )
     else:
-        ev["inputs"] = f"{len(facts.feeds)} generated feeds"
-    if len(ran) < 2:
-        if failed:
-            return Finding("fail", "failed", ev)
-        return Finding("skip", "nothing_to_compare", ev, {"ran": ran[0].id if ran else None})
+        inputs = f"{len(facts.feeds)} generated feeds"
+    ran, ev, early = opening(facts, inputs=inputs)
+    if early is not None:
+        return early
     comparisons = [_comparison(facts, r) for r in ran if r.id != facts.reference]
     ev["comparisons"] = [{k: v for k, v in c.items() if k != "disagreeing_items"} for c in comparisons]
     ev["disagreements"] = gallery(facts, comparisons)
-    status = max(["fail" if failed else "pass", *(c["status"] for c in comparisons)], key=SEVERITY.get)
-    if status != "pass":
-        return Finding(status, "differ", ev)
-    return Finding("pass", "agree", ev, {"ran": len(ran), "column": facts.kind == "column"})
+    return closing(comparisons, ev, {"ran": len(ran), "column": facts.kind == "column"})
 
 
 def _comparison(facts: Facts, r) -> dict:
