@@ -4,6 +4,9 @@
 // shipped export), the frame model, which reads without markers, from ?frame= (default /frame/).
 import { loadAbacusReader, loadColumnClassifier, loadFrameDetector, spec, Stabilizer } from "../src/index.js";
 import { setupCollect } from "./collect.js";
+import { drawOverlay, orderCorners } from "./overlay.js";
+import { remember, remembered } from "./stated-rods.js";
+import { grouped, textOf, UNREAD, wantsCorners } from "./words.js";
 
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get("model") ?? "/model/";
@@ -36,17 +39,6 @@ function say(text, kind = "") {
   $("status").className = `status ${kind}`;
 }
 
-/** A failure that clicking the frame's corners would cure: no frame found, by markers or the frame model. */
-const wantsCorners = (e) => ["no_frame_in_browser", "no_markers", "no_frame", "no_frame_outline"].includes(e?.code);
-
-/** 4 644 935: thin spaces every three digits, as the unit dots on a soroban's bar. */
-const grouped = (text) => [...text].map((ch, i) => (i > 0 && (text.length - i) % 3 === 0 ? "\u2009" : "") + ch).join("");
-
-/** Digits (null: not read) as the reader writes them: leading zeros dropped, "?" where unread. */
-const textOf = (digits) => digits.map((d) => (d === null ? spec.flags.unread_mark : String(d))).join("").replace(/^0+(?=.)/, "");
-
-/** Why a column has no digit, in words. */
-const UNREAD = { hidden: "hidden (covered, or the model is unsure)", out_of_frame: "outside the picture" };
 // ----------------------------------------------------------------------------- reading
 
 function readOptions() {
@@ -202,17 +194,6 @@ function hint() {
   if (picking) h.textContent = `Click the frame's ${CORNER_NAMES[picked.length]} corner (${picked.length + 1} of 4)`;
 }
 
-/** Four clicks in any order -> clockwise from the top-left (the top side is a long one). */
-function orderCorners(points) {
-  const cx = points.reduce((s, p) => s + p[0], 0) / 4, cy = points.reduce((s, p) => s + p[1], 0) / 4;
-  const pts = points.slice().sort((a, b) => Math.atan2(a[1] - cy, a[0] - cx) - Math.atan2(b[1] - cy, b[0] - cx));
-  const len = (a, b) => Math.hypot(b[0] - a[0], b[1] - a[1]);
-  const long = len(pts[0], pts[1]) + len(pts[2], pts[3]) >= len(pts[1], pts[2]) + len(pts[3], pts[0]) ? 0 : 1;
-  const midY = (k) => pts[k][1] + pts[(k + 1) % 4][1];
-  const top = midY(long) <= midY(long + 2) ? long : long + 2;
-  return pts.slice(top).concat(pts.slice(0, top));
-}
-
 function canvasPoint(event) {
   const r = canvas.getBoundingClientRect();
   const scale = Math.min(r.width / canvas.width, r.height / canvas.height);
@@ -257,60 +238,7 @@ function draw() {
   if (!w || !h) return;
   if (canvas.width !== w || canvas.height !== h) Object.assign(canvas, { width: w, height: h });
   ctx.drawImage(source, 0, 0, w, h);
-  const unit = Math.max(1.5, Math.max(w, h) / 400);
-  const path = (points) => {
-    ctx.beginPath();
-    points.forEach(([x, y], i) => (i ? ctx.lineTo(x + 0.5, y + 0.5) : ctx.moveTo(x + 0.5, y + 0.5)));
-    ctx.closePath();
-  };
-  if (reading) {
-    ctx.lineJoin = "round";
-    for (const c of reading.columns) {
-      const unread = c.status !== "read";
-      path(c.quad);
-      ctx.fillStyle = unread ? "rgba(255, 170, 0, 0.18)" : "rgba(80, 200, 255, 0.10)";
-      ctx.fill();
-      ctx.lineWidth = unit * 0.6;
-      ctx.strokeStyle = unread ? "rgba(255, 170, 0, 0.95)" : "rgba(120, 215, 255, 0.85)";
-      ctx.stroke();
-    }
-    path(reading.corners);
-    ctx.lineWidth = unit * 1.4;
-    ctx.strokeStyle = "rgba(60, 230, 120, 0.95)";
-    ctx.stroke();
-    // a digit above each column, in a pill
-    ctx.font = `700 ${Math.round(unit * 7)}px system-ui, sans-serif`;
-    ctx.textAlign = "center";
-    ctx.textBaseline = "middle";
-    for (const c of reading.columns) {
-      const [a, b, , d] = c.quad;
-      const up = [a[0] - d[0], a[1] - d[1]], n = Math.hypot(...up) || 1;
-      const x = (a[0] + b[0]) / 2 + (up[0] / n) * unit * 8, y = (a[1] + b[1]) / 2 + (up[1] / n) * unit * 8;
-      const r = unit * 5.2;
-      ctx.beginPath();
-      ctx.arc(x, y, r, 0, 2 * Math.PI);
-      ctx.fillStyle = c.status !== "read" ? "#d98a00" : "rgba(20, 24, 28, 0.85)";
-      ctx.fill();
-      ctx.fillStyle = "#fff";
-      ctx.fillText(c.digit === null ? spec.flags.unread_mark : String(c.digit), x, y + unit * 0.4);
-    }
-  }
-  if (picking || (corners && !reading)) {
-    const pts = picking ? picked : corners;
-    ctx.fillStyle = "#ffb400";
-    ctx.strokeStyle = "#ffb400";
-    ctx.lineWidth = unit;
-    if (pts.length > 1) {
-      ctx.beginPath();
-      pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-      ctx.stroke();
-    }
-    pts.forEach(([x, y]) => {
-      ctx.beginPath();
-      ctx.arc(x, y, unit * 3, 0, 2 * Math.PI);
-      ctx.fill();
-    });
-  }
+  drawOverlay(ctx, Math.max(1.5, Math.max(w, h) / 400), reading, picking ? picked : corners && !reading ? corners : null);
 }
 
 // ----------------------------------------------------------------------------- the panel
@@ -405,25 +333,6 @@ function rodCounts(live) {
 }
 
 // ----------------------------------------------------------------------------- the rod count, once
-
-const RODS_KEY = "soroban-vision.rods"; // the rod count the user stated, remembered on this device
-
-function remembered() {
-  try {
-    return localStorage.getItem(RODS_KEY) ?? "";
-  } catch {
-    return ""; // storage refused (a private window): the count is asked again
-  }
-}
-
-function remember(value) {
-  try {
-    if (value) localStorage.setItem(RODS_KEY, value);
-    else localStorage.removeItem(RODS_KEY);
-  } catch {
-    // storage refused: the count holds for this visit only
-  }
-}
 
 /** The soroban has `n` rods (or "": find them): read by it from now on, and remember it. */
 function setRods(n) {
