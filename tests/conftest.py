@@ -97,3 +97,11 @@ def model_with_outlier(model_path: Path, out: Path) -> Path:
         model.get_layer(head).set_weights([k, b])
     model.save(out)
     return out
+
+
+def graph_model(model, where: Path, precision: str = "float32") -> Path:
+    """A Keras model converted to a TF.js graph model, as export converts it."""
+    from soroban_vision.export import convert, saved_model
+
+    saved = saved_model(model, where / "saved")
+    return convert(saved, where / precision, precision)

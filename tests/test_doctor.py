@@ -22,7 +22,7 @@ from soroban_vision.doctor.checks import run_check, run_checks
 from soroban_vision.doctor.session import gather
 from soroban_vision.errors import UsageError
 from soroban_vision.seeds import CHECK_SEED
-from tests.conftest import assert_one_line_error, model_with_outlier, run_cli
+from tests.conftest import assert_one_line_error, graph_model, model_with_outlier, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("doctor_cache")]
 FAST = "keras,tfjs-node"  # runtimes for faults that need no browser
@@ -92,35 +92,6 @@ def identity_rescaling(model_path: Path, out: Path) -> Path:
     return out
 
 
-def graph_model(model, where: Path, precision: str = "float32") -> Path:
-    from soroban_vision.export import convert, saved_model
-
-    saved = saved_model(model, where / "saved")
-    return convert(saved, where / precision, precision)
-
-
-def third_party(where: Path) -> Path:
-    """Somebody else's model: an image-ish float input and an int32 token input, three outputs."""
-    import keras
-    from keras import layers
-
-    pixels = keras.Input((12, 10, 3), name="pixels")
-    tokens = keras.Input((6,), dtype="int32", name="tokens")
-    x = layers.Conv2D(4, 3, activation="relu")(pixels)
-    x = layers.GlobalAveragePooling2D()(x)
-    t = layers.Flatten()(layers.Embedding(8, 3)(tokens))
-    h = layers.Concatenate()([x, t])
-    outputs = [
-        layers.Dense(3, activation="softmax", name="kind")(h),
-        layers.Dense(1, name="score")(h),
-        layers.Dense(2, name="box")(h),
-    ]
-    model = keras.Model([pixels, tokens], outputs)
-    rng = np.random.default_rng(0)
-    model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
-    return graph_model(model, where)
-
-
 def outlier_in_biggest_conv(model_path: Path, out: Path, times: float = 80.0) -> Path:
     """The good model with one outlier weight planted in its biggest convolution kernel (block6_pw,
     96x96): `times` the kernel's largest weight. The float32 model still reads about 95% of the
@@ -136,26 +107,6 @@ def outlier_in_biggest_conv(model_path: Path, out: Path, times: float = 80.0) ->
     layer.set_weights([kernel, *rest])
     model.save(out)
     return out
-
-
-def signatureless(where: Path) -> tuple[Path, Path]:
-    """A graph model as older converters wrote it: no `signature` in model.json, one input
-    `input_1` [-1,64,64,1] known only from its Placeholder node. Returns (Keras file, graph model)."""
-    import keras
-    from keras import layers
-
-    where.mkdir(parents=True, exist_ok=True)
-    image = keras.Input((64, 64, 1), name="input_1")
-    x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(image))
-    model = keras.Model(image, layers.Dense(3, activation="softmax", name="probs")(x))
-    rng = np.random.default_rng(1)
-    model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
-    model.save(where / "model.keras")
-    tfjs = graph_model(model, where)
-    doc = json.loads((tfjs / "model.json").read_text())
-    assert doc.pop("signature")["inputs"].keys() == {"input_1"}
-    (tfjs / "model.json").write_text(json.dumps(doc))
-    return where / "model.keras", tfjs
 
 
 def wrong_browser_preprocessing(files: list[Path]) -> np.ndarray:
@@ -174,10 +125,6 @@ def wrong_browser_preprocessing(files: list[Path]) -> np.ndarray:
         bottom = red[y1][:, x0] + (red[y1][:, x1] - red[y1][:, x0]) * fx
         out.append(((top + (bottom - top) * fy) / 255.0).astype(np.float32)[..., None])
     return np.stack(out)
-
-
-def statuses(report) -> dict:
-    return {c.id: c.status for c in report.checks}
 
 
 # --------------------------------------------------------------------------- a clean deployment
@@ -458,57 +405,6 @@ def test_without_chromium_browser_checks_are_skipped_with_the_reason(good_model,
     pp = report.check("preprocess_parity")
     assert pp.status == "skip" and "Chromium did not run" in pp.summary
     assert report.check("runtime_parity").status == "skip"  # only tfjs-node ran
-    assert report.exit_code == 0
-
-
-# --------------------------------------------------------------------------- a third-party model
-
-
-@pytest.mark.browser
-def test_third_party_graph_model_runtimes_agree_and_skips_are_explained(zoo):
-    model = third_party(zoo / "third-party")
-    report = diagnose(tfjs=model, runtimes="tfjs-node,chromium-wasm,chromium-cpu")
-    got = statuses(report)
-    assert got["runtime_parity"] == "pass", report.check("runtime_parity").summary
-    assert (
-        got["normalization"] == "skip" and "not a 64x128 gray column" in report.check("normalization").summary
-    )
-    assert got["quantization"] == "skip" and "float32" in report.check("quantization").summary
-    assert (
-        got["output_mapping"] == "skip"
-        and "no contract and no Keras reference" in report.check("output_mapping").summary
-    )
-    assert got["preprocess_parity"] == "skip"
-    assert report.exit_code == 0 and report.model["kind"] == "generic"
-    parity = report.check("runtime_parity")
-    assert parity.evidence["reference"] == "tfjs-node"
-    comps = {c["runtime"]: c for c in parity.evidence["comparisons"]}
-    assert comps.keys() == {"chromium-wasm", "chromium-cpu"}
-    for c in comps.values():
-        assert {o["output"] for o in c["outputs"]} == {"output_0", "output_1", "output_2"}
-        assert c["disagreements"] == 0 and all(o["max_abs_diff"] < 1e-4 for o in c["outputs"])
-    inputs = {i["name"]: i["dtype"] for i in report.model["inputs"]}
-    assert inputs == {"pixels": "float32", "tokens": "int32"}
-    assert any("generated feeds" in n for n in report.notes)
-    assert json.loads(json.dumps(report.to_json()))["data"]["source"] == "generated"
-
-
-def test_a_graph_model_without_a_signature_runs(zoo):
-    keras_file, tfjs = signatureless(zoo / "no-signature")
-    report = diagnose(keras=keras_file, tfjs=tfjs, runtimes=FAST)
-    assert report.model["inputs"] == [{"name": "input_1", "shape": [None, 64, 64, 1], "dtype": "float32"}]
-    assert [o["name"] for o in report.model["outputs"]] == ["Identity"]
-    assert any("no signature" in n for n in report.notes)
-    node = next(r for r in report.runtimes if r.id == "tfjs-node")
-    assert node.status == "ran", node.reason
-    assert [(o.name, o.shape) for o in node.outputs] == [("Identity", (None, 3))]
-    parity = report.check("runtime_parity")
-    assert parity.status == "pass", parity.summary
-    (c,) = parity.evidence["comparisons"]
-    assert (c["runtime"], c["vs"], c["disagreements"]) == ("tfjs-node", "keras", 0)
-    assert c["outputs"][0]["max_abs_diff"] < 1e-5
-    mapping = report.check("output_mapping")
-    assert 'model.execute(x, ["Identity"])' in mapping.summary, mapping.summary
     assert report.exit_code == 0
 
 
