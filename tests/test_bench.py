@@ -22,6 +22,7 @@ from soroban_vision.bench.results import Results
 from soroban_vision.bench.timing import p95
 from soroban_vision.seeds import MARKERLESS_SEED, TEST_SEED
 from tests.conftest import run_cli
+from tests.test_bench_markerless import MARKERLESS_TARGETS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -147,18 +148,7 @@ def test_targets_use_the_rows(quick):
     doc, _ = quick
     rows = {r["key"]: r for r in doc["rows"]}
     t = {x["key"]: x for x in doc["targets"]}
-    markerless = {
-        "markerless_time",
-        "corner_median",
-        "corner_p95",
-        "frame_not_found",
-        "exact",
-        "silent_wrong",
-    }
-    assert (
-        set(t)
-        == {"accuracy", "size", "smaller", "browser", "onnx", "markerless_browser", "frame_size"} | markerless
-    )
+    assert set(t) == {"accuracy", "size", "smaller", "browser", "onnx"} | MARKERLESS_TARGETS
     browser = t.pop("markerless_browser")
     assert browser["status"] in ("pass", "miss")
     assert browser["measured"] == pytest.approx(1000 / rows["markerless.browser.wasm.median"]["ours"])

@@ -14,6 +14,18 @@ from soroban_vision.bench.report import FRAME_MODEL_LABEL, OUTLINE_LABEL
 from soroban_vision.errors import UsageError
 from tests.conftest import assert_one_line_error, run_cli
 
+# the targets for markerless reading, each judged in bench's report
+MARKERLESS_TARGETS = {
+    "markerless_time",
+    "corner_median",
+    "corner_p95",
+    "frame_not_found",
+    "exact",
+    "silent_wrong",
+    "markerless_browser",
+    "frame_size",
+}
+
 
 def test_a_run_measures_the_parts_it_is_given():
     cfg = BenchConfig.quick_mode()
@@ -43,16 +55,7 @@ def test_only_markerless_measures_the_frame_model_and_the_outline_search(markerl
     doc, md, console = markerless
     assert doc["meta"]["parts"] == ["markerless"] and "budget" not in doc["meta"]
     assert {r["pair"] for r in doc["rows"]} == {"frame"}  # no column model was trained
-    assert {t["key"] for t in doc["targets"]} == {
-        "markerless_time",
-        "corner_median",
-        "corner_p95",
-        "frame_not_found",
-        "exact",
-        "silent_wrong",
-        "markerless_browser",
-        "frame_size",
-    }
+    assert {t["key"] for t in doc["targets"]} == MARKERLESS_TARGETS
     assert "`soroban-vision bench --quick --only markerless`" in md
     assert "Training budget" not in md and "MobileNetV2" not in md.split("## How")[0]
     assert f"| {FRAME_MODEL_LABEL} | {OUTLINE_LABEL} |" in md
