@@ -10,7 +10,7 @@ import json
 import pytest
 
 from soroban_vision.bench import BenchConfig, Results, markdown
-from soroban_vision.bench.report import FRAME_MODEL_LABEL, OUTLINE_LABEL
+from soroban_vision.bench.report import FRAME_MODEL_LABEL, OUTLINE_LABEL, figure
 from soroban_vision.errors import UsageError
 from tests.conftest import assert_one_line_error, run_cli
 
@@ -36,6 +36,13 @@ def test_a_run_measures_the_parts_it_is_given():
     with pytest.raises(UsageError) as e:
         cfg.with_budget(parts=("frames",))
     assert e.value.code == "bad_part" and "columns, markerless" in str(e.value)
+
+
+def test_figures_are_written_to_a_sensible_precision():
+    assert figure(9.22935, "fps") == "9.2 fps"
+    assert figure(251220, "bytes") == "251,220 B"
+    assert figure(645.94, "ms") == "645.9 ms" and figure(1.284, "ms") == "1.28 ms"
+    assert figure(None, "fps") == "not applicable"
 
 
 def test_an_unknown_part_is_one_line():

@@ -40,6 +40,8 @@ def figure(v, unit: str) -> str:
         return f"{v:,.0f} s"
     if unit == "×":
         return f"{v:.2f}×"
+    if unit == "fps":
+        return f"{v:.1f} fps"
     return f"{v:g} {unit}"
 
 
