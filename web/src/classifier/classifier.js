@@ -2,10 +2,10 @@
 // loadColumnClassifier (load.js) once every file and the golden vectors have checked out.
 
 import { ContractError } from "../errors.js";
-import { backendName } from "./backend.js";
 import { decode } from "./decode.js";
 import { bitmapFromUrl, pixelsOf } from "./pixels.js";
 import { preprocessPixels } from "./preprocess.js";
+import { runByName } from "./run.js";
 
 export class ColumnClassifier {
   constructor(tf, model, contract, spec, heads, backend) {
@@ -61,31 +61,17 @@ export class ColumnClassifier {
 
   /** Raw head outputs for a preprocessed batch: {heaven: Float32Array [N], earth: Float32Array [N*5]}. */
   async infer(x, n) {
-    const tf = this.tf;
-    if (!this.model) throw new ContractError("disposed", "this classifier was disposed");
-    if (tf.getBackend() !== backendName(this.backend)) {
-      throw new ContractError("backend_changed", `this classifier was loaded on ${this.backend} but TF.js now runs ${tf.getBackend()}: one backend per page`);
-    }
     const { width, height } = this.spec;
-    const names = [this.heads.heaven, this.heads.earth];
-    // outputs by name, never by position: the converter's output order is not stable
-    const outs = tf.tidy(() => {
-      const input = tf.tensor4d(x, [n, height, width, 1], "float32");
-      const result = this.model.execute({ [this.inputName]: input }, names);
-      return Array.isArray(result) ? result : [result];
+    const [heaven, earth] = await runByName(this.tf, this.model, {
+      what: "classifier",
+      backend: this.backend,
+      inputName: this.inputName,
+      names: [this.heads.heaven, this.heads.earth],
+      x,
+      shape: [n, height, width, 1],
+      expected: [[n, 1], [n, 5]],
     });
-    try {
-      const expected = [[n, 1], [n, 5]];
-      outs.forEach((t, i) => {
-        if (String(t.shape) !== String(expected[i])) {
-          throw new ContractError("contract_mismatch", `output '${names[i]}' has shape [${t.shape}], the contract says [${expected[i]}]`);
-        }
-      });
-      const [heaven, earth] = await Promise.all(outs.map((t) => t.data()));
-      return { heaven, earth };
-    } finally {
-      tf.dispose(outs);
-    }
+    return { heaven, earth };
   }
 
   /** Run the contract's golden vectors; throw if any probability strays beyond the tolerance. */

@@ -3,8 +3,8 @@
 // golden vectors have checked out.
 
 import { ContractError } from "../errors.js";
-import { backendName } from "../classifier/backend.js";
 import { bitmapFromUrl, pixelsOf } from "../classifier/pixels.js";
+import { runByName } from "../classifier/run.js";
 import { FRAME_HEIGHT, FRAME_WIDTH, frameInput, toPixels } from "./input.js";
 
 export class FrameDetector {
@@ -30,29 +30,16 @@ export class FrameDetector {
 
   /** Raw outputs for a batch of inputs: {corners: Float32Array [N*8], frame: Float32Array [N]}. */
   async infer(x, n) {
-    const tf = this.tf;
-    if (!this.model) throw new ContractError("disposed", "this frame detector was disposed");
-    if (tf.getBackend() !== backendName(this.backend)) {
-      throw new ContractError("backend_changed", `this frame detector was loaded on ${this.backend} but TF.js now runs ${tf.getBackend()}: one backend per page`);
-    }
-    const names = [this.heads.corners, this.heads.frame];
-    const outs = tf.tidy(() => {
-      const input = tf.tensor4d(x, [n, FRAME_HEIGHT, FRAME_WIDTH, 1], "float32");
-      const result = this.model.execute({ [this.inputName]: input }, names); // by name, never by position
-      return Array.isArray(result) ? result : [result];
+    const [corners, frame] = await runByName(this.tf, this.model, {
+      what: "frame detector",
+      backend: this.backend,
+      inputName: this.inputName,
+      names: [this.heads.corners, this.heads.frame],
+      x,
+      shape: [n, FRAME_HEIGHT, FRAME_WIDTH, 1],
+      expected: [[n, 4, 2], [n, 1]],
     });
-    try {
-      const expected = [[n, 4, 2], [n, 1]];
-      outs.forEach((t, i) => {
-        if (String(t.shape) !== String(expected[i])) {
-          throw new ContractError("contract_mismatch", `output '${names[i]}' has shape [${t.shape}], the contract says [${expected[i]}]`);
-        }
-      });
-      const [corners, frame] = await Promise.all(outs.map((t) => t.data()));
-      return { corners, frame };
-    } finally {
-      tf.dispose(outs);
-    }
+    return { corners, frame };
   }
 
   /**
