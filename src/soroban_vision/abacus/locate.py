@@ -16,12 +16,10 @@ from soroban_vision.abacus.score import soroban_score
 from soroban_vision.abacus.spec import SPEC, frame_not_found
 
 ACCEPT = SPEC["frame_search"]["accept"]
-WIDER_THAN_TALL = ACCEPT[
-    "wider_than_tall"
-]  # an outline's top side over its left one, at least: a soroban is wide
-ROD_FIT_POOR = ACCEPT[
-    "rod_fit_poor"
-]  # fit_rods score of the best layout below which an outline needs a second look
+# an outline's top side over its left one, at least: a soroban is wide
+WIDER_THAN_TALL = ACCEPT["wider_than_tall"]
+# fit_rods score of the best layout below which an outline needs a second look
+ROD_FIT_POOR = ACCEPT["rod_fit_poor"]
 # soroban_score of a frame whose rods' profile may fit no layout well (beads of mixed
 # brightness, uneven light) and still be read: clutter scores at most about 0.35
 LOOKS_LIKE_A_FRAME = ACCEPT["looks_like_a_frame"]

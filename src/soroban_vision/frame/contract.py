@@ -15,14 +15,7 @@ from soroban_vision.frame.input import FRAME_SPEC, HEIGHT, PRESENT, WIDTH
 from soroban_vision.frame.model import INPUT_NAME
 from soroban_vision.precision import check_precision
 
-INPUT = {
-    "name": INPUT_NAME,
-    "shape": [1, HEIGHT, WIDTH, 1],
-    "batch_dimension": 0,
-    "layout": "NHWC",
-    "dtype": "float32",
-    "range": [0.0, 1.0],
-}
+INPUT = {**contract.INPUT, "name": INPUT_NAME, "shape": [1, HEIGHT, WIDTH, 1]}  # the same conventions
 DECODE = {
     "corners": "corners * [region width, region height] - 0.5, in the working photo's pixels",
     "present": "frame >= threshold",

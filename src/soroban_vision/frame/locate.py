@@ -18,9 +18,8 @@ from soroban_vision.frame.refine import polished, refine_corners
 LOOK = SPEC["frame_search"]["model"]
 INSIDE_PX = LOOK["inside_px"]  # a frame this far past the photo's border is cut by it: not one to read
 ZOOM_MARGIN = LOOK["zoom_margin"]  # of the frame's longer extent: the margin of the second, closer look
-PAINT_OUT = LOOK[
-    "paint_out"
-]  # the found frame, grown this much about its centre, is painted out for the second look
+# the found frame, grown this much about its centre, is painted out for the second look
+PAINT_OUT = LOOK["paint_out"]
 SAME = LOOK["same"]  # a second frame overlapping the first this much is the first one again
 # soroban_score below which the model's frame is no frame: snapped to a rod, a bead row or a hand
 # instead of the rails (the outline search, in Python, then looks)

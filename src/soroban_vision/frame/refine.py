@@ -20,13 +20,11 @@ SNAP = SPEC["frame_search"]["snap"]  # distances: pixels, or fractions of the qu
 # ends (where along the rods' row the frame ends is a subtler cue)
 REACH_LONG, REACH_END = SNAP["reach_long"], SNAP["reach_end"]
 MIN_REACH = SNAP["min_reach"]  # pixels
-NEAR = SNAP[
-    "near"
-]  # of the quad's height (at least NEAR_PX): the spread of the model's error, the prior's sigma
+# of the quad's height (at least NEAR_PX): the spread of the model's error, the prior's sigma
+NEAR = SNAP["near"]
 NEAR_PX = SNAP["near_px"]
-OUTERMOST = SNAP[
-    "outermost"
-]  # of the likeliest edge's weight: an edge outside it this likely is taken instead
+# of the likeliest edge's weight: an edge outside it this likely is taken instead
+OUTERMOST = SNAP["outermost"]
 TILTS, DRIFT = SNAP["tilts"], SNAP["drift"]  # tilts tried, up to this much of the side's length end to end
 
 
