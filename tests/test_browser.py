@@ -425,6 +425,16 @@ def test_the_original_folder_still_loads(browser, models):
     assert info["golden"]["maxDiff"] <= 1e-5
 
 
+def test_a_model_used_on_another_backend_or_after_dispose_is_a_clear_error(browser, models):
+    """The column classifier and the frame detector alike: a call after TF.js switched backend is
+    backend_changed (its weights live on the old one), a call after dispose is disposed."""
+    runner = browser("wasm")
+    frame = Path(__file__).resolve().parents[1] / "models" / "frame" / "tfjs"
+    got = runner.call("misuse", runner.serve_dir(models["main"]), runner.serve_dir(frame), "wasm")
+    codes = {"ran": None, "other_backend": "backend_changed", "disposed": "disposed"}
+    assert got == {f"{m}_{when}": code for m in ("classifier", "frame") for when, code in codes.items()}
+
+
 def test_raw_graph_model_runs_by_name_without_a_contract(models, images):
     """The doctor's path: no contract, the model's own signature, named inputs and outputs."""
     x = np.stack([preprocess_file(p) for p in images["png"][:13]])
