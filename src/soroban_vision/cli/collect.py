@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from soroban_vision.cli.group import main
+from soroban_vision.cli.options import progress_bar
 from soroban_vision.errors import UsageError
 
 COLLECT_MODULES = ("starlette", "uvicorn", "sqlalchemy", "psycopg", "anyio", "h11")
@@ -119,7 +120,7 @@ def collect_server(
 
 @main.group("dataset")
 def dataset() -> None:
-    """Datasets from collected data."""
+    """Training datasets: from collected data, or cut from rendered scenes."""
 
 
 @dataset.command("export")
@@ -143,3 +144,35 @@ def export(db, out, heldout) -> None:
     from soroban_vision.collect.export import export_dataset
 
     export_dataset(db, out, heldout=heldout, say=click.echo)
+
+
+@dataset.command("scenes")
+@click.argument("scenes", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A fresh folder: {digit}/*.png, occluded/*.png (covered rods) and manifest.json.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same crops.")
+@click.option(
+    "--per-column", type=click.IntRange(min=1), default=1, show_default=True, help="Crops cut from each rod."
+)
+@click.option(
+    "--jitter",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="How far each crop is moved off its true quad, in units of the reader's frame error (0: exactly).",
+)
+def scenes(scenes, out, seed, per_column, jitter) -> None:
+    """Cut labelled column crops from render-scenes or render-3d folders, the way the reader cuts them."""
+    from soroban_vision.scene_columns import scene_count, write_scene_columns
+
+    with progress_bar(scene_count(scenes), "scene", "dataset scenes") as bar:
+        manifest = write_scene_columns(
+            list(scenes), out, seed=seed, per_column=per_column, jitter=jitter, progress=bar.update
+        )
+    hidden, grazed = manifest["occluded_count"], manifest["grazed_skipped"]
+    click.echo(f"wrote {len(manifest['items']) - hidden} columns to {out}/{{0..9}}/ and {out}/manifest.json")
+    click.echo(f"wrote {hidden} covered columns to {out}/occluded/; left out {grazed} grazed rods")
