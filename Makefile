@@ -12,7 +12,7 @@ PORT   ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup test lint demo model publish-model package wheel npm-pack lock clean photoreal
+.PHONY: setup test lint demo model publish-model package wheel npm-pack lock clean photoreal photoreal-train
 
 setup: $(VENV)/.installed web/node_modules/.installed
 	@bash scripts/ensure-chromium.sh
@@ -48,26 +48,46 @@ demo: setup
 	@echo "demo outputs: $(OUT)/demo-preview.png $(OUT)/demo-run/ $(OUT)/demo-confusion.png"
 	$(SV) serve-demo --port $(PORT)
 
-# The shipped default model, in two stages. 1: classic rendered columns from a fixed seed, trained
+# The shipped default model, in three stages. 1: classic rendered columns from a fixed seed, trained
 # from scratch (about 40 minutes on 2 cores). 2: fine-tuned on classic columns mixed with the wide
 # variety (hands, bead and frame looks, light, blur) and a tenth of covered columns (occluded/),
-# trained toward no information so the reader flags them. Then tested on a classic set rendered with
-# a seed training never saw.
+# trained toward no information so the reader flags them. 3: fine-tuned again with crops cut from
+# whole scenes the way the reader cuts them (`dataset scenes`): wide scenes, and Blender scenes
+# (`make photoreal-train`, a seed of its own), so it sees perspective, small sorobans, lenses and
+# the 3D renderer's beads. Then tested on a classic set rendered with a seed training never saw.
 MODEL_SEED ?= 1001
 WIDE_SEED  ?= 1002
+SCENE_SEED ?= 3201
 TEST_SEED  ?= 9999
-model: setup
-	@rm -rf $(OUT)/model-data $(OUT)/model-base $(OUT)/model-classic $(OUT)/model-wide $(OUT)/model-run $(OUT)/test-data
+model: setup photoreal-train
+	@rm -rf $(OUT)/model-data $(OUT)/model-base $(OUT)/model-classic $(OUT)/model-wide $(OUT)/model-stage2 \
+	  $(OUT)/model-scenes $(OUT)/model-crops $(OUT)/model-run $(OUT)/test-data
 	$(SV) render --out $(OUT)/model-data --per-digit 6000 --seed $(MODEL_SEED)
 	$(SV) train --data $(OUT)/model-data --epochs 30 --batch-size 128 --seed $(MODEL_SEED) \
 	  --cache-limit-mb 0 --out $(OUT)/model-base
 	$(SV) render --out $(OUT)/model-classic --per-digit 1500 --seed $(MODEL_SEED)
 	$(SV) render --out $(OUT)/model-wide --per-digit 3000 --seed $(WIDE_SEED) --variety wide --occluded-share 0.1
 	$(SV) train --init-from $(OUT)/model-base --data $(OUT)/model-classic --data $(OUT)/model-wide \
-	  --epochs 12 --batch-size 128 --learning-rate 1e-3 --seed $(MODEL_SEED) --cache-limit-mb 2500 --out $(OUT)/model-run
+	  --epochs 12 --batch-size 128 --learning-rate 1e-3 --seed $(MODEL_SEED) --cache-limit-mb 2500 --out $(OUT)/model-stage2
+	$(call stage3_data)
+	$(SV) train --init-from $(OUT)/model-stage2 $(STAGE3_DATA) \
+	  --epochs 8 --batch-size 128 --learning-rate 5e-4 --seed $(MODEL_SEED) --cache-limit-mb 2500 --out $(OUT)/model-run
 	$(SV) render --out $(OUT)/test-data --per-digit 500 --seed $(TEST_SEED)
 	$(SV) evaluate $(OUT)/model-run --data $(OUT)/test-data --json $(OUT)/model-run/test.json
 	$(MAKE) publish-model
+
+# Stage 3's data: the first 1000 classic and 1500 wide columns per digit of stage 2's seeds, and the
+# crops of 1000 wide scenes (half with markers) and of the Blender training scenes, three per rod.
+STAGE3_DATA = --data $(OUT)/model-scenes/classic --data $(OUT)/model-scenes/wide \
+  --data $(OUT)/model-crops/wide --data $(OUT)/model-crops/3d
+define stage3_data
+	$(SV) render --out $(OUT)/model-scenes/classic --per-digit 1000 --seed $(MODEL_SEED)
+	$(SV) render --out $(OUT)/model-scenes/wide --per-digit 1500 --seed $(WIDE_SEED) --variety wide --occluded-share 0.1
+	$(SV) render-scenes --out $(OUT)/model-scenes/wide-off --count 500 --seed $(SCENE_SEED) --markers off --variety wide
+	$(SV) render-scenes --out $(OUT)/model-scenes/wide-on --count 500 --seed $$(($(SCENE_SEED) + 1)) --markers on --variety wide
+	$(SV) dataset scenes $(OUT)/model-scenes/wide-off $(OUT)/model-scenes/wide-on --out $(OUT)/model-crops/wide --seed 1
+	$(SV) dataset scenes $(TRAIN_3D) --out $(OUT)/model-crops/3d --seed 2 --per-column 3
+endef
 
 # Copy a trained run into models/column and export it: TF.js float32 and float16, and ONNX.
 RUN ?= $(OUT)/model-run
@@ -111,6 +131,15 @@ render_3d = nice -n 10 $(SV) render-3d --resume --out $(HELDOUT_3D)/$(1) \
 photoreal: setup $(PHOTOREAL_VENV)/.installed
 	@$(call render_3d,3d-markers,888001,on)
 	@$(call render_3d,3d-nomarkers,888002,off)
+
+# The Blender scenes stage 3 of `make model` trains on: a seed of their own, cached and completed the
+# same way (about 20 minutes on 2 cores).
+TRAIN_3D_SEED ?= 3101
+TRAIN_3D_N    ?= 400
+TRAIN_3D      := $(OUT)/photoreal-train/s$(TRAIN_3D_SEED)
+photoreal-train: setup $(PHOTOREAL_VENV)/.installed
+	nice -n 10 $(SV) render-3d --resume --out $(TRAIN_3D) --count $(TRAIN_3D_N) --seed $(TRAIN_3D_SEED) \
+	  --markers off --columns 13 --size 640x480
 
 # Re-pin every Python package from the current environment.
 lock:

@@ -5,6 +5,7 @@ the shipped frame model, and the browser's copy of it: tests/test_frame_model_re
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from soroban_vision import contract
 from soroban_vision.frame.input import HEIGHT, WIDTH, box_factor, frame_input, to_normalized, to_pixels
 from soroban_vision.render.scene import write_scenes
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import ROOT, assert_one_line_error, run_cli
 
 
 @pytest.mark.parametrize(("w", "h"), [(640, 480), (1600, 1200), (150, 100), (1280, 720), (64, 64)])
@@ -123,3 +124,24 @@ def test_a_column_contract_is_not_a_frame_model_s():
     with pytest.raises(UsageError, match="not a frame model") as e:
         frame_contract.read(DEFAULT_MODEL)
     assert e.value.code == "not_frame"
+
+
+def test_init_from_starts_from_a_frame_model_s_weights_and_refuses_a_column_model(scenes, tmp_path):
+    import keras
+
+    from soroban_vision.frame.train import FrameTrainConfig, train_frame
+
+    shipped = keras.models.load_model(ROOT / "models" / "frame" / "model.keras")
+    cfg = FrameTrainConfig(scenes=[str(scenes)], tables=2, epochs=1, batch_size=4, learning_rate=1e-12)
+    train_frame(replace(cfg, init_from=str(ROOT / "models" / "frame"), out=str(tmp_path / "run")))
+    tuned = keras.models.load_model(tmp_path / "run" / "model.keras")
+    kernels = [layer.name for layer in shipped.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert kernels
+    for name in kernels:  # a learning rate of 1e-12 leaves the starting weights where they were
+        assert np.allclose(
+            tuned.get_layer(name).kernel.numpy(), shipped.get_layer(name).kernel.numpy(), atol=1e-6
+        )
+    proc = run_cli(
+        "train-frame", "--scenes", scenes, "--init-from", ROOT / "models" / "column", "--out", tmp_path / "r2"
+    )
+    assert_one_line_error(proc, 2, "--init-from", "not a frame model")

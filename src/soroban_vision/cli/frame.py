@@ -45,11 +45,16 @@ from soroban_vision.cli.options import quiet_tensorflow
 )
 @click.option("--distribute", type=click.Choice(["mirrored"]), help="tf.distribute strategy.")
 @click.option(
+    "--init-from",
+    type=click.Path(path_type=Path, exists=True),
+    help="Fine-tune: start from this frame model's weights (a .keras file or a folder such as models/frame).",
+)
+@click.option(
     "--json-progress", is_flag=True, help="Print newline-delimited JSON events instead of a progress bar."
 )
 def train_frame(
     scenes, examples, tables, epochs, batch_size, val_split, learning_rate, seed, width, out, stop_file,
-    distribute, json_progress,
+    distribute, init_from, json_progress,
 ) -> None:  # fmt: skip
     """Train the frame model (four corners and frame-present) on rendered scenes without markers."""
     quiet_tensorflow()
@@ -69,6 +74,7 @@ def train_frame(
         out=str(out),
         stop_file=str(stop_file) if stop_file else None,
         distribute=distribute,
+        init_from=str(init_from) if init_from else None,
     )
     metrics = train_frame(cfg, JsonReporter() if json_progress else FrameHumanReporter())
     if not json_progress:

@@ -37,6 +37,7 @@ class FrameTrainConfig:
     stop_file: str | None = None
     distribute: str | None = None  # None or "mirrored"
     width: int = 1  # channel multiplier of the architecture
+    init_from: str | None = None  # fine-tuning: start from this frame model's weights (.keras or folder)
 
 
 class FrameHumanReporter(HumanReporter):
@@ -182,6 +183,8 @@ def _train(cfg: FrameTrainConfig, reporter: Reporter, out: Path) -> dict:
         steps = int(np.ceil(len(train_set[0]) / batch))
         with strategy.scope():
             model = build_frame_model(cfg.width, heatmaps=True)
+            if cfg.init_from:
+                model.set_weights(_start_weights(cfg.init_from, model))
             schedule = keras.optimizers.schedules.CosineDecay(
                 cfg.learning_rate, steps * cfg.epochs, alpha=0.02
             )
@@ -210,6 +213,17 @@ def _train(cfg: FrameTrainConfig, reporter: Reporter, out: Path) -> dict:
     write_json_atomic(out / "metrics.json", metrics)
     reporter.event("complete", metrics=metrics, duration_s=metrics["duration_s"], out=str(out))
     return metrics
+
+
+def _start_weights(init_from: str, model) -> list:
+    """The weights of the frame model at `init_from`, checked to fit `model` (its training graph
+    has the shipped model's layers and no others, so the lists line up)."""
+    from soroban_vision.model import load_model
+
+    start = load_model(init_from).get_weights()
+    if [w.shape for w in start] != [w.shape for w in model.get_weights()]:
+        raise UsageError(f"--init-from {init_from} is not a frame model of this --width")
+    return start
 
 
 def _progress(cfg: FrameTrainConfig, reporter: Reporter, steps: int, measure):
