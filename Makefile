@@ -71,7 +71,7 @@ model: setup photoreal-train
 	  --epochs 12 --batch-size 128 --learning-rate 1e-3 --seed $(MODEL_SEED) --cache-limit-mb 2500 --out $(OUT)/model-stage2
 	$(call stage3_data)
 	$(SV) train --init-from $(OUT)/model-stage2 $(STAGE3_DATA) \
-	  --epochs 8 --batch-size 128 --learning-rate 5e-4 --seed $(MODEL_SEED) --cache-limit-mb 2500 --out $(OUT)/model-run
+	  --epochs 20 --batch-size 128 --learning-rate 5e-4 --seed $(MODEL_SEED) --cache-limit-mb 2500 --out $(OUT)/model-run
 	$(SV) render --out $(OUT)/test-data --per-digit 500 --seed $(TEST_SEED)
 	$(SV) evaluate $(OUT)/model-run --data $(OUT)/test-data --json $(OUT)/model-run/test.json
 	$(MAKE) publish-model

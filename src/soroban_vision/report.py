@@ -113,16 +113,18 @@ as a digit (the number is then not given).
 
 ## Training data
 
-Renders only, until real data arrives (`collect-server`). Every training, validation and test
-image comes from our own flat renderer (`soroban_vision.render`), in two stages (`make model`):
-60,000 classic columns (drawn frames, rods and bicone beads through a simulated camera: tilt up to
-25°, light, shadow, exposure, blur, sensor noise, JPEG), then a fine-tune on 15,000 classic columns
-mixed with 30,000 of the wide variety (`--variety wide`: six bead colours, bicone and rounded beads,
-wood and plastic frames, glare, low and coloured light, motion blur, focus falloff) and 3,333
-columns that rendered hands cover (`occluded/`), trained toward no information so that they
-come out hidden.
-No photograph of a real soroban was used to train or to measure this model, and no 3D render
-(`render-3d`) was used to train it: the 3D sets below measure it on a renderer it never saw.
+Renders only, until real data arrives (`collect-server`), in three stages (`make model`):
+60,000 classic columns from our flat renderer (`soroban_vision.render`: drawn frames, rods and
+bicone beads through a simulated camera: tilt up to 25°, light, shadow, exposure, blur, sensor
+noise, JPEG); then a fine-tune on 15,000 classic columns mixed with 30,000 of the wide variety
+(`--variety wide`: six bead colours, bicone and rounded beads, wood and plastic frames, glare, low
+and coloured light, motion blur, focus falloff) and 3,333 columns that rendered hands cover
+(`occluded/`), trained toward no information so that they come out hidden; then a second fine-tune
+that adds crops cut from whole scenes the way the reader cuts them (`dataset scenes`): 1,000 wide
+scenes (seeds 3201/3202) and 400 Blender scenes (`render-3d`, seed 3101), beside 10,000 classic and
+16,667 wide columns.
+No photograph of a real soroban was used to train or to measure this model. The 3D sets below are
+held out by seed (888001/888002): training saw the 3D renderer, never those scenes.
 
 ## Known failure modes
 
@@ -134,9 +136,9 @@ without). Each is a case to expect wrong or missing readings:
   (99% of held-out covered crops; in whole scenes fewer, see below), but a finger that hides part
   of a rod can still leave a confident wrong digit. The Stabilizer keeps a covered column's last
   confident digit while the soroban holds still.
-- **A renderer it never saw.** On Blender renders (`render-3d`: real bead geometry, rods below the
-  frame's top face, so a tilted camera shifts the columns against the marker quad) most scenes are
-  flagged or wrong; see the 3D rows below.
+- **The 3D renderer's rod count.** On Blender renders (`render-3d`: real bead geometry, rods below
+  the frame's top face) the beads' highlights repeat at half the rod pitch, and the rod count fitted
+  from the frame's brightness profile is wrong on about one scene in five; see the 3D rows below.
 - **Small or dark sorobans.** At about 19 px per rod, or dark beads on a dark frame, the
   confidences drop or the digits are wrong.
 - **Small markers.** Markers about 12 px wide are not found, and the reader falls back to the
@@ -148,8 +150,7 @@ without). Each is a case to expect wrong or missing readings:
   spacing can take a wide rail for a rod or a rod for a rail; give `--columns`.
 - One model for every rod: it does not know which rod it reads, and a column cut from a side rail
   can look confident. The reader guards the rod count by comparing layouts, not the model.
-- Tilt beyond 25°, and parallax between the frame's top face and the rods, are not covered by
-  the flat renders.
+- Tilt beyond 25° is not covered by the flat renders; the 3D scenes tilt up to 30°.
 
 ## Measured figures and the commands that produced them
 
@@ -164,7 +165,9 @@ hand over its rods is at best flagged. "Silent wrong": a digit given wrong, unfl
 
 `make model` renders 60,000 classic training columns (seed 1001) and trains up to 30 epochs (about
 40 minutes on 2 cores), then renders the fine-tune mix (classic seed 1001, wide seed 1002 with a
-tenth covered) and fine-tunes 12 epochs from it (`train --init-from`, about 30 minutes), evaluates
+tenth covered) and fine-tunes 12 epochs from it (`train --init-from`, about 30 minutes), then
+cuts the scene crops (`make photoreal-train` renders the Blender scenes, about 20 minutes) and
+fine-tunes 20 epochs more (about 25 minutes), evaluates
 on a fresh classic test set of 5,000 (seed 9999), then runs `make publish-model`: it copies the run
 into `models/column/`, writes this card, and exports TF.js float32 and float16 and ONNX, each
 checked against Keras.
