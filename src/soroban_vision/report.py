@@ -211,25 +211,26 @@ def _figures(test: dict, seed, errors: str) -> str:
         ),
         (
             "whole sorobans with markers, 200 classic renders of 13 rods (seed 4343)",
-            "exact number 98.5%, silent wrong 1.0%, flagged 1.5%, columns 99.27%, corner error p90 0.36% "
+            "exact number 99.0%, silent wrong 0.5%, flagged 1.0%, columns 99.58%, corner error p90 0.36% "
             "of the frame width; the browser reads the same number as Python on 100%",
             "`soroban-vision render-scenes --out scenes --count 200 --columns 13 --markers on --seed 4343`, "
             "then `soroban-vision evaluate-scenes scenes --browser`",
         ),
         (
             "whole sorobans without markers, 200 classic renders (seed 4242)",
-            "exact number 98.5%, silent wrong 1.0%, flagged 1.5%, 1 frame not found",
+            "exact number 98.5%, silent wrong 0.5%, flagged 1.0%, 1 frame not found",
             "the same with `--markers off --seed 4242`",
         ),
         (
             "wide renders, held out (seeds 777001 with markers / 777002 without, 200 each)",
-            "exact 35.5% / 24.0% (70.3% / 50.0% of the scenes without a hand), silent wrong 9.0% / 14.5%, "
-            "covered columns flagged 58% / 38%",
+            "exact 36.0% / 34.5% (71.3% / 71.9% of the scenes without a hand), silent wrong 8.5% / 10.5%, "
+            "covered columns flagged 59% / 44%",
             "`render-scenes ... --variety wide`, then `evaluate-scenes --browser` (docs/accuracy.md)",
         ),
         (
-            "3D renders, held out (seeds 888001 / 888002, 100 each; a renderer training never saw)",
-            "exact 14.0% / 14.0%, silent wrong 39.0% / 37.0%, covered columns flagged 60% / 33%",
+            "3D renders, held out (seeds 888001 / 888002, 200 each; training saw other Blender scenes)",
+            "exact 35.5% / 26.0% (65.4% / 52.0% without a hand), silent wrong 13.5% / 21.0%, "
+            "covered columns flagged 66% / 39%",
             "`soroban-vision render-3d ...` (make photoreal), then `evaluate-scenes --browser`",
         ),
         (
