@@ -153,9 +153,7 @@ def write_scene_columns(
             "kind": "scene-crops",
             "seed": seed,
             "size": [WIDTH, HEIGHT],
-            "sources": [
-                {"folder": str(r), "seed": m.get("seed"), "variety": m.get("variety")} for r, m, _ in sources
-            ],
+            "sources": [_source(r, m) for r, m, _ in sources],
             "per_column": per_column,
             "jitter": jitter,
             "grazed_skipped": skipped,
