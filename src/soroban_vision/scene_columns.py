@@ -51,10 +51,9 @@ def jittered(quad: np.ndarray, rng: np.random.Generator, scale: float) -> np.nda
     to_photo = cv2.getPerspectiveTransform(rect, np.asarray(quad, np.float32)).astype(np.float64)
     dx, dy, sw, sh = rng.normal(0.0, 1.0, 4) * scale
     sw, sh = 1 + sw * JITTER["width"], 1 + sh * JITTER["height"]
-    cx, cy = WIDTH * (0.5 + dx * JITTER["x"]), HEIGHT * (0.5 + dy * JITTER["y"])
-    moved = np.array([[cx - sw * WIDTH / 2, cy - sh * HEIGHT / 2], [sw, sh]])
-    shift = np.array([[moved[1, 0], 0, moved[0, 0]], [0, moved[1, 1], moved[0, 1]], [0, 0, 1]])
-    return to_photo @ shift
+    x0 = WIDTH * (0.5 + dx * JITTER["x"] - sw / 2)  # the moved crop's top-left, in the true crop's pixels
+    y0 = HEIGHT * (0.5 + dy * JITTER["y"] - sh / 2)
+    return to_photo @ np.array([[sw, 0.0, x0], [0.0, sh, y0], [0.0, 0.0, 1.0]])
 
 
 def _scene_items(scenes: Path) -> tuple[dict, list[dict]]:
