@@ -72,11 +72,6 @@ def _scene_items(scenes: Path) -> tuple[dict, list[dict]]:
     return manifest, items
 
 
-def scene_count(scenes_dirs) -> int:
-    """How many scenes the folders' manifests list (for a progress bar)."""
-    return sum(len(_scene_items(Path(d))[1]) for d in scenes_dirs)
-
-
 def _crop_conditions(item: dict, occluded: bool) -> dict:
     kept = {k: v for k, v in (item.get("conditions") or {}).items() if k not in CROP_CONDITIONS_DROPPED}
     return kept | {"occluded": occluded}
@@ -119,17 +114,19 @@ def write_scene_columns(
     seed: int = 0,
     per_column: int = 1,
     jitter: float = 1.0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Cut every rod of every scene in `scenes_dirs` into `out/{digit}/` (covered rods into
     `out/occluded/`), `per_column` crops each, with `out/manifest.json`. `out` must be missing
-    or empty, and is written whole or not at all. Returns the manifest."""
+    or empty, and is written whole or not at all. `progress(1, scenes)` after each scene.
+    Returns the manifest."""
     if per_column < 1:
         raise DatasetError(f"--per-column must be at least 1, got {per_column}")
     sources = [(Path(d), *_scene_items(Path(d))) for d in scenes_dirs]
     if not sources:
         raise DatasetError("give at least one scenes folder")
     check_fresh(out, error=DatasetError, beside=True)
+    total = sum(len(scene_items) for _, _, scene_items in sources)
     items, skipped = [], 0
     with staged_folder(out) as staging:
         for name in [str(d) for d in range(10)] + [OCCLUDED]:
@@ -145,7 +142,7 @@ def write_scene_columns(
                     cv2.imwrite(str(staging / rel), crop)
                     items.append(_crop_item(rel, folder, rod, root, item))
                 if progress:
-                    progress(1)
+                    progress(1, total)
         manifest = {
             "format": data.FORMAT,
             "version": 1,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from soroban_vision.cli.group import main
-from soroban_vision.cli.options import progress_bar
+from soroban_vision.cli.options import progress_bar, progress_to
 from soroban_vision.errors import UsageError
 
 COLLECT_MODULES = ("starlette", "uvicorn", "sqlalchemy", "psycopg", "anyio", "h11")
@@ -167,11 +167,11 @@ def export(db, out, heldout) -> None:
 )
 def scenes(scenes, out, seed, per_column, jitter) -> None:
     """Cut labelled column crops from render-scenes or render-3d folders, the way the reader cuts them."""
-    from soroban_vision.scene_columns import scene_count, write_scene_columns
+    from soroban_vision.scene_columns import write_scene_columns
 
-    with progress_bar(scene_count(scenes), "scene", "dataset scenes") as bar:
+    with progress_bar(0, "scene", "dataset scenes") as bar:
         manifest = write_scene_columns(
-            list(scenes), out, seed=seed, per_column=per_column, jitter=jitter, progress=bar.update
+            list(scenes), out, seed=seed, per_column=per_column, jitter=jitter, progress=progress_to(bar)
         )
     hidden, grazed = manifest["occluded_count"], manifest["grazed_skipped"]
     click.echo(f"wrote {len(manifest['items']) - hidden} columns to {out}/{{0..9}}/ and {out}/manifest.json")
