@@ -22,6 +22,7 @@ import numpy as np
 
 from soroban_vision import data
 from soroban_vision.abacus.photo import load_photo
+from soroban_vision.abacus.rods import crop_homography
 from soroban_vision.errors import DatasetError
 from soroban_vision.folders import check_fresh, staged_folder
 from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
@@ -47,8 +48,7 @@ def lane_cover(item: dict) -> list[float]:
 def jittered(quad: np.ndarray, rng: np.random.Generator, scale: float) -> np.ndarray:
     """The homography from crop pixels to photo pixels for `quad`, its crop moved and resized
     by a random offset `scale` times JITTER (0: the quad exactly)."""
-    rect = np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32)
-    to_photo = cv2.getPerspectiveTransform(rect, np.asarray(quad, np.float32)).astype(np.float64)
+    to_photo = crop_homography(quad)
     dx, dy, sw, sh = rng.normal(0.0, 1.0, 4) * scale
     sw, sh = 1 + sw * JITTER["width"], 1 + sh * JITTER["height"]
     x0 = WIDTH * (0.5 + dx * JITTER["x"] - sw / 2)  # the moved crop's top-left, in the true crop's pixels

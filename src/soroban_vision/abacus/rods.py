@@ -110,6 +110,13 @@ def fit_rods(profile: np.ndarray, columns: int | None) -> list[tuple[int, float,
     return sorted(out, key=lambda c: -c[2])
 
 
+def crop_homography(quad) -> np.ndarray:
+    """The homography from a column crop's pixels (WIDTH x HEIGHT, corners at the pixel edges) to
+    `quad`, its four corners clockwise from the top-left."""
+    rect = np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32)
+    return cv2.getPerspectiveTransform(rect, np.asarray(quad, np.float32)).astype(np.float64)
+
+
 def column_quads(
     corners: np.ndarray, rods: int, side_frac: float
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -123,10 +130,7 @@ def column_quads(
         q = np.array(
             [[x - half * pitch, 0], [x + half * pitch, 0], [x + half * pitch, 1], [x - half * pitch, 1]]
         )
-        crop_to_frame = cv2.getPerspectiveTransform(
-            np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32), q.astype(np.float32)
-        ).astype(np.float64)
-        hom = frame @ crop_to_frame
+        hom = frame @ crop_homography(q)
         pts = cv2.perspectiveTransform(q.reshape(1, 4, 2).astype(np.float64), frame).reshape(4, 2)
         quads.append(pts)
         homs.append(hom)
