@@ -136,3 +136,12 @@ def load_model(path: str | Path):
     except Exception as e:
         msg = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise UsageError(f"cannot load model {path}: {msg}") from None
+
+
+def init_from(model, path: str | Path, refusal: str) -> None:
+    """Fine-tuning's start: every weight of `model` from the model at `path`; UsageError
+    `refusal` when that model's weights do not fit (another architecture or width)."""
+    start = load_model(path).get_weights()
+    if [w.shape for w in start] != [w.shape for w in model.get_weights()]:
+        raise UsageError(refusal)
+    model.set_weights(start)

@@ -445,7 +445,7 @@ def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[It
     import tensorflow as tf
 
     from soroban_vision import pipeline
-    from soroban_vision.model import build_model, load_model
+    from soroban_vision.model import build_model, init_from
 
     global_batch = cfg.batch_size * strategy.num_replicas_in_sync
     train_ds = pipeline.dataset(
@@ -462,11 +462,10 @@ def _fit(cfg: TrainConfig, strategy, train_items: list[Item], val_items: list[It
     with strategy.scope():
         kwargs = {"weights": cfg.weights} if cfg.arch == "mobilenetv2" else {}
         model = build_model(cfg.arch, **kwargs)
-        if cfg.init_from:  # fine-tuning: every weight from a model of the same architecture
-            start = load_model(cfg.init_from).get_weights()
-            if [w.shape for w in start] != [w.shape for w in model.get_weights()]:
-                raise UsageError(f"--init-from {cfg.init_from} is not a {cfg.arch} model (see --arch)")
-            model.set_weights(start)
+        if cfg.init_from:
+            init_from(
+                model, cfg.init_from, f"--init-from {cfg.init_from} is not a {cfg.arch} model (see --arch)"
+            )
         model.compile(
             optimizer=keras.optimizers.Adam(cfg.learning_rate),
             loss={"heaven": "binary_crossentropy", "earth": "categorical_crossentropy"},

@@ -163,7 +163,7 @@ def _train(cfg: FrameTrainConfig, reporter: Reporter, out: Path) -> dict:
 
     from soroban_vision.frame import pipeline
     from soroban_vision.frame.model import build_frame_model, shipping_model
-    from soroban_vision.model import weight_bytes
+    from soroban_vision.model import init_from, weight_bytes
 
     started = time.time()
     reporter.event("status", message=f"training the frame model (seed {cfg.seed})", config=asdict(cfg))
@@ -183,8 +183,10 @@ def _train(cfg: FrameTrainConfig, reporter: Reporter, out: Path) -> dict:
         steps = int(np.ceil(len(train_set[0]) / batch))
         with strategy.scope():
             model = build_frame_model(cfg.width, heatmaps=True)
-            if cfg.init_from:
-                model.set_weights(_start_weights(cfg.init_from, model))
+            if cfg.init_from:  # the training graph has the shipped model's layers and no others
+                init_from(
+                    model, cfg.init_from, f"--init-from {cfg.init_from} is not a frame model of this --width"
+                )
             schedule = keras.optimizers.schedules.CosineDecay(
                 cfg.learning_rate, steps * cfg.epochs, alpha=0.02
             )
@@ -213,17 +215,6 @@ def _train(cfg: FrameTrainConfig, reporter: Reporter, out: Path) -> dict:
     write_json_atomic(out / "metrics.json", metrics)
     reporter.event("complete", metrics=metrics, duration_s=metrics["duration_s"], out=str(out))
     return metrics
-
-
-def _start_weights(init_from: str, model) -> list:
-    """The weights of the frame model at `init_from`, checked to fit `model` (its training graph
-    has the shipped model's layers and no others, so the lists line up)."""
-    from soroban_vision.model import load_model
-
-    start = load_model(init_from).get_weights()
-    if [w.shape for w in start] != [w.shape for w in model.get_weights()]:
-        raise UsageError(f"--init-from {init_from} is not a frame model of this --width")
-    return start
 
 
 def _progress(cfg: FrameTrainConfig, reporter: Reporter, steps: int, measure):
