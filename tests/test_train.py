@@ -186,6 +186,13 @@ def test_training_never_overwrites_a_trained_model(tiny_run, learn_data):
     assert (out / "model.keras").read_bytes() == before
 
 
+def test_init_from_a_model_of_another_architecture_is_one_line(learn_data, tmp_path):
+    frame_model = Path(__file__).resolve().parents[1] / "models" / "frame"
+    proc = run_cli("train", "--data", learn_data, "--init-from", frame_model, "--out", tmp_path / "r")
+    assert_one_line_error(proc, 2, "--init-from", "not a compact model")
+    assert not (tmp_path / "r" / "model.keras").exists()
+
+
 def test_no_data_is_a_usage_error(tmp_path):
     assert_one_line_error(run_cli("train", "--out", tmp_path / "r"), 2, "no training data")
     assert_one_line_error(
