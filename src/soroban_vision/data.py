@@ -95,17 +95,15 @@ def write_dataset(
         items.append(item)
         if progress:
             progress(1)
-    manifest = {
-        "format": FORMAT,
-        "version": 1,
-        "kind": "synthetic",
-        "seed": seed,
-        "per_digit": per_digit,
-        "size": [WIDTH, HEIGHT],
-        "items": items,
-    }
+    manifest = column_manifest("synthetic", items, seed=seed, per_digit=per_digit, size=[WIDTH, HEIGHT])
     write_json_atomic(out / MANIFEST, manifest)
     return manifest
+
+
+def column_manifest(kind: str, items: list[dict], **fields) -> dict:
+    """A column dataset's manifest: format, version and kind, then `fields` in the order given,
+    then the items (every writer of `{digit}/*.png` folders says the same header)."""
+    return {"format": FORMAT, "version": 1, "kind": kind, **fields, "items": items}
 
 
 def map_in_order(fn: Callable, jobs: Sequence, workers: int | None, max_chunk: int) -> Iterable:

@@ -143,18 +143,16 @@ def write_scene_columns(
                     items.append(_crop_item(rel, folder, rod, root, item))
                 if progress:
                     progress(1, total)
-        manifest = {
-            "format": data.FORMAT,
-            "version": 1,
-            "kind": "scene-crops",
-            "seed": seed,
-            "size": [WIDTH, HEIGHT],
-            "sources": [_source(r, m) for r, m, _ in sources],
-            "per_column": per_column,
-            "jitter": jitter,
-            "grazed_skipped": skipped,
-            "occluded_count": sum(1 for it in items if it["digit"] is None),
-            "items": items,
-        }
+        manifest = data.column_manifest(
+            "scene-crops",
+            items,
+            seed=seed,
+            size=[WIDTH, HEIGHT],
+            sources=[_source(r, m) for r, m, _ in sources],
+            per_column=per_column,
+            jitter=jitter,
+            grazed_skipped=skipped,
+            occluded_count=sum(1 for it in items if it["digit"] is None),
+        )
         data.write_json_atomic(staging / data.MANIFEST, manifest)
     return manifest

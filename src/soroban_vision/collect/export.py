@@ -8,7 +8,7 @@ import hashlib
 import math
 
 from soroban_vision.beads import to_beads
-from soroban_vision.data import FORMAT, MANIFEST, write_json_atomic
+from soroban_vision.data import MANIFEST, column_manifest, write_json_atomic
 from soroban_vision.errors import DatasetError
 from soroban_vision.folders import check_fresh, staged_folder
 from soroban_vision.preprocess import HEIGHT, WIDTH
@@ -70,15 +70,10 @@ def export_dataset(db: str, out, heldout: float = 0.2, say=print) -> dict:
             )
         for split in SPLITS:
             (stage / split).mkdir(exist_ok=True)
-            manifest = {
-                "format": FORMAT,
-                "version": 1,
-                "kind": "collected",
-                "split": split,
-                "size": [WIDTH, HEIGHT],
-                "players": len({i["player"] for i in items[split]}),
-                "items": items[split],
-            }
+            n_players = len({i["player"] for i in items[split]})
+            manifest = column_manifest(
+                "collected", items[split], split=split, size=[WIDTH, HEIGHT], players=n_players
+            )
             write_json_atomic(stage / split / MANIFEST, manifest)
     counts = {split: len(items[split]) for split in SPLITS}
     say(

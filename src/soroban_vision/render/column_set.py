@@ -93,17 +93,15 @@ def write_columns(
         (out / rel).write_bytes(png)
         if progress:
             progress(1)
-    manifest = {
-        "format": data.FORMAT,
-        "version": 1,
-        "kind": "synthetic",
-        "seed": seed,
-        "per_digit": per_digit,
-        "size": [WIDTH, HEIGHT],
-        "variety": variety,
-        "occluded_share": occluded_share,
-        "occluded_count": len(hidden),
-        "items": items + hidden,
-    }
+    manifest = data.column_manifest(
+        "synthetic",
+        items + hidden,
+        seed=seed,
+        per_digit=per_digit,
+        size=[WIDTH, HEIGHT],
+        variety=variety,
+        occluded_share=occluded_share,
+        occluded_count=len(hidden),
+    )
     data.write_json_atomic(out / data.MANIFEST, manifest)
     return manifest
