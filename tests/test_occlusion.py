@@ -255,3 +255,92 @@ def test_the_stabilizer_holds_covered_columns_alike_in_python_and_js():
     assert recount == [None, 123, 123, None, None, None]
     # a frame with no reading keeps the history (the corners tell whether the soroban moved)
     assert gap == [None, 77, None, None, 77]
+
+
+# --------------------------------------------------------------------------- beside a hand
+
+# (confidences, outside shares, threshold): a hand's edge beside column 2; two hands; an edge
+# beside a column out of frame; a user's higher threshold; nothing hidden
+STATUS_CASES = [
+    ([0.99, 0.9, 0.3, 0.97, 0.99], [0.0] * 5, 0.8),
+    ([0.3, 0.85, 0.99, 0.85, 0.2], [0.0] * 5, 0.8),
+    ([0.9, 0.2, 0.9, 0.99], [0.5, 0.0, 0.0, 0.0], 0.8),
+    ([0.99, 0.97, 0.5, 0.97], [0.0] * 4, 0.98),
+    ([0.85, 0.85, 0.85], [0.0] * 3, 0.8),
+]
+# (count, given, unsure already, columns hidden by their own confidence)
+HIDDEN_CASES = [(13, False, False, 4), (13, False, False, 5), (13, True, False, 12), (13, False, True, 0)]
+
+NODE_FLAGS = """
+import { columnStatuses } from "./src/abacus/flags.js";
+import { withHidden } from "./src/abacus/rods.js";
+const [statusCases, hiddenCases] = JSON.parse(process.argv[1]);
+console.log(JSON.stringify({
+  statuses: statusCases.map(([c, o, t]) => columnStatuses(c, o, t)),
+  counts: hiddenCases.map(([count, given, uncertain, hidden]) => withHidden(
+    { count, confidence: uncertain ? 0.5 : 1, uncertain, given, rival: null, candidates: [] }, hidden)),
+}));
+"""
+
+
+def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
+    """A hand seldom ends where a crop does: a read column beside a hidden one is hidden too
+    unless at least beside_hidden sure; a count with more than hidden_share of its columns
+    hidden is unsure (never a count given). Python and flags.js / rods.js answer alike."""
+    from soroban_vision.abacus.flags import BESIDE_HIDDEN, column_statuses
+
+    node = shutil.which("node")
+    assert node is not None, "node is not installed (make setup)"
+    proc = subprocess.run(
+        [
+            node,
+            "--no-warnings",
+            "--input-type=module",
+            "-e",
+            NODE_FLAGS,
+            json.dumps([STATUS_CASES, HIDDEN_CASES]),
+        ],
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    theirs = json.loads(proc.stdout)
+    ours = [column_statuses(c, o, t) for c, o, t in STATUS_CASES]
+    assert theirs["statuses"] == ours
+    assert BESIDE_HIDDEN == 0.95
+    r, h, o = "read", "hidden", "out_of_frame"
+    assert ours[0] == [r, h, h, r, r]  # 0.9 beside the hand is hidden, 0.97 is not, and it does not spread
+    assert ours[1] == [h, h, r, h, h]
+    assert ours[2] == [o, h, h, r]  # out of frame is no hand: column 0's neighbour is not marked for it
+    assert ours[3] == [r, h, h, h]  # a threshold above beside_hidden: the threshold
+    assert ours[4] == [r, r, r]
+    counts = [RodCount(n, 0.5 if u else 1.0, u, g, None, []).with_hidden(k) for n, g, u, k in HIDDEN_CASES]
+    assert [c.uncertain for c in counts] == [False, True, False, True]
+    assert [(t["uncertain"], t["hiddenShare"]) for t in theirs["counts"]] == [
+        (c.uncertain, pytest.approx(c.hidden_share, abs=1e-15)) for c in counts
+    ]
+
+
+@pytest.mark.slow
+def test_a_count_most_of_whose_columns_are_hidden_is_unsure(reader):
+    """Seven of thirteen rods painted over like a sleeve: nothing vouches for the rod count any
+    more, so the reading says it is unsure, and why; given the count, it is not."""
+    from soroban_vision.render.scene import render_scene
+
+    rgb, truth = render_scene(_number(31), 13, 31, True)
+    quads = np.asarray(truth["column_quads"], np.float64)
+    left, right = int(quads[3][:, 0].min()), int(quads[9][:, 0].max())
+    top, bottom = int(quads[:, :, 1].min()), int(quads[:, :, 1].max())
+    covered = rgb.copy()
+    covered[top:bottom, left:right] = (196, 150, 120)
+    r = abacus.read_abacus(abacus.prepare(covered), reader)
+    hidden = [c.index for c in r.columns if c.status == "hidden" and c.confidence < abacus.LOW_CONFIDENCE]
+    assert len(hidden) / len(r.columns) > 0.34, r.text
+    assert r.rods.uncertain and r.rods.hidden_share == len(hidden) / len(r.columns)
+    assert r.number is None and any("columns not read" in w for w in r.warnings), r.warnings
+    given = abacus.read_abacus(abacus.prepare(covered), reader, columns=13)
+    assert not given.rods.uncertain and given.rods.given
+    clear = abacus.read_abacus(abacus.prepare(rgb), reader)
+    assert not clear.rods.uncertain and clear.number == truth["number"] and clear.rods.hidden_share == 0.0

@@ -327,7 +327,7 @@ function show() {
  */
 function rodCounts(live) {
   if (live.rods.given) return [];
-  if (live.rods.uncertain) return [live.rods.count, live.rods.rival];
+  if (live.rods.uncertain) return [live.rods.count, live.rods.rival].filter((n) => n !== null);
   if (mode === "camera" && stabilizer.rodsVary) return [...new Set([live.rods.count, ...stabilizer.counts])];
   return [];
 }

@@ -160,14 +160,19 @@ export interface AbacusReading {
   corners: Point[];
   /** Where the frame came from: the markers (all four, or three), the frame model, or the corners given. */
   method: "markers" | "markers-3" | "model" | "corners";
-  /** The rod count and how sure it is; `uncertain` readings carry a warning and never make a steady number. */
+  /**
+   * The rod count and how sure it is; `uncertain` readings carry a warning and never make a steady
+   * number. Unsure when another count reads about as well (`confidence` below 1, `rival`), or when
+   * more than the spec's share of its columns are hidden (`hiddenShare`).
+   */
   rods: {
     count: number;
     confidence: number;
     uncertain: boolean;
     given: boolean;
     rival: number | null;
-    candidates: number[];
+    candidates: { rods: number; sideFrac: number; score: number; meanLogConfidence: number }[];
+    hiddenShare: number;
   };
   warnings: string[];
   /** The whole read, and each stage. */

@@ -1,7 +1,8 @@
 """Which columns a reading may count as digits. A column is "read", "hidden" (its confidence is
 below the flag threshold: a hand or finger over its beads, glare, or the model unsure) or
-"out_of_frame" (too much of its crop lies outside the image). Only read columns are digits; the
-number exists only when every column is read, and its text marks the others ("12?45").
+"out_of_frame" (too much of its crop lies outside the image). A read column beside a hidden one
+must be surer (beside_hidden). Only read columns are digits; the number exists only when every
+column is read, and its text marks the others ("12?45").
 web/src/abacus/flags.js is the same rule; the spec's `flags` holds its constants."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from soroban_vision.abacus.spec import SPEC
 READ, HIDDEN, OUT_OF_FRAME = "read", "hidden", "out_of_frame"
 STATUSES = (READ, HIDDEN, OUT_OF_FRAME)
 OUT_OF_FRAME_SHARE = float(SPEC["flags"]["out_of_frame_share"])
+BESIDE_HIDDEN = float(SPEC["flags"]["beside_hidden"])
 UNREAD = SPEC["flags"]["unread_mark"]
 
 
@@ -23,6 +25,19 @@ def column_status(confidence: float, outside: float, threshold: float) -> str:
     if outside > OUT_OF_FRAME_SHARE:
         return OUT_OF_FRAME
     return READ if confidence >= threshold else HIDDEN
+
+
+def column_statuses(confidences, outsides, threshold: float) -> list[str]:
+    """Each column's status: `column_status`, then a read column beside a hidden one is hidden
+    too unless at least BESIDE_HIDDEN (or `threshold`) sure, since a hand seldom ends where a
+    crop does and a half-covered rod can read confidently wrong."""
+    first = [column_status(c, o, threshold) for c, o in zip(confidences, outsides, strict=True)]
+    sure = max(threshold, BESIDE_HIDDEN)
+    beside = [HIDDEN in first[max(i - 1, 0) : i] + first[i + 1 : i + 2] for i in range(len(first))]
+    return [
+        HIDDEN if s == READ and c < sure and b else s
+        for s, c, b in zip(first, confidences, beside, strict=True)
+    ]
 
 
 def outside_share(quad, width: int, height: int) -> float:

@@ -10,8 +10,9 @@
    the homography into 64x128, classified in one batch, and decoded into a number. The rod
    count is the candidate layout's that reads best (`rods.choose_count`), unless given; the
    reading says how sure that count is, and warns when it is not.
-4. Flags (`flags`): a column below the confidence threshold is "hidden" and one whose crop is
-   partly outside the image "out_of_frame"; neither is a digit. The number is given only when
+4. Flags (`flags`): a column below the confidence threshold is "hidden" (so is one beside it
+   that is not quite sure) and one whose crop is partly outside the image "out_of_frame";
+   neither is a digit. A count with many hidden columns is unsure. The number is given only when
    every column is read (else None, and its text marks the unread columns: "12?45").
 """
 
@@ -24,7 +25,14 @@ import numpy as np
 
 from soroban_vision import preprocess
 from soroban_vision.abacus.corners import check_corners
-from soroban_vision.abacus.flags import HIDDEN, OUT_OF_FRAME, READ, column_status, number_text, outside_share
+from soroban_vision.abacus.flags import (
+    HIDDEN,
+    OUT_OF_FRAME,
+    READ,
+    column_statuses,
+    number_text,
+    outside_share,
+)
 from soroban_vision.abacus.locate import frame_options
 from soroban_vision.abacus.photo import Photo
 from soroban_vision.abacus.rods import RodCount, choose_count, column_quads
@@ -128,20 +136,8 @@ def read_abacus(
         photo.gray, columns, markers, photo.colour, FRAMES_READ, given, frame_model
     )
     found, quads, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
-    height, width = photo.gray.shape
-    cols = []
-    for i, (r, q) in enumerate(zip(results, quads, strict=True)):
-        status = column_status(r["confidence"], outside_share(q, width, height), threshold)
-        digit = r["digit"] if status == READ else None
-        cols.append(
-            Column(i, status, digit, r["confidence"], _round(photo.to_photo(q)), r["heaven"], r["earth"])
-        )
-    for status, warning in ((HIDDEN, "columns_hidden"), (OUT_OF_FRAME, "columns_out_of_frame")):
-        which = [c.index for c in cols if c.status == status]
-        if which:
-            warnings.append(SPEC["warnings"][warning].format(columns=which))
-    if rods.uncertain:
-        warnings.append(SPEC["warnings"]["rods_uncertain"].format(count=rods.count, rival=rods.rival))
+    cols, rods = _flagged(photo, quads, results, rods, threshold)
+    warnings += _flag_warnings(cols, rods)
     digits = [c.digit for c in cols]
     return AbacusReading(
         number=None if None in digits else to_number(digits),
@@ -153,6 +149,43 @@ def read_abacus(
         warnings=warnings,
         rods=rods,
     )
+
+
+def _flagged(photo: Photo, quads, results, rods: RodCount, threshold: float):
+    """The columns with their statuses (`flags.column_statuses`), and the rod count once their
+    flags are known (`RodCount.with_hidden`)."""
+    height, width = photo.gray.shape
+    confidences = [r["confidence"] for r in results]
+    statuses = column_statuses(confidences, [outside_share(q, width, height) for q in quads], threshold)
+    cols = [
+        Column(
+            i,
+            s,
+            r["digit"] if s == READ else None,
+            r["confidence"],
+            _round(photo.to_photo(q)),
+            r["heaven"],
+            r["earth"],
+        )
+        for i, (s, r, q) in enumerate(zip(statuses, results, quads, strict=True))
+    ]
+    # hidden by its own confidence, not only beside another
+    return cols, rods.with_hidden(sum(c.status == HIDDEN and c.confidence < threshold for c in cols))
+
+
+def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
+    """The sentences that say which columns are not read, and why the rod count is unsure."""
+    warnings = []
+    for status, warning in ((HIDDEN, "columns_hidden"), (OUT_OF_FRAME, "columns_out_of_frame")):
+        which = [c.index for c in cols if c.status == status]
+        if which:
+            warnings.append(SPEC["warnings"][warning].format(columns=which))
+    if rods.confidence < 1.0:
+        warnings.append(SPEC["warnings"]["rods_uncertain"].format(count=rods.count, rival=rods.rival))
+    elif rods.uncertain:
+        hidden = round(rods.hidden_share * rods.count)
+        warnings.append(SPEC["warnings"]["rods_hidden"].format(hidden=hidden, count=rods.count))
+    return warnings
 
 
 def _most_confident(gray: np.ndarray, frames: list, reader, given: bool):

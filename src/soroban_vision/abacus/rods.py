@@ -6,7 +6,7 @@ Every number here comes from the reader's spec, which the browser shares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -144,8 +144,10 @@ class RodCount:
     confidence: 0..1, 1 when sure: over every other count read, the larger of how much worse
     it reads (mean log confidence per column, in units of the spec's sure_margin) and how much
     worse its rods fit (fit_rods' score, in units of `_fit_unit`), the least of these; 1 too
-    when no other count fits the rods' spacing or the count was given. uncertain: below 1.
-    rival: the other count that came closest. candidates: every layout read."""
+    when no other count fits the rods' spacing or the count was given. uncertain: below 1, or
+    more than the spec's hidden_share of its columns hidden (`with_hidden`). rival: the other
+    count that came closest. candidates: every layout read. hidden_share: the share of its
+    columns read below the flag threshold."""
 
     count: int
     confidence: float
@@ -153,6 +155,14 @@ class RodCount:
     given: bool
     rival: int | None
     candidates: list[dict]
+    hidden_share: float = 0.0
+
+    def with_hidden(self, hidden: int) -> RodCount:
+        """This count once `hidden` of its columns read below the flag threshold: unsure when
+        that is more than hidden_share of them (a count given is never unsure)."""
+        share = hidden / self.count if self.count else 0.0
+        unsure = self.uncertain or (not self.given and share > _COUNT["hidden_share"])
+        return replace(self, uncertain=unsure, hidden_share=share)
 
     def to_json(self) -> dict:
         return dict(vars(self))

@@ -1,7 +1,7 @@
 // Which columns a reading may count as digits (abacus/flags.py, ported): "read", "hidden" (its
 // confidence below the flag threshold: a hand or finger over its beads, glare, or the model
-// unsure) or "out_of_frame" (too much of its crop outside the image). Only read columns are
-// digits; the number exists only when every column is read, and its text marks the others.
+// unsure) or "out_of_frame" (too much of its crop outside the image). A read column beside a
+// hidden one must be surer (beside_hidden). Only read columns are digits; the number exists only when every column is read, and its text marks the others.
 
 import { FLAGS } from "./spec.js";
 
@@ -11,6 +11,17 @@ export const READ = "read", HIDDEN = "hidden", OUT_OF_FRAME = "out_of_frame";
 export function columnStatus(confidence, outside, threshold) {
   if (outside > FLAGS.out_of_frame_share) return OUT_OF_FRAME;
   return confidence >= threshold ? READ : HIDDEN;
+}
+
+/**
+ * Each column's status (flags.column_statuses): columnStatus, then a read column beside a hidden
+ * one is hidden too unless at least FLAGS.beside_hidden (or threshold) sure.
+ */
+export function columnStatuses(confidences, outsides, threshold) {
+  const first = confidences.map((c, i) => columnStatus(c, outsides[i], threshold));
+  const sure = Math.max(threshold, FLAGS.beside_hidden);
+  return first.map((s, i) =>
+    s === READ && confidences[i] < sure && (first[i - 1] === HIDDEN || first[i + 1] === HIDDEN) ? HIDDEN : s);
 }
 
 /**

@@ -13,8 +13,9 @@
 // 3. Columns (crops.js): every candidate layout's crops, sampled straight from the photo
 //    through a homography, classified in ONE model call; the layout read most confidently wins
 //    (rods.js chooseCount has the last word on the count, and says how sure it is).
-// 4. Flags (flags.js): a column below the confidence threshold is "hidden", one whose crop is
-//    partly outside the image "out_of_frame"; neither is a digit. `number` is null unless every
+// 4. Flags (flags.js): a column below the confidence threshold is "hidden" (so is one beside it
+//    that is not quite sure), one whose crop is partly outside the image "out_of_frame"; neither
+//    is a digit. A count with many hidden columns is unsure. `number` is null unless every
 //    column is read, and `text` marks the unread columns: "12?45".
 
 import { decode } from "../classifier/decode.js";
@@ -24,13 +25,13 @@ import { ContractError } from "../errors.js";
 import { pairwiseSum } from "../numeric/numpy.js";
 import { roundPoints } from "../numeric/round.js";
 import { layoutCrops } from "./crops.js";
-import { columnStatus, HIDDEN, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
+import { columnStatuses, HIDDEN, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
 import { locate } from "./locate.js";
 import { loadMarkerDetector } from "./markers.js";
 import { loadOpenCV } from "./opencv.js";
 import { loadFrameDetector } from "../frame/load.js";
 import { prepare } from "./photo.js";
-import { chooseCount } from "./rods.js";
+import { chooseCount, withHidden } from "./rods.js";
 import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
 
 /**
@@ -119,24 +120,21 @@ class AbacusReader {
     lap("model");
     const best = mostConfident(layouts, readings, columns !== null);
 
-    const cols = best.results.map((r, i) => {
-      const quad = quadsOf[best.k][i];
-      const status = columnStatus(r.confidence, outsideShare(quad, photo.width, photo.height), threshold);
-      return {
-        index: i,
-        status,
-        digit: status === READ ? r.digit : null,
-        confidence: r.confidence,
-        quad: roundPoints(photo.toPhoto(quad)),
-        heaven: r.heaven,
-        earth: r.earth,
-      };
-    });
-    for (const [status, warning] of [[HIDDEN, "columns_hidden"], [OUT_OF_FRAME, "columns_out_of_frame"]]) {
-      const which = cols.filter((c) => c.status === status).map((c) => c.index);
-      if (which.length) warnings.push(warningText(warning, { columns: `[${which.join(", ")}]` }));
-    }
-    if (best.rods.uncertain) warnings.push(warningText("rods_uncertain", { count: best.rods.count, rival: best.rods.rival }));
+    const quads = quadsOf[best.k];
+    const statuses = columnStatuses(
+      best.results.map((r) => r.confidence), quads.map((q) => outsideShare(q, photo.width, photo.height)), threshold);
+    const cols = best.results.map((r, i) => ({
+      index: i,
+      status: statuses[i],
+      digit: statuses[i] === READ ? r.digit : null,
+      confidence: r.confidence,
+      quad: roundPoints(photo.toPhoto(quads[i])),
+      heaven: r.heaven,
+      earth: r.earth,
+    }));
+    // hidden by its own confidence, not only beside another
+    const rods = withHidden(best.rods, cols.filter((c) => c.status === HIDDEN && c.confidence < threshold).length);
+    warnings.push(...flagWarnings(cols, rods));
     const digits = cols.map((c) => c.digit);
     const text = numberText(digits);
     const reading = {
@@ -146,7 +144,7 @@ class AbacusReader {
       columns: cols,
       corners: roundPoints(photo.toPhoto(corners)),
       method,
-      rods: best.rods,
+      rods,
       warnings,
       ms: performance.now() - t0,
       times,
@@ -188,6 +186,18 @@ function mostConfident(layouts, readings, given) {
   }
   const { chosen: k, rods } = chooseCount(layouts, layouts.map((l) => l.meanLogConfidence), given);
   return { k, start: starts[k], results: readings.slice(starts[k], starts[k] + layouts[k].rods), rods };
+}
+
+/** abacus.read._flag_warnings: which columns are not read, and why the rod count is unsure. */
+function flagWarnings(cols, rods) {
+  const warnings = [];
+  for (const [status, warning] of [[HIDDEN, "columns_hidden"], [OUT_OF_FRAME, "columns_out_of_frame"]]) {
+    const which = cols.filter((c) => c.status === status).map((c) => c.index);
+    if (which.length) warnings.push(warningText(warning, { columns: `[${which.join(", ")}]` }));
+  }
+  if (rods.confidence < 1) warnings.push(warningText("rods_uncertain", { count: rods.count, rival: rods.rival }));
+  else if (rods.uncertain) warnings.push(warningText("rods_hidden", { hidden: Math.round(rods.hiddenShare * rods.count), count: rods.count }));
+  return warnings;
 }
 
 function checkMarkers(markers) {

@@ -128,6 +128,15 @@ export function chooseCount(layouts, meanLogs, given = false) {
   return { chosen, rods: { count: layouts[chosen].rods, confidence, uncertain: confidence < 1, given, rival, candidates } };
 }
 
+/**
+ * RodCount.with_hidden: the rod count once `hidden` of its columns read below the flag
+ * threshold, unsure when that is more than COUNT.hidden_share of them (never when given).
+ */
+export function withHidden(rods, hidden) {
+  const hiddenShare = rods.count ? hidden / rods.count : 0;
+  return { ...rods, uncertain: rods.uncertain || (!rods.given && hiddenShare > COUNT.hidden_share), hiddenShare };
+}
+
 /** abacus.rods._fit_unit: the fit score gap that counts, fit_margin or fit_share of the score. */
 function fitUnit(score) {
   return Math.max(COUNT.fit_margin, COUNT.fit_share * Math.abs(score));
