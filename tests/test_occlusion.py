@@ -268,8 +268,17 @@ STATUS_CASES = [
     ([0.99, 0.97, 0.5, 0.97], [0.0] * 4, 0.98),
     ([0.85, 0.85, 0.85], [0.0] * 3, 0.8),
 ]
-# (count, given, unsure already, columns hidden by their own confidence)
-HIDDEN_CASES = [(13, False, False, 4), (13, False, False, 5), (13, True, False, 12), (13, False, True, 0)]
+_MIDDLE = [False] * 4 + [True] * 4 + [False] * 5
+# (given, unsure already, which columns are hidden by their own confidence)
+HIDDEN_CASES = [
+    (False, False, _MIDDLE),
+    (False, False, [False] * 4 + [True] * 5 + [False] * 4),
+    (True, False, [True] * 12 + [False]),
+    (False, True, [False] * 13),
+    (False, False, [False] * 12 + [True]),
+    (False, False, [True] + [False] * 12),
+    (False, False, [False] * 13),
+]
 
 NODE_FLAGS = """
 import { columnStatuses } from "./src/abacus/flags.js";
@@ -277,8 +286,9 @@ import { withHidden } from "./src/abacus/rods.js";
 const [statusCases, hiddenCases] = JSON.parse(process.argv[1]);
 console.log(JSON.stringify({
   statuses: statusCases.map(([c, o, t]) => columnStatuses(c, o, t)),
-  counts: hiddenCases.map(([count, given, uncertain, hidden]) => withHidden(
-    { count, confidence: uncertain ? 0.5 : 1, uncertain, given, rival: null, candidates: [] }, hidden)),
+  counts: hiddenCases.map(([given, uncertain, hidden]) => withHidden({
+    count: hidden.length, confidence: uncertain ? 0.5 : 1, uncertain, given, rival: null, candidates: [],
+  }, hidden)),
 }));
 """
 
@@ -286,7 +296,8 @@ console.log(JSON.stringify({
 def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
     """A hand seldom ends where a crop does: a read column beside a hidden one is hidden too
     unless at least beside_hidden sure; a count with more than hidden_share of its columns
-    hidden is unsure (never a count given). Python and flags.js / rods.js answer alike."""
+    hidden, or an end column, is unsure (never a count given). Python and flags.js / rods.js
+    answer alike."""
     from soroban_vision.abacus.flags import BESIDE_HIDDEN, column_statuses
 
     node = shutil.which("node")
@@ -316,17 +327,20 @@ def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
     assert ours[2] == [o, h, h, r]  # out of frame is no hand: column 0's neighbour is not marked for it
     assert ours[3] == [r, h, h, h]  # a threshold above beside_hidden: the threshold
     assert ours[4] == [r, r, r]
-    counts = [RodCount(n, 0.5 if u else 1.0, u, g, None, []).with_hidden(k) for n, g, u, k in HIDDEN_CASES]
-    assert [c.uncertain for c in counts] == [False, True, False, True]
-    assert [(t["uncertain"], t["hiddenShare"]) for t in theirs["counts"]] == [
-        (c.uncertain, pytest.approx(c.hidden_share, abs=1e-15)) for c in counts
+    counts = [RodCount(len(k), 0.5 if u else 1.0, u, g, None, []).with_hidden(k) for g, u, k in HIDDEN_CASES]
+    # 4 of 13 hidden is a hand; 5 is too many; given is given; an end column hidden is unsure
+    assert [c.uncertain for c in counts] == [False, True, False, True, True, True, False]
+    assert [c.end_hidden for c in counts] == [False, False, True, False, True, True, False]
+    assert [(t["uncertain"], t["endHidden"], t["hiddenShare"]) for t in theirs["counts"]] == [
+        (c.uncertain, c.end_hidden, pytest.approx(c.hidden_share, abs=1e-15)) for c in counts
     ]
 
 
 @pytest.mark.slow
 def test_a_count_most_of_whose_columns_are_hidden_is_unsure(reader):
     """Seven of thirteen rods painted over like a sleeve: nothing vouches for the rod count any
-    more, so the reading says it is unsure, and why; given the count, it is not."""
+    more, so the reading says it is unsure, and why; given the count, it is not. The last rod
+    painted over: unsure too."""
     from soroban_vision.render.scene import render_scene
 
     rgb, truth = render_scene(_number(31), 13, 31, True)
@@ -342,5 +356,11 @@ def test_a_count_most_of_whose_columns_are_hidden_is_unsure(reader):
     assert r.number is None and any("columns not read" in w for w in r.warnings), r.warnings
     given = abacus.read_abacus(abacus.prepare(covered), reader, columns=13)
     assert not given.rods.uncertain and given.rods.given
+    # a hand over the last rod alone: the frame may go on under it, so the count is unsure too
+    end = rgb.copy()
+    end[top:bottom, int(quads[12][:, 0].min()) :] = (196, 150, 120)
+    r = abacus.read_abacus(abacus.prepare(end), reader)
+    assert r.columns[-1].status == "hidden" and r.rods.end_hidden and r.rods.uncertain, r.text
+    assert any("end column" in w for w in r.warnings), r.warnings
     clear = abacus.read_abacus(abacus.prepare(rgb), reader)
     assert not clear.rods.uncertain and clear.number == truth["number"] and clear.rods.hidden_share == 0.0

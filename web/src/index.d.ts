@@ -163,7 +163,7 @@ export interface AbacusReading {
   /**
    * The rod count and how sure it is; `uncertain` readings carry a warning and never make a steady
    * number. Unsure when another count reads about as well (`confidence` below 1, `rival`), or when
-   * more than the spec's share of its columns are hidden (`hiddenShare`).
+   * more than the spec's share of its columns, or an end column, are hidden (`hiddenShare`, `endHidden`).
    */
   rods: {
     count: number;
@@ -173,6 +173,7 @@ export interface AbacusReading {
     rival: number | null;
     candidates: { rods: number; sideFrac: number; score: number; meanLogConfidence: number }[];
     hiddenShare: number;
+    endHidden: boolean;
   };
   warnings: string[];
   /** The whole read, and each stage. */

@@ -170,7 +170,7 @@ def _flagged(photo: Photo, quads, results, rods: RodCount, threshold: float):
         for i, (s, r, q) in enumerate(zip(statuses, results, quads, strict=True))
     ]
     # hidden by its own confidence, not only beside another
-    return cols, rods.with_hidden(sum(c.status == HIDDEN and c.confidence < threshold for c in cols))
+    return cols, rods.with_hidden([c.status == HIDDEN and c.confidence < threshold for c in cols])
 
 
 def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
@@ -182,6 +182,8 @@ def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
             warnings.append(SPEC["warnings"][warning].format(columns=which))
     if rods.confidence < 1.0:
         warnings.append(SPEC["warnings"]["rods_uncertain"].format(count=rods.count, rival=rods.rival))
+    elif rods.uncertain and rods.end_hidden:
+        warnings.append(SPEC["warnings"]["rods_end_hidden"].format(count=rods.count))
     elif rods.uncertain:
         hidden = round(rods.hidden_share * rods.count)
         warnings.append(SPEC["warnings"]["rods_hidden"].format(hidden=hidden, count=rods.count))

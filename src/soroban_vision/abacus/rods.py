@@ -145,9 +145,9 @@ class RodCount:
     it reads (mean log confidence per column, in units of the spec's sure_margin) and how much
     worse its rods fit (fit_rods' score, in units of `_fit_unit`), the least of these; 1 too
     when no other count fits the rods' spacing or the count was given. uncertain: below 1, or
-    more than the spec's hidden_share of its columns hidden (`with_hidden`). rival: the other
-    count that came closest. candidates: every layout read. hidden_share: the share of its
-    columns read below the flag threshold."""
+    its columns' flags leave it unvouched for (`with_hidden`). rival: the other count that
+    came closest. candidates: every layout read. hidden_share: the share of its columns read
+    below the flag threshold. end_hidden: its first or last column is one of them."""
 
     count: int
     confidence: float
@@ -156,13 +156,17 @@ class RodCount:
     rival: int | None
     candidates: list[dict]
     hidden_share: float = 0.0
+    end_hidden: bool = False
 
-    def with_hidden(self, hidden: int) -> RodCount:
-        """This count once `hidden` of its columns read below the flag threshold: unsure when
-        that is more than hidden_share of them (a count given is never unsure)."""
-        share = hidden / self.count if self.count else 0.0
-        unsure = self.uncertain or (not self.given and share > _COUNT["hidden_share"])
-        return replace(self, uncertain=unsure, hidden_share=share)
+    def with_hidden(self, hidden: list[bool]) -> RodCount:
+        """This count once it is known which of its columns read below the flag threshold. It is
+        unsure when more than hidden_share of them do (the model's confidence chose it, so nothing
+        vouches for it), or the first or last does (a hand over the frame's end can hide the
+        rods beyond, and its rail); a count given is never unsure."""
+        share = sum(hidden) / len(hidden) if hidden else 0.0
+        end = bool(hidden) and (hidden[0] or hidden[-1])
+        unsure = self.uncertain or (not self.given and (share > _COUNT["hidden_share"] or end))
+        return replace(self, uncertain=unsure, hidden_share=share, end_hidden=end)
 
     def to_json(self) -> dict:
         return dict(vars(self))

@@ -133,7 +133,7 @@ class AbacusReader {
       earth: r.earth,
     }));
     // hidden by its own confidence, not only beside another
-    const rods = withHidden(best.rods, cols.filter((c) => c.status === HIDDEN && c.confidence < threshold).length);
+    const rods = withHidden(best.rods, cols.map((c) => c.status === HIDDEN && c.confidence < threshold));
     warnings.push(...flagWarnings(cols, rods));
     const digits = cols.map((c) => c.digit);
     const text = numberText(digits);
@@ -196,6 +196,7 @@ function flagWarnings(cols, rods) {
     if (which.length) warnings.push(warningText(warning, { columns: `[${which.join(", ")}]` }));
   }
   if (rods.confidence < 1) warnings.push(warningText("rods_uncertain", { count: rods.count, rival: rods.rival }));
+  else if (rods.uncertain && rods.endHidden) warnings.push(warningText("rods_end_hidden", { count: rods.count }));
   else if (rods.uncertain) warnings.push(warningText("rods_hidden", { hidden: Math.round(rods.hiddenShare * rods.count), count: rods.count }));
   return warnings;
 }

@@ -129,12 +129,16 @@ export function chooseCount(layouts, meanLogs, given = false) {
 }
 
 /**
- * RodCount.with_hidden: the rod count once `hidden` of its columns read below the flag
- * threshold, unsure when that is more than COUNT.hidden_share of them (never when given).
+ * RodCount.with_hidden: the rod count once it is known which of its columns (`hidden`, booleans)
+ * read below the flag threshold; unsure when more than COUNT.hidden_share of them do, or the
+ * first or last does (never when given).
  */
 export function withHidden(rods, hidden) {
-  const hiddenShare = rods.count ? hidden / rods.count : 0;
-  return { ...rods, uncertain: rods.uncertain || (!rods.given && hiddenShare > COUNT.hidden_share), hiddenShare };
+  const n = hidden.length;
+  const hiddenShare = n ? hidden.filter(Boolean).length / n : 0;
+  const endHidden = n > 0 && (hidden[0] || hidden[n - 1]);
+  const unsure = rods.uncertain || (!rods.given && (hiddenShare > COUNT.hidden_share || endHidden));
+  return { ...rods, uncertain: unsure, hiddenShare, endHidden };
 }
 
 /** abacus.rods._fit_unit: the fit score gap that counts, fit_margin or fit_share of the score. */
