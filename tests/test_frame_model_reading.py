@@ -79,8 +79,10 @@ def test_markerless_reading_uses_the_frame_model_and_snaps_its_corners(scenes, r
             methods.append(r.method)
             if r.method == "model":
                 errors.append(_error(r.corners, truth))
-    # 2 of the 5 are refused here: a hand over a rail makes the frame look busy (min_score)
-    assert methods.count("model") >= 4
+    # 3 of the 5, in both modes: scenes[0], under a hand, scores low but above min_score;
+    # scenes[2] scores about 0, as a blank photo does, and scenes[3]'s frame, a side on a rod,
+    # below 0 (the next test)
+    assert methods.count("model") >= 6
     assert set(methods) <= {"model", "contour", "no_frame", "no_frame_outline"}
     # the issue's targets (median 0.5%, p95 1.5%) are not met yet: models/frame/model-card.md
     assert np.median(errors) <= 0.01, [round(100 * e, 2) for e in errors]
@@ -107,6 +109,17 @@ def test_no_soroban_is_a_frame_not_found_never_a_guess(seed, reader):
     with pytest.raises(FrameNotFound) as e:
         abacus.read_abacus(abacus.prepare(_clutter(seed)), reader, markers="off", frame_model="shipped")
     assert "no soroban frame found" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(("level", "noise"), [(0, 0), (0, 3), (30, 3)])
+def test_a_blank_dark_photo_is_no_soroban(level, noise, reader):
+    """A covered lens or a dark room: the frame model may say "frame" there, but its quad holds
+    nothing a soroban's does (soroban_score about 0, below min_score), so nothing is read."""
+    noisy = np.full((480, 640, 3), level, np.float64) + np.random.default_rng(level).normal(
+        0, noise, (480, 640, 3)
+    )
+    with pytest.raises(FrameNotFound):
+        abacus.read_abacus(abacus.prepare(np.clip(noisy, 0, 255).astype(np.uint8)), reader, markers="auto")
 
 
 def test_no_soroban_is_exit_1_with_one_line(tmp_path):

@@ -22,7 +22,8 @@ ZOOM_MARGIN = LOOK["zoom_margin"]  # of the frame's longer extent: the margin of
 PAINT_OUT = LOOK["paint_out"]
 SAME = LOOK["same"]  # a second frame overlapping the first this much is the first one again
 # soroban_score below which the model's frame is no frame: snapped to a rod, a bead row or a hand
-# instead of the rails (the outline search, in Python, then looks)
+# instead of the rails (the outline search, in Python, then looks). Low: true frames under a
+# hand, dark or open-backed, score 0.15-0.4; a blank photo's quad scores 0 +- 0.05
 MIN_SCORE = LOOK["min_score"]
 TWO_SOROBANS = LOOK["two_sorobans"]  # soroban_score of a second frame that makes the photo ambiguous
 
