@@ -46,7 +46,10 @@ def test_evaluate_scenes_in_the_browser_agrees_with_python(tmp_path, markers):
     r = json.loads(proc.stdout)
     b = r["browser"]
     assert b["n"] == 3 and b["runtime"] == "tfjs-chromium-wasm"
-    assert b["frame_from"] == ("markers" if markers else "the corners Python found (as if clicked)")
+    # markers "auto" (the default) and the frame model: where no markers are found, the frame model
+    assert b["frame_from"] == (
+        "markers, else the frame model" if markers else "the corners Python found (as if clicked)"
+    )
     assert b["same_number_as_python"] == 1.0
     assert b["exact_number_accuracy"] == r["exact_number_accuracy"] == b["python_exact_number_accuracy"]
     assert b["same_number"] == 1.0

@@ -249,4 +249,9 @@ def test_the_browser_reads_without_markers_as_python_does(scenes, reader):
             with pytest.raises(BrowserError) as e:
                 runner.read_abacus([root / name], frame_model=FRAME_MODEL_DIR / "tfjs", markers="off")
             assert e.value.js_name == "FrameNotFound" and e.value.code in codes, str(e.value)
+        # markers "auto", none in the photo: the frame model, in the browser as in Python
+        path = scenes[4][0]
+        mine = abacus.read_abacus(abacus.load_photo(path), reader, markers="auto", frame_model="shipped")
+        got = runner.read_abacus([path], frame_model=FRAME_MODEL_DIR / "tfjs", markers="auto")[0]
+        assert got["method"] == mine.method == "model" and got["text"] == mine.text
     assert compared >= 2

@@ -39,9 +39,10 @@ def evaluate_scenes(
     With `browser` (a TF.js model folder), every scene is read again by the browser pipeline
     (web/src/index.js in headless Chromium, wasm) and the result gains a "browser" section: its
     accuracy, its agreement with Python and its time per frame. The browser finds the frame from
-    the markers when the scenes have them, and with `frame_model` from its own copy of the frame
-    model when they do not; otherwise it is given the corners Python found, as a user would click
-    them, so the rest of the pipeline is compared on the same frame.
+    the markers when the scenes have them (with `frame_model` and markers "auto", from its own
+    copy of the frame model where it finds no markers, as Python does), and with `frame_model`
+    from its frame model when they have none; otherwise it is given the corners Python found, as
+    a user would click them, so the rest of the pipeline is compared on the same frame.
     """
     root = Path(root)
     frame = "shipped" if frame_model else None  # the learned frame detector before the outline search

@@ -5,9 +5,10 @@ everywhere".
 The report (`evaluate-scenes --browser`, its "browser" section; these keys are stable):
 
 - n, runtime, frame_from: the scenes, the browser runtime, where the browser's frame came from
-  ("markers": its own marker detector, with the same `markers` mode as Python; "frame model": its
-  own frame model, for scenes without markers when Python used one too; else the corners Python
-  found, handed over as a user's clicks);
+  ("markers": its own marker detector, with the same `markers` mode as Python, and "markers, else
+  the frame model" in mode auto when Python used a frame model too; "frame model": its own frame
+  model, for scenes without markers when Python used one too; else the corners Python found,
+  handed over as a user's clicks);
 - python_exact_number_accuracy, exact_number_accuracy: the share of scenes each side read to
   the true number (Python's, then the browser's);
 - same_number: the share of scenes with the same answer on both sides (the same text, unread
@@ -60,6 +61,9 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
     """The scenes read again in Chromium; see evaluate_scenes in abacus/evaluate.py."""
     by_markers = bool(manifest.get("markers")) and markers != "off"
     by_model = not by_markers and frame is not None
+    # markers "auto" with a frame model: the frame model where the markers are not found, as in
+    # Python and in an app that loads both (the demo)
+    fallback = {"frame_model": frame} if by_markers and frame is not None and markers == "auto" else {}
     base = {"columns": columns} if columns else {}
     exact = py_exact = agree = same = not_found = 0
     ms, failures, corner_diffs = [], [], []
@@ -70,7 +74,7 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
         if mine is not None and mine.method in FROM_MARKERS:
             found["python"].append(item["file"])
         if by_markers:
-            given = {"markers": markers}
+            given = {"markers": markers, **fallback}
         elif by_model:
             given = {"markers": markers, "frame_model": frame}
         elif mine is not None:
@@ -100,7 +104,7 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
     return {
         "n": n,
         "runtime": runner.name,
-        "frame_from": "markers"
+        "frame_from": ("markers, else the frame model" if fallback else "markers")
         if by_markers
         else "frame model"
         if by_model
