@@ -134,11 +134,14 @@ without). Each is a case to expect wrong or missing readings:
 
 - **Hands or fingers over the beads.** Trained on covered columns, the model flags most of them
   (99% of held-out covered crops; in whole scenes fewer, see below), but a finger that hides part
-  of a rod can still leave a confident wrong digit. The Stabilizer keeps a covered column's last
-  confident digit while the soroban holds still.
+  of a rod can still leave a confident wrong digit; the reader reads a column beside a hidden one
+  only when it is 0.95 sure, and calls the rod count unsure when a hand hides an end column or
+  more than a third of them. The Stabilizer keeps a covered column's last confident digit while
+  the soroban holds still.
 - **The 3D renderer's rod count.** On Blender renders (`render-3d`: real bead geometry, rods below
-  the frame's top face) the beads' highlights repeat at half the rod pitch, and the rod count fitted
-  from the frame's brightness profile is wrong on about one scene in five; see the 3D rows below.
+  the frame's top face) the rods span less of the rectified frame than on a flat soroban, and the
+  rod count fitted from the frame's brightness profile is wrong on about one scene in six; see the
+  3D rows below.
 - **Small or dark sorobans.** At about 19 px per rod, or dark beads on a dark frame, the
   confidences drop or the digits are wrong.
 - **Small markers.** Markers about 12 px wide are not found, and the reader falls back to the
@@ -218,19 +221,19 @@ def _figures(test: dict, seed, errors: str) -> str:
         ),
         (
             "whole sorobans without markers, 200 classic renders (seed 4242)",
-            "exact number 98.5%, silent wrong 0.5%, flagged 1.0%, 1 frame not found",
+            "exact number 98.5%, silent wrong 0.0%, flagged 1.5%, every frame found",
             "the same with `--markers off --seed 4242`",
         ),
         (
             "wide renders, held out (seeds 777001 with markers / 777002 without, 200 each)",
-            "exact 36.0% / 34.5% (71.3% / 71.9% of the scenes without a hand), silent wrong 8.5% / 10.5%, "
-            "covered columns flagged 59% / 44%",
+            "exact 35.5% / 34.0% (70.3% / 70.8% of the scenes without a hand), silent wrong 3.0% / 6.0%, "
+            "covered columns flagged 59% / 52%",
             "`render-scenes ... --variety wide`, then `evaluate-scenes --browser` (docs/accuracy.md)",
         ),
         (
             "3D renders, held out (seeds 888001 / 888002, 200 each; training saw other Blender scenes)",
-            "exact 35.5% / 26.0% (65.4% / 52.0% without a hand), silent wrong 13.5% / 21.0%, "
-            "covered columns flagged 66% / 39%",
+            "exact 35.0% / 26.0% (64.4% / 52.0% without a hand), silent wrong 6.5% / 8.5%, "
+            "covered columns flagged 66% / 41%",
             "`soroban-vision render-3d ...` (make photoreal), then `evaluate-scenes --browser`",
         ),
         (
