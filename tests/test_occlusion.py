@@ -228,18 +228,23 @@ console.log(JSON.stringify(cases.map(([options, frames]) => {
 """
 
 
-def test_the_stabilizer_holds_covered_columns_alike_in_python_and_js():
+def _node(script: str, cases) -> object:
+    """What a node script (an ES module run in web/) prints for the JSON of `cases`."""
     node = shutil.which("node")
     assert node is not None, "node is not installed (make setup)"
     proc = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", NODE_HOLD, json.dumps(HOLD_CASES)],
+        [node, "--no-warnings", "--input-type=module", "-e", script, json.dumps(cases)],
         cwd=WEB,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    theirs = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+def test_the_stabilizer_holds_covered_columns_alike_in_python_and_js():
+    theirs = _node(NODE_HOLD, HOLD_CASES)
     ours = [_python_hold(options, frames) for options, frames in HOLD_CASES]
     assert theirs == ours
     come_and_go, moved, never_seen, recount, gap = ([a for a, _, _ in case] for case in ours)
@@ -300,24 +305,7 @@ def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
     answer alike."""
     from soroban_vision.abacus.flags import BESIDE_HIDDEN, column_statuses
 
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (make setup)"
-    proc = subprocess.run(
-        [
-            node,
-            "--no-warnings",
-            "--input-type=module",
-            "-e",
-            NODE_FLAGS,
-            json.dumps([STATUS_CASES, HIDDEN_CASES]),
-        ],
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    theirs = json.loads(proc.stdout)
+    theirs = _node(NODE_FLAGS, [STATUS_CASES, HIDDEN_CASES])
     ours = [column_statuses(c, o, t) for c, o, t in STATUS_CASES]
     assert theirs["statuses"] == ours
     assert BESIDE_HIDDEN == 0.95
