@@ -270,6 +270,22 @@ def test_unread_columns_are_flagged_alike(browser, python_reader, tmp_path):
         assert got["number"] == "null" and "?" in got["text"], path.name
 
 
+def test_a_frame_cut_short_is_unsure_alike(browser, python_reader, tmp_path):
+    """Corners that leave three rods out: the browser reads the rods past the frame's end as
+    Python does, and says the count is unsure in the same words."""
+    from tests.test_occlusion import cut_short
+
+    rgb, truth = render_scene(_number(31, 13), 13, 31, markers=False)
+    path = _save(rgb, tmp_path / "short.png")
+    corners = cut_short(truth, 10).tolist()
+    _, want, _, _ = python_read(path, python_reader, corners)
+    got = browser.read_abacus([path], markers="off", corners=corners)[0]
+    assert want.rods.beyond_end and want.rods.uncertain, want.text  # there is something to say
+    assert_same_reading(got, want, path.name)
+    assert (got["rods"]["beyondEnd"], got["rods"]["uncertain"]) == (True, True)
+    assert got["warnings"] == want.warnings
+
+
 def test_the_stabilizer_is_the_same(browser):
     frames = [
         [123, [0.9, 0.95], [[0, 0], [100, 0], [100, 30], [0, 30]]],

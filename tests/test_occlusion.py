@@ -285,15 +285,27 @@ HIDDEN_CASES = [
     (False, False, [False] * 13),
 ]
 
+# (given, confidences one pitch past the first and last rods, shares of those crops outside the image)
+BEYOND_CASES = [
+    (False, [0.2, 0.1], [0.0, 0.0]),
+    (False, [0.95, 0.1], [0.0, 0.0]),
+    (False, [0.1, 0.9], [0.0, 0.05]),
+    (False, [0.1, 0.99], [0.0, 0.3]),
+    (False, [0.89, 0.89], [0.0, 0.0]),
+    (True, [0.99, 0.99], [0.0, 0.0]),
+]
+
 NODE_FLAGS = """
 import { columnStatuses } from "./src/abacus/flags.js";
-import { withHidden } from "./src/abacus/rods.js";
-const [statusCases, hiddenCases] = JSON.parse(process.argv[1]);
+import { withBeyond, withHidden } from "./src/abacus/rods.js";
+const [statusCases, hiddenCases, beyondCases] = JSON.parse(process.argv[1]);
+const rods = (count, uncertain, given) => ({
+  count, confidence: uncertain ? 0.5 : 1, uncertain, given, rival: null, candidates: [],
+});
 console.log(JSON.stringify({
   statuses: statusCases.map(([c, o, t]) => columnStatuses(c, o, t)),
-  counts: hiddenCases.map(([given, uncertain, hidden]) => withHidden({
-    count: hidden.length, confidence: uncertain ? 0.5 : 1, uncertain, given, rival: null, candidates: [],
-  }, hidden)),
+  counts: hiddenCases.map(([given, unsure, h]) => withHidden(rods(h.length, unsure, given), h)),
+  beyond: beyondCases.map(([given, c, o]) => withBeyond(rods(13, false, given), c, o)),
 }));
 """
 
@@ -305,7 +317,7 @@ def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
     answer alike."""
     from soroban_vision.abacus.flags import BESIDE_HIDDEN, column_statuses
 
-    theirs = _node(NODE_FLAGS, [STATUS_CASES, HIDDEN_CASES])
+    theirs = _node(NODE_FLAGS, [STATUS_CASES, HIDDEN_CASES, BEYOND_CASES])
     ours = [column_statuses(c, o, t) for c, o, t in STATUS_CASES]
     assert theirs["statuses"] == ours
     assert BESIDE_HIDDEN == 0.95
@@ -321,6 +333,14 @@ def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
     assert [c.end_hidden for c in counts] == [False, False, True, False, True, True, False]
     assert [(t["uncertain"], t["endHidden"], t["hiddenShare"]) for t in theirs["counts"]] == [
         (c.uncertain, c.end_hidden, pytest.approx(c.hidden_share, abs=1e-15)) for c in counts
+    ]
+    beyond = [RodCount(13, 1.0, False, g, None, []).with_beyond(c, o) for g, c, o in BEYOND_CASES]
+    # a rod read past an end, inside the image, makes the count unsure; rail and table do not;
+    # a crop mostly outside the image says nothing; a count given stays sure
+    assert [b.beyond_end for b in beyond] == [False, True, True, False, False, True]
+    assert [b.uncertain for b in beyond] == [False, True, True, False, False, False]
+    assert [(t["beyondEnd"], t["uncertain"]) for t in theirs["beyond"]] == [
+        (b.beyond_end, b.uncertain) for b in beyond
     ]
 
 
@@ -352,3 +372,32 @@ def test_a_count_most_of_whose_columns_are_hidden_is_unsure(reader):
     assert any("end column" in w for w in r.warnings), r.warnings
     clear = abacus.read_abacus(abacus.prepare(rgb), reader)
     assert not clear.rods.uncertain and clear.number == truth["number"] and clear.rods.hidden_share == 0.0
+
+
+def cut_short(truth: dict, keep: int) -> np.ndarray:
+    """The frame's corners moved in to end between rods keep - 1 and keep, as a hand or a wrong
+    edge cuts a frame found without markers short."""
+    q = np.asarray(truth["column_quads"], np.float64)
+    c = np.asarray(truth["corners"], np.float64)
+    top = (q[keep - 1][:2].mean(axis=0) + q[keep][:2].mean(axis=0)) / 2
+    bottom = (q[keep - 1][2:].mean(axis=0) + q[keep][2:].mean(axis=0)) / 2
+    return np.array([c[0], top, bottom, c[3]])
+
+
+@pytest.mark.slow
+def test_a_frame_cut_short_makes_the_count_unsure(reader):
+    """Ten of thirteen rods inside the frame: the rod one pitch past its end reads as a rod, so
+    the count is unsure and says why, where it used to give a short number as sure. The whole
+    frame is sure and exact; a count given stays sure."""
+    from soroban_vision.render.scene import render_scene
+
+    rgb, truth = render_scene(_number(31), 13, 31, markers=False)
+    photo = abacus.prepare(rgb)
+    short = abacus.read_abacus(photo, reader, corners=cut_short(truth, 10), markers="off")
+    assert str(truth["number"]).startswith(short.text.replace("?", "")), short.text  # a wrong, short number
+    assert short.rods.beyond_end and short.rods.uncertain and short.rods.confidence == 1.0
+    assert any("past the end of the frame" in w for w in short.warnings), short.warnings
+    whole = abacus.read_abacus(photo, reader, corners=truth["corners"], markers="off")
+    assert not whole.rods.beyond_end and not whole.rods.uncertain and whole.number == truth["number"]
+    given = abacus.read_abacus(photo, reader, columns=10, corners=cut_short(truth, 10), markers="off")
+    assert not given.rods.uncertain and given.rods.given

@@ -163,7 +163,9 @@ export interface AbacusReading {
   /**
    * The rod count and how sure it is; `uncertain` readings carry a warning and never make a steady
    * number. Unsure when another count reads about as well (`confidence` below 1, `rival`), or when
-   * more than the spec's share of its columns, or an end column, are hidden (`hiddenShare`, `endHidden`).
+   * more than the spec's share of its columns, or an end column, are hidden (`hiddenShare`, `endHidden`),
+   * or when, on a frame the markers did not give, a crop one pitch past an end rod reads as a rod
+   * (`beyondEnd`: the frame may be cut short).
    */
   rods: {
     count: number;
@@ -174,6 +176,7 @@ export interface AbacusReading {
     candidates: { rods: number; sideFrac: number; score: number; meanLogConfidence: number }[];
     hiddenShare: number;
     endHidden: boolean;
+    beyondEnd: boolean;
   };
   warnings: string[];
   /** The whole read, and each stage. */

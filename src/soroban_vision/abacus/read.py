@@ -41,6 +41,7 @@ from soroban_vision.beads import to_number
 from soroban_vision.errors import UsageError
 from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
 
+MARKER_METHODS = ("markers", "markers-3")  # frames whose ends the markers mark
 FRAMES_READ = 3  # frames found without markers read, the one read most confidently kept
 SURE = float(np.log(0.95))  # mean log confidence of the likeliest frame's reading that needs no other
 OTHER_FRAME_MARGIN = 0.05  # mean log confidence by which another frame must read better
@@ -137,6 +138,8 @@ def read_abacus(
     )
     found, quads, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
     cols, rods = _flagged(photo, quads, results, rods, threshold)
+    if method not in MARKER_METHODS and columns is None:  # markers mark the frame's true ends
+        rods = _beyond_ends(photo, found, rods, reader)
     warnings += _flag_warnings(cols, rods)
     digits = [c.digit for c in cols]
     return AbacusReading(
@@ -173,6 +176,15 @@ def _flagged(photo: Photo, quads, results, rods: RodCount, threshold: float):
     return cols, rods.with_hidden([c.status == HIDDEN and c.confidence < threshold for c in cols])
 
 
+def _beyond_ends(photo: Photo, corners: np.ndarray, rods: RodCount, reader) -> RodCount:
+    """The count once the crops one pitch past its first and last rods are read (`with_beyond`)."""
+    side_frac = next(c["side_frac"] for c in rods.candidates if c["rods"] == rods.count)
+    quads, results = _read_layout(photo.gray, corners, rods.count, side_frac, reader, (-1, rods.count))
+    height, width = photo.gray.shape
+    outsides = [outside_share(q, width, height) for q in quads]
+    return rods.with_beyond([r["confidence"] for r in results], outsides)
+
+
 def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
     """The sentences that say which columns are not read, and why the rod count is unsure."""
     warnings = []
@@ -182,6 +194,8 @@ def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
             warnings.append(SPEC["warnings"][warning].format(columns=which))
     if rods.confidence < 1.0:
         warnings.append(SPEC["warnings"]["rods_uncertain"].format(count=rods.count, rival=rods.rival))
+    elif rods.uncertain and rods.beyond_end:
+        warnings.append(SPEC["warnings"]["rods_beyond_end"])
     elif rods.uncertain and rods.end_hidden:
         warnings.append(SPEC["warnings"]["rods_end_hidden"].format(count=rods.count))
     elif rods.uncertain:
@@ -210,9 +224,9 @@ def _most_confident(gray: np.ndarray, frames: list, reader, given: bool):
     return best[1:]
 
 
-def _read_layout(gray, corners, rods, side_frac, reader):
-    """The column quads of one layout, and the model's readings of their crops."""
-    quads, homs = column_quads(corners, rods, side_frac)
+def _read_layout(gray, corners, rods, side_frac, reader, indices=None):
+    """The column quads of one layout (or of its `indices`), and the model's readings of their crops."""
+    quads, homs = column_quads(corners, rods, side_frac, indices)
     divide_by = preprocess.SPEC["scale"]["divide_by"]
     crops = np.stack(
         [(warp_gray(gray, h, WIDTH, HEIGHT) / divide_by).astype(np.float32)[..., None] for h in homs]

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from soroban_vision import preprocess
+from soroban_vision.abacus.flags import OUT_OF_FRAME_SHARE
 from soroban_vision.abacus.spec import MAX_COLUMNS, MIN_COLUMNS, SPEC, side_fracs
 from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
 
@@ -118,14 +119,15 @@ def crop_homography(quad) -> np.ndarray:
 
 
 def column_quads(
-    corners: np.ndarray, rods: int, side_frac: float
+    corners: np.ndarray, rods: int, side_frac: float, indices=None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Each rod's crop as a photo quad, and as the homography from crop pixels to photo pixels."""
+    """Each rod's crop as a photo quad, and as the homography from crop pixels to photo pixels;
+    `indices` (default every rod) may reach past the ends: -1 is one pitch before the first rod."""
     half = preprocess.SPEC["crop"]["width_pitches"] / 2
     pitch = 1.0 / (rods + 2 * side_frac)  # frame width is 1
     frame = frame_homography(corners, 1.0, 1.0)
     quads, homs = [], []
-    for i in range(rods):
+    for i in range(rods) if indices is None else indices:
         x = (side_frac + i + 0.5) * pitch
         q = np.array(
             [[x - half * pitch, 0], [x + half * pitch, 0], [x + half * pitch, 1], [x - half * pitch, 1]]
@@ -147,7 +149,8 @@ class RodCount:
     when no other count fits the rods' spacing or the count was given. uncertain: below 1, or
     its columns' flags leave it unvouched for (`with_hidden`). rival: the other count that
     came closest. candidates: every layout read. hidden_share: the share of its columns read
-    below the flag threshold. end_hidden: its first or last column is one of them."""
+    below the flag threshold. end_hidden: its first or last column is one of them. beyond_end: a
+    crop one pitch past an end rod reads as a rod (`with_beyond`)."""
 
     count: int
     confidence: float
@@ -157,6 +160,7 @@ class RodCount:
     candidates: list[dict]
     hidden_share: float = 0.0
     end_hidden: bool = False
+    beyond_end: bool = False
 
     def with_hidden(self, hidden: list[bool]) -> RodCount:
         """This count once it is known which of its columns read below the flag threshold. It is
@@ -167,6 +171,18 @@ class RodCount:
         end = bool(hidden) and (hidden[0] or hidden[-1])
         unsure = self.uncertain or (not self.given and (share > _COUNT["hidden_share"] or end))
         return replace(self, uncertain=unsure, hidden_share=share, end_hidden=end)
+
+    def with_beyond(self, confidences: list[float], outsides: list[float]) -> RodCount:
+        """This count once the crops one pitch past its end rods are read (`confidences`, and the
+        share of each crop outside the image). It is unsure when one inside the image reads at
+        least beyond_end sure: a rod seems to go on past the frame's end, so the frame may be
+        cut short. A frame's true end shows rail and table there, which read far less sure; a
+        count given is never unsure."""
+        beyond = any(
+            c >= _COUNT["beyond_end"] and o <= OUT_OF_FRAME_SHARE
+            for c, o in zip(confidences, outsides, strict=True)
+        )
+        return replace(self, uncertain=self.uncertain or (beyond and not self.given), beyond_end=beyond)
 
     def to_json(self) -> dict:
         return dict(vars(self))

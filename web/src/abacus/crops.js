@@ -5,14 +5,17 @@ import { applyHomography, matmul3, perspectiveTransform } from "../numeric/homog
 import { frameNotFound } from "./spec.js";
 import { frameHomography, warpGrayInto } from "./warp.js";
 
-/** Each rod's crop as a photo quad and as the homography from crop pixels to photo pixels. */
-export function columnQuads(corners, rods, sideFrac, spec) {
+/**
+ * Each rod's crop as a photo quad and as the homography from crop pixels to photo pixels;
+ * `indices` (default every rod) may reach past the ends: -1 is one pitch before the first rod.
+ */
+export function columnQuads(corners, rods, sideFrac, spec, indices = null) {
   const half = spec.cropPitches / 2;
   const pitch = 1.0 / (rods + 2 * sideFrac); // frame width is 1
   const frame = frameHomography(corners, 1.0, 1.0);
   const cropBox = [[0, 0], [spec.width, 0], [spec.width, spec.height], [0, spec.height]];
   const quads = [], homs = [];
-  for (let i = 0; i < rods; i++) {
+  for (const i of indices ?? Array.from({ length: rods }, (_, k) => k)) {
     const x = (sideFrac + i + 0.5) * pitch;
     const q = [[x - half * pitch, 0], [x + half * pitch, 0], [x + half * pitch, 1], [x - half * pitch, 1]];
     const cropToFrame = perspectiveTransform(cropBox, q);
@@ -43,4 +46,13 @@ export function layoutCrops(photo, corners, layouts, spec) {
     quadsOf.push(quads);
   }
   return { crops, total, quadsOf };
+}
+
+/** The crops one pitch past a layout's first and last rods (abacus.read._beyond_ends), and their quads. */
+export function beyondEndCrops(photo, corners, layout, spec) {
+  const { quads, homs } = columnQuads(corners, layout.rods, layout.sideFrac, spec, [-1, layout.rods]);
+  const size = spec.width * spec.height;
+  const crops = new Float32Array(homs.length * size);
+  homs.forEach((hom, k) => warpGrayInto(photo.gray, photo.width, photo.height, hom, spec.width, spec.height, crops, k * size, spec.divideBy));
+  return { crops, quads };
 }

@@ -24,14 +24,14 @@ import { pixelsOf } from "../classifier/pixels.js";
 import { ContractError } from "../errors.js";
 import { pairwiseSum } from "../numeric/numpy.js";
 import { roundPoints } from "../numeric/round.js";
-import { layoutCrops } from "./crops.js";
+import { beyondEndCrops, layoutCrops } from "./crops.js";
 import { columnStatuses, HIDDEN, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
 import { locate } from "./locate.js";
 import { loadMarkerDetector } from "./markers.js";
 import { loadOpenCV } from "./opencv.js";
 import { loadFrameDetector } from "../frame/load.js";
 import { prepare } from "./photo.js";
-import { chooseCount, withHidden } from "./rods.js";
+import { chooseCount, withBeyond, withHidden } from "./rods.js";
 import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
 
 /**
@@ -133,7 +133,11 @@ class AbacusReader {
       earth: r.earth,
     }));
     // hidden by its own confidence, not only beside another
-    const rods = withHidden(best.rods, cols.map((c) => c.status === HIDDEN && c.confidence < threshold));
+    let rods = withHidden(best.rods, cols.map((c) => c.status === HIDDEN && c.confidence < threshold));
+    if (!MARKER_METHODS.includes(method) && columns === null) { // markers mark the frame's true ends
+      rods = await this.beyondEnds(photo, corners, layouts[best.k], rods);
+      lap("ends");
+    }
     warnings.push(...flagWarnings(cols, rods));
     const digits = cols.map((c) => c.digit);
     const text = numberText(digits);
@@ -160,6 +164,15 @@ class AbacusReader {
       };
     }
     return reading;
+  }
+
+  /** abacus.read._beyond_ends: the count once the crops one pitch past its first and last rods are read. */
+  async beyondEnds(photo, corners, layout, rods) {
+    const { crops, quads } = beyondEndCrops(photo, corners, layout, this.spec);
+    const { heaven, earth } = await this.classifier.infer(crops, quads.length);
+    const readings = decode(heaven, earth, this.classifier.heads.threshold, this.classifier.heads.calibration);
+    const outsides = quads.map((q) => outsideShare(q, photo.width, photo.height));
+    return withBeyond(rods, readings.map((r) => r.confidence), outsides);
   }
 
   dispose() {
@@ -196,10 +209,13 @@ function flagWarnings(cols, rods) {
     if (which.length) warnings.push(warningText(warning, { columns: `[${which.join(", ")}]` }));
   }
   if (rods.confidence < 1) warnings.push(warningText("rods_uncertain", { count: rods.count, rival: rods.rival }));
+  else if (rods.uncertain && rods.beyondEnd) warnings.push(warningText("rods_beyond_end", {}));
   else if (rods.uncertain && rods.endHidden) warnings.push(warningText("rods_end_hidden", { count: rods.count }));
   else if (rods.uncertain) warnings.push(warningText("rods_hidden", { hidden: Math.round(rods.hiddenShare * rods.count), count: rods.count }));
   return warnings;
 }
+
+const MARKER_METHODS = ["markers", "markers-3"]; // frames whose ends the markers mark
 
 function checkMarkers(markers) {
   if (!MARKER_MODES.includes(markers)) throw usageError("bad_markers", { markers: JSON.stringify(markers) });

@@ -3,7 +3,7 @@
 // layout's count wins once the model has read them, and how sure that is.
 
 import { interpGrid, mean, std } from "../numeric/numpy.js";
-import { COUNT, MAX_COLUMNS, MIN_COLUMNS, RODS, SIDE_FRACS } from "./spec.js";
+import { COUNT, FLAGS, MAX_COLUMNS, MIN_COLUMNS, RODS, SIDE_FRACS } from "./spec.js";
 
 const ALL_COUNTS = Array.from({ length: MAX_COLUMNS - MIN_COLUMNS + 1 }, (_, i) => MIN_COLUMNS + i);
 
@@ -138,7 +138,17 @@ export function withHidden(rods, hidden) {
   const hiddenShare = n ? hidden.filter(Boolean).length / n : 0;
   const endHidden = n > 0 && (hidden[0] || hidden[n - 1]);
   const unsure = rods.uncertain || (!rods.given && (hiddenShare > COUNT.hidden_share || endHidden));
-  return { ...rods, uncertain: unsure, hiddenShare, endHidden };
+  return { ...rods, uncertain: unsure, hiddenShare, endHidden, beyondEnd: false };
+}
+
+/**
+ * RodCount.with_beyond: the rod count once the crops one pitch past its end rods are read; unsure
+ * when one inside the image (`outsides`: the share of each crop outside it) reads at least
+ * COUNT.beyond_end sure, as the frame may be cut short (never when given).
+ */
+export function withBeyond(rods, confidences, outsides) {
+  const beyondEnd = confidences.some((c, i) => c >= COUNT.beyond_end && outsides[i] <= FLAGS.out_of_frame_share);
+  return { ...rods, uncertain: rods.uncertain || (beyondEnd && !rods.given), beyondEnd };
 }
 
 /** abacus.rods._fit_unit: the fit score gap that counts, fit_margin or fit_share of the score. */
