@@ -68,6 +68,15 @@ def open_demo(browser, query: str):
     return page, errors
 
 
+def press_send(page, outcome: str) -> tuple[str, bool]:
+    """Press the button and wait until the status starts with `outcome`: (the status, the button enabled)."""
+    page.click("#collect-send")
+    page.wait_for_function(
+        f"document.getElementById('collect-status').textContent.startsWith('{outcome}')", timeout=60_000
+    )
+    return page.inner_text("#collect-status"), page.is_enabled("#collect-send")
+
+
 def collect_query(server, key: str) -> str:
     return f"?collect={quote(server.url, safe='')}&collectKey={quote(key, safe='')}"
 
@@ -78,16 +87,11 @@ def test_the_collect_button_sends_the_reading_s_crops_once(browser, origin, tmp_
         try:
             assert page.is_visible("#collect") and page.inner_text("#collect-number") == EXAMPLE_TEXT
             assert stored_crops(server) == [], "nothing is sent before the button is pressed"
-            page.click("#collect-send")
-            page.wait_for_function(
-                "document.getElementById('collect-status').textContent.startsWith('sent')", timeout=60_000
-            )
-            status = page.inner_text("#collect-status")
-            sent_once = page.is_disabled("#collect-send")
+            status, again = press_send(page, "sent")
         finally:
             page.close()
         assert f"sent: {len(EXAMPLE_TEXT)} new column(s), 0 already there" in status, status
-        assert sent_once, "a reading is sent once"
+        assert not again, "a reading is sent once"
         crops = sorted(stored_crops(server), key=lambda c: c["column_index"])
         assert [c["column_index"] for c in crops] == list(range(len(EXAMPLE_TEXT)))
         assert "".join(str(c["label"]) for c in crops) == EXAMPLE_TEXT
@@ -101,12 +105,7 @@ def test_a_refused_key_is_said_on_the_page_and_stores_nothing(browser, origin, t
     with ServerProcess(str(tmp_path / "refused.db"), WRITE, ADMIN, "--allow-origin", origin) as server:
         page, errors = open_demo(browser, collect_query(server, "not-the-write-key-0123456789"))
         try:
-            page.click("#collect-send")
-            page.wait_for_function(
-                "document.getElementById('collect-status').textContent.startsWith('not sent')", timeout=60_000
-            )
-            status = page.inner_text("#collect-status")
-            retry = page.is_enabled("#collect-send")
+            status, retry = press_send(page, "not sent")
         finally:
             page.close()
         assert stored_crops(server) == []
