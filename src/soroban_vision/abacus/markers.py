@@ -18,6 +18,7 @@ DICTIONARY = getattr(cv2.aruco, SPEC["markers"]["dictionary"])
 IDS = tuple(SPEC["markers"]["ids"])  # one per frame corner, clockwise from the top-left
 CORNER_OFFSET = SPEC["markers"]["frame_corner_offset"]  # marker i's corner (i + offset) % 4 is the frame's
 MARKER_FIT_PX = float(SPEC["markers"]["three_marker_fit_rms_px"])  # RMS pixels: worse is no frame's
+MARKER_METHODS = tuple(SPEC["markers"]["methods"])  # a reading's method when its frame came from the markers
 
 
 def _frame_corner(marker_id: int) -> int:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-FROM_MARKERS = ("markers", "markers-3")  # the methods that mean "found from the markers"
+from soroban_vision.abacus.markers import MARKER_METHODS
 
 
 def in_browser(
@@ -71,7 +71,7 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
     for k, item in enumerate(manifest["items"]):
         mine = python.get(item["file"])
         py_exact += mine is not None and _exact(mine.number, mine.digits, item)
-        if mine is not None and mine.method in FROM_MARKERS:
+        if mine is not None and mine.method in MARKER_METHODS:
             found["python"].append(item["file"])
         if by_markers:
             given = {"markers": markers, **fallback}
@@ -90,7 +90,7 @@ def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, colum
             failures.append({"file": item["file"], "error": got})
             continue
         ms.append(float(got["ms"]))
-        if got["method"] in FROM_MARKERS:
+        if got["method"] in MARKER_METHODS:
             found["browser"].append(item["file"])
         number = None if got["number"] == "null" else int(got["number"])
         exact += _exact(number, got["digits"], item)

@@ -34,6 +34,7 @@ from soroban_vision.abacus.flags import (
     outside_share,
 )
 from soroban_vision.abacus.locate import frame_options
+from soroban_vision.abacus.markers import MARKER_METHODS
 from soroban_vision.abacus.photo import Photo
 from soroban_vision.abacus.rods import RodCount, choose_count, column_quads
 from soroban_vision.abacus.spec import LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, SPEC, message
@@ -41,7 +42,6 @@ from soroban_vision.beads import to_number
 from soroban_vision.errors import UsageError
 from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
 
-MARKER_METHODS = ("markers", "markers-3")  # frames whose ends the markers mark
 FRAMES_READ = 3  # frames found without markers read, the one read most confidently kept
 SURE = float(np.log(0.95))  # mean log confidence of the likeliest frame's reading that needs no other
 OTHER_FRAME_MARGIN = 0.05  # mean log confidence by which another frame must read better

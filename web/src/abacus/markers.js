@@ -10,6 +10,7 @@ import { arucoDetector, detectMarkers, loadOpenCV } from "./opencv.js";
 import { frameNotFound, MARKERS } from "./spec.js";
 
 const IDS = MARKERS.ids; // clockwise from the frame's top-left
+export const MARKER_METHODS = MARKERS.methods; // a reading's method when its frame came from the markers
 const OFFSET = MARKERS.frame_corner_offset; // the frame corner is marker corner (id + OFFSET) % 4
 
 /**

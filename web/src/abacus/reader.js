@@ -27,7 +27,7 @@ import { roundPoints } from "../numeric/round.js";
 import { beyondEndCrops, layoutCrops } from "./crops.js";
 import { columnStatuses, HIDDEN, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
 import { locate } from "./locate.js";
-import { loadMarkerDetector } from "./markers.js";
+import { loadMarkerDetector, MARKER_METHODS } from "./markers.js";
 import { loadOpenCV } from "./opencv.js";
 import { loadFrameDetector } from "../frame/load.js";
 import { prepare } from "./photo.js";
@@ -214,8 +214,6 @@ function flagWarnings(cols, rods) {
   else if (rods.uncertain) warnings.push(warningText("rods_hidden", { hidden: Math.round(rods.hiddenShare * rods.count), count: rods.count }));
   return warnings;
 }
-
-const MARKER_METHODS = ["markers", "markers-3"]; // frames whose ends the markers mark
 
 function checkMarkers(markers) {
   if (!MARKER_MODES.includes(markers)) throw usageError("bad_markers", { markers: JSON.stringify(markers) });
