@@ -125,7 +125,8 @@ export function chooseCount(layouts, meanLogs, given = false) {
   }
   const confidence = rival === null ? 1 : Math.min(Math.max(least, 0), 1);
   const candidates = layouts.map(({ rods, sideFrac, score }, i) => ({ rods, sideFrac, score, meanLogConfidence: meanLogs[i] }));
-  return { chosen, rods: { count: layouts[chosen].rods, confidence, uncertain: confidence < 1, given, rival, candidates } };
+  const rods = { count: layouts[chosen].rods, confidence, uncertain: confidence < 1, given, rival, candidates };
+  return { chosen, rods: { ...rods, hiddenShare: 0, endHidden: false, beyondEnd: false } }; // RodCount's defaults
 }
 
 /**
@@ -138,7 +139,7 @@ export function withHidden(rods, hidden) {
   const hiddenShare = n ? hidden.filter(Boolean).length / n : 0;
   const endHidden = n > 0 && (hidden[0] || hidden[n - 1]);
   const unsure = rods.uncertain || (!rods.given && (hiddenShare > COUNT.hidden_share || endHidden));
-  return { ...rods, uncertain: unsure, hiddenShare, endHidden, beyondEnd: false };
+  return { ...rods, uncertain: unsure, hiddenShare, endHidden };
 }
 
 /**
