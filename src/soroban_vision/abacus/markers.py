@@ -3,9 +3,10 @@ top-left) that sit diagonally outside the frame corners: the corner of each mark
 square nearest the frame is the frame's corner (see render/marker_cards.py). With three, the fourth
 corner is where the homography that best lays the three squares out around a flat frame puts it.
 
-The browser runs the same detector: OpenCV's ArucoDetector with its default parameters, from
-OpenCV.js of the same version (the spec's markers.opencv; web/src/abacus/opencv.js), on the same
-8-bit gray, so both sides find the same markers with the same corners (tests/test_markers.py)."""
+The browser runs the same detector: OpenCV's ArucoDetector with the spec's detector_parameters
+(OpenCV's defaults otherwise), from OpenCV.js of the same version (the spec's markers.opencv;
+web/src/abacus/opencv.js), on the same 8-bit gray, so both sides find the same markers with the
+same corners (tests/test_markers.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ IDS = tuple(SPEC["markers"]["ids"])  # one per frame corner, clockwise from the 
 CORNER_OFFSET = SPEC["markers"]["frame_corner_offset"]  # marker i's corner (i + offset) % 4 is the frame's
 MARKER_FIT_PX = float(SPEC["markers"]["three_marker_fit_rms_px"])  # RMS pixels: worse is no frame's
 MARKER_METHODS = tuple(SPEC["markers"]["methods"])  # a reading's method when its frame came from the markers
+PARAMETERS = {k: v for k, v in SPEC["markers"]["detector_parameters"].items() if k != "about"}
+
+
+def detector_parameters() -> cv2.aruco.DetectorParameters:
+    """OpenCV's default detector parameters, those the spec names set to its values."""
+    params = cv2.aruco.DetectorParameters()
+    for name, value in PARAMETERS.items():
+        setattr(params, name, type(getattr(params, name))(value))
+    return params
 
 
 def _frame_corner(marker_id: int) -> int:
@@ -30,9 +40,7 @@ def find_markers(gray: np.ndarray) -> tuple[np.ndarray | None, str, list[str]]:
     """Frame corners from the markers ([4,2], clockwise from the top-left, or None), the method
     ("markers", "markers-3" or ""), warnings. A marker id seen twice is two sorobans."""
     u8 = np.clip(np.rint(gray), 0, 255).astype(np.uint8)
-    detector = cv2.aruco.ArucoDetector(
-        cv2.aruco.getPredefinedDictionary(DICTIONARY), cv2.aruco.DetectorParameters()
-    )
+    detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(DICTIONARY), detector_parameters())
     corners, ids, _ = detector.detectMarkers(u8)
     warnings: list[str] = []
     if ids is None:

@@ -1,12 +1,14 @@
 // OpenCV's own ArUco detector in the page: OpenCV.js (@opencvjs/web, the wasm build of the same
 // OpenCV version as Python's opencv-python-headless), loaded on first need, once per page, and
-// run with the same dictionary and default parameters as Python's cv2.aruco.ArucoDetector.
+// run with the same dictionary and parameters as Python's cv2.aruco.ArucoDetector.
 
 import { SorobanError } from "../errors.js";
 import { MARKERS } from "./spec.js";
 
 const FILE = "opencv_js.js"; // the ES module @opencvjs/web ships, its wasm inside
 const DEFAULT_URL = new URL(`../../node_modules/@opencvjs/web/lib/${FILE}`, import.meta.url).href;
+// the spec's parameters, set alike in Python (markers.py); "about" says why
+const PARAMETERS = Object.fromEntries(Object.entries(MARKERS.detector_parameters).filter(([name]) => name !== "about"));
 let loading = null; // one OpenCV.js per page: every reader shares it (about 13 MB, 3.8 MB gzipped)
 
 /** The URL of OpenCV.js: a folder (its lib/, holding opencv_js.js) or the file itself. */
@@ -49,13 +51,17 @@ export async function loadOpenCV(url) {
 }
 
 /**
- * An ArUco detector for the spec's dictionary with OpenCV's default parameters, as Python
- * builds it. For a region (`regionSide` the longer side of a box of an image whose longer side
+ * An ArUco detector for the spec's dictionary with OpenCV's default parameters, those of the
+ * spec's detector_parameters set, as Python builds it (markers.detector_parameters). For a region (`regionSide` the longer side of a box of an image whose longer side
  * is `imageSide`): OpenCV takes (int)(rate * the longer side) as its marker perimeter limits,
  * so the rates are set to give the region the whole image's limits, to the pixel.
  */
 export function arucoDetector(cv, imageSide = null, regionSide = null) {
   const params = new cv.aruco_DetectorParameters();
+  for (const [name, value] of Object.entries(PARAMETERS)) {
+    if (!(name in params)) throw new SorobanError("no_marker_detector", `OpenCV.js has no ArUco detector parameter ${name}`);
+    params[name] = value;
+  }
   if (regionSide !== null && regionSide !== imageSide) {
     params.minMarkerPerimeterRate = (Math.floor(params.minMarkerPerimeterRate * imageSide) + 0.5) / regionSide;
     params.maxMarkerPerimeterRate = (Math.floor(params.maxMarkerPerimeterRate * imageSide) + 0.5) / regionSide;
