@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -20,7 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from soroban_vision.abacus.markers import DICTIONARY, IDS, find_markers
+import soroban_vision.abacus.markers  # noqa: F401 (the module itself, for monkeypatch below)
+from soroban_vision.abacus.markers import DICTIONARY, IDS, UPSCALE, _squares, find_markers
 from soroban_vision.abacus.photo import load_photo
 from soroban_vision.abacus.spec import SPEC, FrameNotFound
 from soroban_vision.render.scene import render_scene
@@ -31,11 +33,13 @@ WEB = Path(__file__).resolve().parents[1] / "web"
 ESTIMATE_TOLERANCE_PX = 1e-4  # missing-corner.js against markers._missing_corner (web/README.md)
 # (seed, columns, size, variety, JPEG quality or None): four markers at 13.9 px (tiny); four
 # where OpenCV's default parameters find three (one blurred: the spec's detector_parameters);
-# three found (9 px, blurred); none found (9 px, motion blur); classic 1280x720 JPEG; wide
-# 1280x720 JPEG with a hand moving and lens distortion
+# four at 9.4 px where the image finds two and the second look, twice as large, all four; three
+# found (9 px, blurred); none found (9 px, motion blur); classic 1280x720 JPEG; wide 1280x720
+# JPEG with a hand moving and lens distortion
 SCENES = [
     (356, 13, (640, 480), "wide", None),
     (300, 13, (640, 480), "wide", None),
+    (394, 13, (640, 480), "wide", None),
     (304, 13, (640, 480), "wide", 85),
     (306, 13, (640, 480), "wide", None),
     (21, 13, (1280, 720), "classic", 80),
@@ -163,10 +167,40 @@ def test_the_spec_s_parameters_find_a_blurred_marker_the_defaults_miss(grays):
     assert (method, warnings) == ("markers", [])
 
 
+def test_a_second_look_twice_as_large_finds_small_markers(grays):
+    """Scene 394's 9.4 px markers: two are found in the image, all four in it resized twice as
+    large (the spec's markers.upscale), their corners mapped back onto the image's pixels, where
+    the frame's true corners are."""
+    assert UPSCALE == 2
+    u8 = np.clip(np.rint(grays[2]), 0, 255).astype(np.uint8)
+    assert len(_squares(u8)) == 2
+    corners, method, warnings = find_markers(grays[2])
+    assert (method, warnings) == ("markers", [])
+    # the two found in the image keep their corners; the other two come from the larger look
+    small = {i: q[(i + 2) % 4] for i, q in _squares(u8).items()}
+    big = cv2.resize(u8, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR_EXACT)
+    mapped = {i: (q[(i + 2) % 4] + 0.5) / 2 - 0.5 for i, q in _squares(big).items()}
+    np.testing.assert_array_equal(corners, [small.get(i, mapped[i]) for i in IDS])
+    assert np.abs(np.array([mapped[i] - small[i] for i in small])).max() < 1.0  # both looks agree
+
+
+def test_photos_without_markers_get_no_second_look(grays, monkeypatch):
+    """No marker found: markers are not in use, and the image is not looked at again."""
+    looks = []
+    module = sys.modules["soroban_vision.abacus.markers"]  # the package exports names that shadow it
+    real = module._squares
+    monkeypatch.setattr(module, "_squares", lambda u8: looks.append(u8.shape) or real(u8))
+    assert find_markers(grays[4]) == (None, "", [])
+    assert looks == [grays[4].shape]
+    looks.clear()
+    find_markers(grays[3])  # three found: the second look runs
+    assert looks == [grays[3].shape, (2 * grays[3].shape[0], 2 * grays[3].shape[1])]
+
+
 def test_the_browser_library_finds_the_same_frame_as_python(both):
     cases, _ = both
     methods = [c["python"].get("method", c["python"].get("error")) for c in cases]
-    assert methods == ["markers", "markers", "markers-3", "", "markers", "markers", "two_sorobans"]  # every path
+    assert methods == ["markers", "markers", "markers", "markers-3", "", "markers", "markers", "two_sorobans"]
     for k, c in enumerate(cases):
         want = c["python"]
         for search in ("full", "tracked"):

@@ -20,6 +20,7 @@ IDS = tuple(SPEC["markers"]["ids"])  # one per frame corner, clockwise from the 
 CORNER_OFFSET = SPEC["markers"]["frame_corner_offset"]  # marker i's corner (i + offset) % 4 is the frame's
 MARKER_FIT_PX = float(SPEC["markers"]["three_marker_fit_rms_px"])  # RMS pixels: worse is no frame's
 MARKER_METHODS = tuple(SPEC["markers"]["methods"])  # a reading's method when its frame came from the markers
+UPSCALE = int(SPEC["markers"]["upscale"])  # the second look's scale when a marker is missing
 PARAMETERS = {k: v for k, v in SPEC["markers"]["detector_parameters"].items() if k != "about"}
 
 
@@ -38,20 +39,16 @@ def _frame_corner(marker_id: int) -> int:
 
 def find_markers(gray: np.ndarray) -> tuple[np.ndarray | None, str, list[str]]:
     """Frame corners from the markers ([4,2], clockwise from the top-left, or None), the method
-    ("markers", "markers-3" or ""), warnings. A marker id seen twice is two sorobans."""
+    ("markers", "markers-3" or ""), warnings. A marker id seen twice is two sorobans. When some
+    markers are found but not all, the image is looked at again at UPSCALE times its size (small
+    and blurred markers are outlined there), and the markers found only there are added."""
     u8 = np.clip(np.rint(gray), 0, 255).astype(np.uint8)
-    detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(DICTIONARY), detector_parameters())
-    corners, ids, _ = detector.detectMarkers(u8)
+    squares = _squares(u8)
+    if 0 < len(squares) < len(IDS) and UPSCALE > 1:  # none found: no markers in use, no cost
+        big = cv2.resize(u8, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_LINEAR_EXACT)
+        for i, q in _squares(big).items():
+            squares.setdefault(i, (q + 0.5) / UPSCALE - 0.5)  # pixel centres: x = (X + 0.5) / k - 0.5
     warnings: list[str] = []
-    if ids is None:
-        return None, "", warnings
-    ids = ids.reshape(-1)
-    seen = [int(i) for i in ids if i in IDS]
-    if len(seen) != len(set(seen)):
-        raise frame_not_found("two_sorobans", why="a frame marker id appears twice")
-    squares = {
-        int(i): c.reshape(4, 2).astype(np.float64) for i, c in zip(ids, corners, strict=True) if i in IDS
-    }
     found = {i: q[_frame_corner(i)] for i, q in squares.items()}
     if len(found) == len(IDS):
         return np.array([found[i] for i in IDS], np.float64), "markers", warnings
@@ -61,6 +58,20 @@ def find_markers(gray: np.ndarray) -> tuple[np.ndarray | None, str, list[str]]:
         warnings.append(f"marker {missing} not found; its corner was estimated from the other three")
         return np.array([found[i] for i in IDS], np.float64), "markers-3", warnings
     return None, "", warnings
+
+
+def _squares(u8: np.ndarray) -> dict[int, np.ndarray]:
+    """{id: its square's 4 corners} of the spec's markers in an 8-bit image; FrameNotFound
+    (two_sorobans) when an id is seen twice."""
+    detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(DICTIONARY), detector_parameters())
+    corners, ids, _ = detector.detectMarkers(u8)
+    if ids is None:
+        return {}
+    ids = ids.reshape(-1)
+    seen = [int(i) for i in ids if i in IDS]
+    if len(seen) != len(set(seen)):
+        raise frame_not_found("two_sorobans", why="a frame marker id appears twice")
+    return {int(i): c.reshape(4, 2).astype(np.float64) for i, c in zip(ids, corners, strict=True) if i in IDS}
 
 
 _SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)

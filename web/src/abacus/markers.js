@@ -6,12 +6,13 @@
 
 import { rint } from "../numeric/round.js";
 import { missingCorner } from "./missing-corner.js";
-import { arucoDetector, detectMarkers, loadOpenCV } from "./opencv.js";
+import { arucoDetector, detectMarkers, loadOpenCV, upscaled } from "./opencv.js";
 import { frameNotFound, MARKERS } from "./spec.js";
 
 const IDS = MARKERS.ids; // clockwise from the frame's top-left
 export const MARKER_METHODS = MARKERS.methods; // a reading's method when its frame came from the markers
 const OFFSET = MARKERS.frame_corner_offset; // the frame corner is marker corner (id + OFFSET) % 4
+const UPSCALE = MARKERS.upscale; // the second look's scale when some markers are found, not all
 
 /**
  * The marker detector: OpenCV.js, loaded on first need and shared by every reader of the page,
@@ -59,6 +60,14 @@ function regionAround(corners, width, height) {
   return [x0, y0, x1 - x0, y1 - y0];
 }
 
+/** The markers of the image looked at UPSCALE times its size, their corners mapped back to the image's pixels. */
+function lookCloser(d, u8, width, height) {
+  const big = upscaled(d.cv, u8, width, height, UPSCALE);
+  const found = detectRegion(d, big.u8, big.width, big.height, [0, 0, big.width, big.height]);
+  const back = (v) => (v + 0.5) / UPSCALE - 0.5; // pixel centres, as markers.py maps them
+  return Object.fromEntries(Object.entries(found).map(([id, c]) => [id, c.map(([x, y]) => [back(x), back(y)])]));
+}
+
 /**
  * Frame corners from the markers (markers.find_markers): the marker corner nearest the frame
  * is (id + 2) % 4 (the spec's frame_corner_offset); with three markers the fourth corner is
@@ -67,6 +76,8 @@ function regionAround(corners, width, height) {
  * With `track` (video), the four markers are first looked for only around where they were
  * in the previous frame; the contours there, and so the corners, are the same as in a
  * search of the whole frame, at a tenth of the cost. If any is missing, the whole frame is searched.
+ * When that finds some markers but not all, the image is looked at again, UPSCALE times larger
+ * (the spec's markers.upscale), and the markers found only there are added, as in Python.
  */
 export function findMarkers(photo, d, { track = false } = {}) {
   const { width, height, gray } = photo;
@@ -88,6 +99,8 @@ export function findMarkers(photo, d, { track = false } = {}) {
     }
   }
   markers ??= detectRegion(d, u8, width, height, [0, 0, width, height]);
+  const seen = Object.keys(markers).length;
+  if (seen > 0 && seen < IDS.length && UPSCALE > 1) Object.assign(markers, { ...lookCloser(d, u8, width, height), ...markers });
   const found = Object.fromEntries(Object.entries(markers).map(([id, c]) => [id, c[(Number(id) + OFFSET) % 4]]));
   const ids = Object.keys(found).map(Number);
   if (ids.length === 4) {

@@ -100,3 +100,20 @@ export function detectMarkers(cv, detector, u8, width, [x0, y0, w, h]) {
     for (const o of [image, corners, ids, rejected]) o.delete();
   }
 }
+
+/**
+ * The 8-bit gray `u8` (row-major, `width` x `height`) resized `k` times by OpenCV's
+ * INTER_LINEAR_EXACT, bit-exact on every platform and so the same bytes as Python's
+ * cv2.resize: {u8, width, height} of the larger image.
+ */
+export function upscaled(cv, u8, width, height, k) {
+  const src = new cv.Mat(height, width, cv.CV_8UC1), dst = new cv.Mat();
+  try {
+    src.data.set(u8.subarray(0, width * height));
+    cv.resize(src, dst, new cv.Size(0, 0), k, k, cv.INTER_LINEAR_EXACT);
+    return { u8: new Uint8ClampedArray(dst.data), width: dst.cols, height: dst.rows };
+  } finally {
+    src.delete();
+    dst.delete();
+  }
+}
