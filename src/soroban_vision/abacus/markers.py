@@ -3,10 +3,13 @@ top-left) that sit diagonally outside the frame corners: the corner of each mark
 square nearest the frame is the frame's corner (see render/marker_cards.py). With three, the fourth
 corner is where the homography that best lays the three squares out around a flat frame puts it.
 
+Small and blurred markers missed in the photo may be outlined in it resized twice as large (the
+spec's markers.upscale), looked at when some markers are found but not all.
+
 The browser runs the same detector: OpenCV's ArucoDetector with the spec's detector_parameters
-(OpenCV's defaults otherwise), from OpenCV.js of the same version (the spec's markers.opencv;
-web/src/abacus/opencv.js), on the same 8-bit gray, so both sides find the same markers with the
-same corners (tests/test_markers.py)."""
+(OpenCV's defaults otherwise), and the same second look, from OpenCV.js of the same version (the
+spec's markers.opencv; web/src/abacus/opencv.js), on the same 8-bit gray, so both sides find the
+same markers with the same corners (tests/test_markers.py)."""
 
 from __future__ import annotations
 
