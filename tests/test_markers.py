@@ -193,8 +193,16 @@ def test_photos_without_markers_get_no_second_look(grays, monkeypatch):
     assert find_markers(grays[4]) == (None, "", [])
     assert looks == [grays[4].shape]
     looks.clear()
-    find_markers(grays[3])  # three found: the second look runs
+    find_markers(grays[3])  # three small ones found: the second look runs
     assert looks == [grays[3].shape, (2 * grays[3].shape[0], 2 * grays[3].shape[1])]
+    looks.clear()
+    classic = grays[5].copy()  # 1280x720, markers about 67 px: one painted out, as under a hand
+    square = real(np.clip(np.rint(classic), 0, 255).astype(np.uint8))[1]
+    x0, y0 = np.floor(square.min(axis=0)).astype(int) - 3
+    x1, y1 = np.ceil(square.max(axis=0)).astype(int) + 3
+    classic[y0:y1, x0:x1] = 255.0
+    assert find_markers(classic)[1] == "markers-3"
+    assert looks == [classic.shape]  # large markers: the missing one is not looked for again
 
 
 def test_the_browser_library_finds_the_same_frame_as_python(both):

@@ -13,6 +13,8 @@ same markers with the same corners (tests/test_markers.py)."""
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -24,6 +26,7 @@ CORNER_OFFSET = SPEC["markers"]["frame_corner_offset"]  # marker i's corner (i +
 MARKER_FIT_PX = float(SPEC["markers"]["three_marker_fit_rms_px"])  # RMS pixels: worse is no frame's
 MARKER_METHODS = tuple(SPEC["markers"]["methods"])  # a reading's method when its frame came from the markers
 UPSCALE = int(SPEC["markers"]["upscale"])  # the second look's scale when a marker is missing
+UPSCALE_BELOW_PX = float(SPEC["markers"]["upscale_below_px"])  # ... and those found are this small
 PARAMETERS = {k: v for k, v in SPEC["markers"]["detector_parameters"].items() if k != "about"}
 
 
@@ -43,11 +46,13 @@ def _frame_corner(marker_id: int) -> int:
 def find_markers(gray: np.ndarray) -> tuple[np.ndarray | None, str, list[str]]:
     """Frame corners from the markers ([4,2], clockwise from the top-left, or None), the method
     ("markers", "markers-3" or ""), warnings. A marker id seen twice is two sorobans. When some
-    markers are found but not all, the image is looked at again at UPSCALE times its size (small
-    and blurred markers are outlined there), and the markers found only there are added."""
+    markers are found but not all, and they are small, the image is looked at again at UPSCALE
+    times its size (small and blurred markers are outlined there), and the markers found only
+    there are added. None found: no markers in use; large ones: the missing one is more likely
+    under a hand, and the second look costs four times the first."""
     u8 = np.clip(np.rint(gray), 0, 255).astype(np.uint8)
     squares = _squares(u8)
-    if 0 < len(squares) < len(IDS) and UPSCALE > 1:  # none found: no markers in use, no cost
+    if 0 < len(squares) < len(IDS) and UPSCALE > 1 and _mean_side(squares) < UPSCALE_BELOW_PX:
         big = cv2.resize(u8, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_LINEAR_EXACT)
         for i, q in _squares(big).items():
             squares.setdefault(i, (q + 0.5) / UPSCALE - 0.5)  # pixel centres: x = (X + 0.5) / k - 0.5
@@ -61,6 +66,19 @@ def find_markers(gray: np.ndarray) -> tuple[np.ndarray | None, str, list[str]]:
         warnings.append(f"marker {missing} not found; its corner was estimated from the other three")
         return np.array([found[i] for i in IDS], np.float64), "markers-3", warnings
     return None, "", warnings
+
+
+def _mean_side(squares: dict[int, np.ndarray]) -> float:
+    """The markers' mean side length in pixels, summed in id order, as markers.js sums it."""
+    total = 0.0
+    for i in sorted(squares):
+        q = squares[i]
+        sides = 0.0
+        for k in range(4):
+            dx, dy = float(q[(k + 1) % 4][0] - q[k][0]), float(q[(k + 1) % 4][1] - q[k][1])
+            sides += math.sqrt(dx * dx + dy * dy)  # not hypot: JS's Math.hypot may round otherwise
+        total += sides / 4
+    return total / len(squares)
 
 
 def _squares(u8: np.ndarray) -> dict[int, np.ndarray]:

@@ -13,6 +13,7 @@ const IDS = MARKERS.ids; // clockwise from the frame's top-left
 export const MARKER_METHODS = MARKERS.methods; // a reading's method when its frame came from the markers
 const OFFSET = MARKERS.frame_corner_offset; // the frame corner is marker corner (id + OFFSET) % 4
 const UPSCALE = MARKERS.upscale; // the second look's scale when some markers are found, not all
+const UPSCALE_BELOW_PX = MARKERS.upscale_below_px; // ... and those found are this small
 
 /**
  * The marker detector: OpenCV.js, loaded on first need and shared by every reader of the page,
@@ -60,6 +61,22 @@ function regionAround(corners, width, height) {
   return [x0, y0, x1 - x0, y1 - y0];
 }
 
+/** The markers' mean side length in pixels, summed in id order (markers.py _mean_side). */
+function meanSide(markers) {
+  const ids = Object.keys(markers).map(Number).sort((a, b) => a - b);
+  let total = 0;
+  for (const id of ids) {
+    const q = markers[id];
+    let sides = 0;
+    for (let k = 0; k < 4; k++) {
+      const dx = q[(k + 1) % 4][0] - q[k][0], dy = q[(k + 1) % 4][1] - q[k][1];
+      sides += Math.sqrt(dx * dx + dy * dy); // not Math.hypot, which may round otherwise than Python
+    }
+    total += sides / 4;
+  }
+  return total / ids.length;
+}
+
 /** The markers of the image looked at UPSCALE times its size, their corners mapped back to the image's pixels. */
 function lookCloser(d, u8, width, height) {
   const big = upscaled(d.cv, u8, width, height, UPSCALE);
@@ -76,8 +93,9 @@ function lookCloser(d, u8, width, height) {
  * With `track` (video), the four markers are first looked for only around where they were
  * in the previous frame; the contours there, and so the corners, are the same as in a
  * search of the whole frame, at a tenth of the cost. If any is missing, the whole frame is searched.
- * When that finds some markers but not all, the image is looked at again, UPSCALE times larger
- * (the spec's markers.upscale), and the markers found only there are added, as in Python.
+ * When that finds some markers but not all, and they are small (upscale_below_px), the image is
+ * looked at again, UPSCALE times larger (the spec's markers.upscale), and the markers found only
+ * there are added, as in Python.
  */
 export function findMarkers(photo, d, { track = false } = {}) {
   const { width, height, gray } = photo;
@@ -100,7 +118,7 @@ export function findMarkers(photo, d, { track = false } = {}) {
   }
   markers ??= detectRegion(d, u8, width, height, [0, 0, width, height]);
   const seen = Object.keys(markers).length;
-  if (seen > 0 && seen < IDS.length && UPSCALE > 1) Object.assign(markers, { ...lookCloser(d, u8, width, height), ...markers });
+  if (seen > 0 && seen < IDS.length && UPSCALE > 1 && meanSide(markers) < UPSCALE_BELOW_PX) Object.assign(markers, { ...lookCloser(d, u8, width, height), ...markers });
   const found = Object.fromEntries(Object.entries(markers).map(([id, c]) => [id, c[(Number(id) + OFFSET) % 4]]));
   const ids = Object.keys(found).map(Number);
   if (ids.length === 4) {
