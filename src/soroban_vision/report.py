@@ -144,8 +144,9 @@ without). Each is a case to expect wrong or missing readings:
   3D rows below.
 - **Small or dark sorobans.** At about 19 px per rod, or dark beads on a dark frame, the
   confidences drop or the digits are wrong.
-- **Small markers.** Markers about 12 px wide are not found, and the reader falls back to the
-  search without markers (or, with `--markers on`, finds no frame). Print them larger
+- **Small or blurred markers.** Markers under about 10 px wide, or smeared by motion blur, are
+  often not found, and the reader falls back to the search without markers (or, with
+  `--markers on`, finds no frame). Print them larger
   (`soroban-vision markers --side-mm 15` or more) or move closer.
 - **Busy backgrounds without markers.** The frame search can take another rectangle for the frame,
   or find none (`FrameNotFound`); use the markers, or give the corners. A frame found cut short
