@@ -144,7 +144,7 @@ without). Each is a case to expect wrong or missing readings:
   3D rows below.
 - **Small or dark sorobans.** At about 19 px per rod, or dark beads on a dark frame, the
   confidences drop or the digits are wrong.
-- **Small or blurred markers.** Markers under about 10 px wide, or smeared by motion blur, are
+- **Small markers.** Markers under about 10 px wide, or smeared by motion blur, are
   often not found, and the reader falls back to the search without markers (or, with
   `--markers on`, finds no frame). Print them larger
   (`soroban-vision markers --side-mm 15` or more) or move closer.
