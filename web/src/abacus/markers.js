@@ -118,7 +118,9 @@ export function findMarkers(photo, d, { track = false } = {}) {
   }
   markers ??= detectRegion(d, u8, width, height, [0, 0, width, height]);
   const seen = Object.keys(markers).length;
-  if (seen > 0 && seen < IDS.length && UPSCALE > 1 && meanSide(markers) < UPSCALE_BELOW_PX) Object.assign(markers, { ...lookCloser(d, u8, width, height), ...markers });
+  if (seen > 0 && seen < IDS.length && UPSCALE > 1 && meanSide(markers) < UPSCALE_BELOW_PX) {
+    markers = { ...lookCloser(d, u8, width, height), ...markers }; // those found in the image keep their corners
+  }
   const found = Object.fromEntries(Object.entries(markers).map(([id, c]) => [id, c[(Number(id) + OFFSET) % 4]]));
   const ids = Object.keys(found).map(Number);
   if (ids.length === 4) {

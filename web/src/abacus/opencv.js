@@ -52,9 +52,10 @@ export async function loadOpenCV(url) {
 
 /**
  * An ArUco detector for the spec's dictionary with OpenCV's default parameters, those of the
- * spec's detector_parameters set, as Python builds it (markers.detector_parameters). For a region (`regionSide` the longer side of a box of an image whose longer side
- * is `imageSide`): OpenCV takes (int)(rate * the longer side) as its marker perimeter limits,
- * so the rates are set to give the region the whole image's limits, to the pixel.
+ * spec's detector_parameters set, as Python builds it (markers.detector_parameters). For a
+ * region (`regionSide` the longer side of a box of an image whose longer side is `imageSide`):
+ * OpenCV takes (int)(rate * the longer side) as its marker perimeter limits, so the rates are
+ * set to give the region the whole image's limits, to the pixel.
  */
 export function arucoDetector(cv, imageSide = null, regionSide = null) {
   const params = new cv.aruco_DetectorParameters();
