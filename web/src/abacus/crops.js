@@ -26,23 +26,27 @@ export function columnQuads(corners, rods, sideFrac, spec, indices = null) {
   return { quads, homs };
 }
 
+/** Warps each homography's crop into `crops` from `offset`, gray / divideBy as the contract says; the next offset. */
+function warpCrops(photo, homs, spec, crops, offset) {
+  for (const hom of homs) {
+    warpGrayInto(photo.gray, photo.width, photo.height, hom, spec.width, spec.height, crops, offset, spec.divideBy);
+    offset += spec.width * spec.height;
+  }
+  return offset;
+}
+
 /**
  * The model input for every layout's crops, one after the other: Float32Array
  * [total*H*W], each value gray / divideBy as the contract says; and each layout's quads.
  */
 export function layoutCrops(photo, corners, layouts, spec) {
-  const { width: W, height: H } = spec;
-  const size = W * H;
   const total = layouts.reduce((n, l) => n + l.rods, 0);
-  const crops = new Float32Array(total * size);
+  const crops = new Float32Array(total * spec.width * spec.height);
   const quadsOf = [];
   let offset = 0;
   for (const layout of layouts) {
     const { quads, homs } = columnQuads(corners, layout.rods, layout.sideFrac, spec);
-    for (const hom of homs) {
-      warpGrayInto(photo.gray, photo.width, photo.height, hom, W, H, crops, offset, spec.divideBy);
-      offset += size;
-    }
+    offset = warpCrops(photo, homs, spec, crops, offset);
     quadsOf.push(quads);
   }
   return { crops, total, quadsOf };
@@ -51,8 +55,7 @@ export function layoutCrops(photo, corners, layouts, spec) {
 /** The crops one pitch past a layout's first and last rods (abacus.read._beyond_ends), and their quads. */
 export function beyondEndCrops(photo, corners, layout, spec) {
   const { quads, homs } = columnQuads(corners, layout.rods, layout.sideFrac, spec, [-1, layout.rods]);
-  const size = spec.width * spec.height;
-  const crops = new Float32Array(homs.length * size);
-  homs.forEach((hom, k) => warpGrayInto(photo.gray, photo.width, photo.height, hom, spec.width, spec.height, crops, k * size, spec.divideBy));
+  const crops = new Float32Array(homs.length * spec.width * spec.height);
+  warpCrops(photo, homs, spec, crops, 0);
   return { crops, quads };
 }

@@ -115,8 +115,7 @@ class AbacusReader {
     lap("locate");
     const { crops, total, quadsOf } = layoutCrops(photo, corners, layouts, this.spec);
     lap("crops");
-    const { heaven, earth } = await this.classifier.infer(crops, total);
-    const readings = decode(heaven, earth, this.classifier.heads.threshold, this.classifier.heads.calibration);
+    const readings = await this.readCrops(crops, total);
     lap("model");
     const best = mostConfident(layouts, readings, columns !== null);
 
@@ -166,11 +165,16 @@ class AbacusReader {
     return reading;
   }
 
+  /** The column model's readings (digit, confidence, heads) of `n` crops in one batch. */
+  async readCrops(crops, n) {
+    const { heaven, earth } = await this.classifier.infer(crops, n);
+    return decode(heaven, earth, this.classifier.heads.threshold, this.classifier.heads.calibration);
+  }
+
   /** abacus.read._beyond_ends: the count once the crops one pitch past its first and last rods are read. */
   async beyondEnds(photo, corners, layout, rods) {
     const { crops, quads } = beyondEndCrops(photo, corners, layout, this.spec);
-    const { heaven, earth } = await this.classifier.infer(crops, quads.length);
-    const readings = decode(heaven, earth, this.classifier.heads.threshold, this.classifier.heads.calibration);
+    const readings = await this.readCrops(crops, quads.length);
     const outsides = quads.map((q) => outsideShare(q, photo.width, photo.height));
     return withBeyond(rods, readings.map((r) => r.confidence), outsides);
   }
