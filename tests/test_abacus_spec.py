@@ -226,7 +226,9 @@ def test_the_rod_count_thresholds_are_the_same(js, spec):
 
 
 def test_the_warnings_are_the_same(js, spec):
-    assert set(js["warnings"]) == set(spec["warnings"]) >= {"rods_uncertain"}
+    doubts = {f"rods_{d}" for d in ("rival", "beyond_end", "end_hidden", "hidden")}  # RodCount.doubt
+    assert set(js["warnings"]) == set(spec["warnings"]) >= doubts
+    assert set(spec["stabilizer"]["forgiven_doubts"]) == {"hidden", "end_hidden"}
     for wid, text in spec["warnings"].items():
         assert js["warnings"][wid] == text.format(**sample_fields(text)), wid
         assert "{" not in js["warnings"][wid], wid

@@ -312,9 +312,13 @@ def test_the_stabilizer_is_the_same(browser):
         for frame, rods in zip(frames, [13, 13, 13, 13, 12, 12, 12, 12, None, 13, 13, 13], strict=True)
     ]
     counted += [[124, [0.99], None, {"count": 13, "uncertain": k == 1}] for k in range(4)]
+    # unsure for hidden columns only, which the sure frames vouch for, or for a rival count
+    doubts = ("hidden", "end_hidden", "rival", "hidden", "hidden", "hidden")
+    counted += [[124, [0.99], None, {"count": 13, "uncertain": True, "doubt": d}] for d in doubts]
     want_stabilizer = abacus.Stabilizer(frames=3)
     want = [[want_stabilizer.update(*frame), want_stabilizer.rods_vary] for frame in counted]
     assert browser.call("stabilize", counted, {"frames": 3}, True) == want
+    assert [answer for answer, _ in want[-6:]] == [124, 124, None, None, None, 124]
 
 
 # --------------------------------------------------------------------------- bad pictures

@@ -181,6 +181,11 @@ CORNERS = [[0, 0], [100, 0], [100, 30], [0, 30]]
 MOVED = [[9, 0], [109, 0], [109, 30], [9, 30]]
 
 
+def _rods(count: int, doubt: str | None = None) -> dict:
+    """A reading's rods as the Stabilizer reads them: sure, or unsure for `doubt`."""
+    return {"count": count, "uncertain": doubt is not None, "doubt": doubt}
+
+
 def _frame(text: str, corners=CORNERS, rods=None) -> dict:
     """A reading's JSON: each character a column, "?" hidden (its guess 0), "-" out of frame."""
     columns = [
@@ -206,6 +211,7 @@ HOLD_CASES = [
     ({"frames": 2}, [_frame("?23")] * 4 + [_frame("-23")] * 2 + [_frame("423")] * 3 + [_frame("4?-")] * 2),
     ({"frames": 2}, [_frame("123", rods=3)] * 2 + [_frame("1?3", rods=3)] + [_frame("1?34", rods=4)] * 3),
     ({"frames": 2}, [_frame("77")] * 2 + [None, _frame("7?"), _frame("7?")]),
+    ({"frames": 2}, [_frame("123", rods=_rods(3))] * 2 + [_frame("12?", rods=_rods(3, "end_hidden"))] * 2),
 ]
 
 
@@ -247,7 +253,7 @@ def test_the_stabilizer_holds_covered_columns_alike_in_python_and_js():
     theirs = _node(NODE_HOLD, HOLD_CASES)
     ours = [_python_hold(options, frames) for options, frames in HOLD_CASES]
     assert theirs == ours
-    come_and_go, moved, never_seen, recount, gap = ([a for a, _, _ in case] for case in ours)
+    come_and_go, moved, never_seen, recount, gap, at_the_end = ([a for a, _, _ in case] for case in ours)
     # a hand over column 1: 123 holds (column 1 held); once it leaves, 153 settles anew
     assert come_and_go == [None, 123, 123, 123, 123, 123, None, 153, 153]
     assert ours[0][4][2] == [1] and ours[0][7][2] == []
@@ -260,6 +266,45 @@ def test_the_stabilizer_holds_covered_columns_alike_in_python_and_js():
     assert recount == [None, 123, 123, None, None, None]
     # a frame with no reading keeps the history (the corners tell whether the soroban moved)
     assert gap == [None, 77, None, None, 77]
+    # a hand over the last rod: each frame's count is unsure, the soroban's is not
+    assert at_the_end == [None, 123, 123, 123] and ours[5][-1][2] == [2]
+
+
+# (number, confidences, corners, rods) frames: sure, then only hidden columns doubt the count;
+# a rival count; an unsure count that does not say why; the soroban moves; another count
+DOUBT_FRAMES = [
+    *[[123, [0.99], CORNERS, _rods(3)]] * 2,
+    [123, [0.99], CORNERS, _rods(3, "hidden")],
+    [123, [0.99], CORNERS, _rods(3, "end_hidden")],
+    [123, [0.99], CORNERS, _rods(3, "rival")],
+    *[[123, [0.99], CORNERS, _rods(3, "hidden")]] * 2,
+    [123, [0.99], CORNERS, {"count": 3, "uncertain": True}],
+    *[[123, [0.99], MOVED, _rods(3, "hidden")]] * 2,
+    *[[123, [0.99], MOVED, _rods(3)]] * 2,
+    [123, [0.99], MOVED, _rods(4, "hidden")],
+]
+
+NODE_DOUBTS = """
+import { Stabilizer } from "./src/abacus/stabilizer.js";
+const frames = JSON.parse(process.argv[1]);
+const s = new Stabilizer({ frames: 2 });
+console.log(JSON.stringify(frames.map((f) => s.update(...f))));
+"""
+
+
+def test_a_sure_frame_vouches_for_counts_only_hidden_columns_doubt_alike_in_python_and_js():
+    """Any hidden column makes a frame's rod count unsure. The Stabilizer still counts such a
+    frame when a sure frame since the soroban last moved read the same count, and never one
+    doubted for another reason, after a move, or with another count."""
+    s = abacus.Stabilizer(frames=2)
+    ours = [s.update(*f) for f in DOUBT_FRAMES]
+    assert _node(NODE_DOUBTS, DOUBT_FRAMES) == ours
+    steady, rival, unsaid, moved = ours[:4], ours[4:7], ours[7], ours[8:12]
+    assert steady == [None, 123, 123, 123]
+    assert rival == [None, None, 123]  # a rival count starts again; the sure frames still vouch
+    assert unsaid is None
+    assert moved == [None, None, None, 123]  # after a move, only a sure frame vouches again
+    assert ours[12] is None  # 4 rods were never read sure
 
 
 # --------------------------------------------------------------------------- beside a hand
@@ -283,6 +328,7 @@ HIDDEN_CASES = [
     (False, False, [False] * 12 + [True]),
     (False, False, [True] + [False] * 12),
     (False, False, [False] * 13),
+    (False, False, [False] * 6 + [True] + [False] * 6),
 ]
 
 # (given, confidences one pitch past the first and last rods, shares of those crops outside the image)
@@ -312,9 +358,8 @@ console.log(JSON.stringify({
 
 def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
     """A hand seldom ends where a crop does: a read column beside a hidden one is hidden too
-    unless at least beside_hidden sure; a count with more than hidden_share of its columns
-    hidden, or an end column, is unsure (never a count given). Python and flags.js / rods.js
-    answer alike."""
+    unless at least beside_hidden sure; a count with any column hidden is unsure, and says
+    why (never a count given). Python and flags.js / rods.js answer alike."""
     from soroban_vision.abacus.flags import BESIDE_HIDDEN, column_statuses
 
     theirs = _node(NODE_FLAGS, [STATUS_CASES, HIDDEN_CASES, BEYOND_CASES])
@@ -328,27 +373,31 @@ def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
     assert ours[3] == [r, h, h, h]  # a threshold above beside_hidden: the threshold
     assert ours[4] == [r, r, r]
     counts = [RodCount(len(k), 0.5 if u else 1.0, u, g, None, []).with_hidden(k) for g, u, k in HIDDEN_CASES]
-    # 4 of 13 hidden is a hand; 5 is too many; given is given; an end column hidden is unsure
-    assert [c.uncertain for c in counts] == [False, True, False, True, True, True, False]
-    assert [c.end_hidden for c in counts] == [False, False, True, False, True, True, False]
-    assert [(t["uncertain"], t["endHidden"], t["hiddenShare"]) for t in theirs["counts"]] == [
-        (c.uncertain, c.end_hidden, pytest.approx(c.hidden_share, abs=1e-15)) for c in counts
+    # a hand over 4 of 13, or 5, or one finger, leaves the count unsure; given is given; an
+    # end column hidden says so; a rival count is the first doubt
+    assert [c.uncertain for c in counts] == [True, True, False, True, True, True, False, True]
+    assert [c.end_hidden for c in counts] == [False, False, True, False, True, True, False, False]
+    hid, end = "hidden", "end_hidden"
+    assert [c.doubt for c in counts] == [hid, hid, None, "rival", end, end, None, hid]
+    assert [(t["uncertain"], t["endHidden"], t["hiddenShare"], t["doubt"]) for t in theirs["counts"]] == [
+        (c.uncertain, c.end_hidden, pytest.approx(c.hidden_share, abs=1e-15), c.doubt) for c in counts
     ]
     beyond = [RodCount(13, 1.0, False, g, None, []).with_beyond(c, o) for g, c, o in BEYOND_CASES]
     # a rod read past an end, inside the image, makes the count unsure; rail and table do not;
     # a crop mostly outside the image says nothing; a count given stays sure
     assert [b.beyond_end for b in beyond] == [False, True, True, False, False, True]
     assert [b.uncertain for b in beyond] == [False, True, True, False, False, False]
-    assert [(t["beyondEnd"], t["uncertain"]) for t in theirs["beyond"]] == [
-        (b.beyond_end, b.uncertain) for b in beyond
+    assert [b.doubt for b in beyond] == [None, "beyond_end", "beyond_end", None, None, None]
+    assert [(t["beyondEnd"], t["uncertain"], t["doubt"]) for t in theirs["beyond"]] == [
+        (b.beyond_end, b.uncertain, b.doubt) for b in beyond
     ]
 
 
 @pytest.mark.slow
-def test_a_count_most_of_whose_columns_are_hidden_is_unsure(reader):
+def test_a_count_with_hidden_columns_is_unsure(reader):
     """Seven of thirteen rods painted over like a sleeve: nothing vouches for the rod count any
-    more, so the reading says it is unsure, and why; given the count, it is not. The last rod
-    painted over: unsure too."""
+    more, so the reading says it is unsure, and why; given the count, it is not. One rod
+    painted over, like a finger, or the last: unsure too, each with its reason."""
     from soroban_vision.render.scene import render_scene
 
     rgb, truth = render_scene(_number(31), 13, 31, True)
@@ -361,17 +410,26 @@ def test_a_count_most_of_whose_columns_are_hidden_is_unsure(reader):
     hidden = [c.index for c in r.columns if c.status == "hidden" and c.confidence < abacus.LOW_CONFIDENCE]
     assert len(hidden) / len(r.columns) > 0.34, r.text
     assert r.rods.uncertain and r.rods.hidden_share == len(hidden) / len(r.columns)
+    assert r.rods.doubt == "hidden" and r.to_json()["rods"]["doubt"] == "hidden"
     assert r.number is None and any("columns not read" in w for w in r.warnings), r.warnings
+    finger = rgb.copy()
+    finger[top:bottom, int(quads[6][:, 0].min()) : int(quads[6][:, 0].max())] = (196, 150, 120)
+    r = abacus.read_abacus(abacus.prepare(finger), reader)
+    hidden = [c.index for c in r.columns if c.confidence < abacus.LOW_CONFIDENCE]
+    assert 6 in hidden and len(hidden) <= 2, r.text  # a crop is wider than a rod's pitch
+    assert r.rods.count == 13 and r.rods.uncertain and r.rods.doubt == "hidden", r.text
+    assert any(f"{len(hidden)} of its 13 columns not read" in w for w in r.warnings), r.warnings
     given = abacus.read_abacus(abacus.prepare(covered), reader, columns=13)
     assert not given.rods.uncertain and given.rods.given
     # a hand over the last rod alone: the frame may go on under it, so the count is unsure too
     end = rgb.copy()
     end[top:bottom, int(quads[12][:, 0].min()) :] = (196, 150, 120)
     r = abacus.read_abacus(abacus.prepare(end), reader)
-    assert r.columns[-1].status == "hidden" and r.rods.end_hidden and r.rods.uncertain, r.text
+    assert r.columns[-1].status == "hidden" and r.rods.end_hidden and r.rods.doubt == "end_hidden", r.text
     assert any("end column" in w for w in r.warnings), r.warnings
     clear = abacus.read_abacus(abacus.prepare(rgb), reader)
     assert not clear.rods.uncertain and clear.number == truth["number"] and clear.rods.hidden_share == 0.0
+    assert clear.rods.doubt is None
 
 
 def cut_short(truth: dict, keep: int) -> np.ndarray:
@@ -395,7 +453,7 @@ def test_a_frame_cut_short_makes_the_count_unsure(reader):
     photo = abacus.prepare(rgb)
     short = abacus.read_abacus(photo, reader, corners=cut_short(truth, 10), markers="off")
     assert str(truth["number"]).startswith(short.text.replace("?", "")), short.text  # a wrong, short number
-    assert short.rods.beyond_end and short.rods.uncertain and short.rods.confidence == 1.0
+    assert short.rods.beyond_end and short.rods.doubt == "beyond_end" and short.rods.confidence == 1.0
     assert any("past the end of the frame" in w for w in short.warnings), short.warnings
     whole = abacus.read_abacus(photo, reader, corners=truth["corners"], markers="off")
     assert not whole.rods.beyond_end and not whole.rods.uncertain and whole.number == truth["number"]

@@ -161,11 +161,13 @@ export interface AbacusReading {
   /** Where the frame came from: the markers (all four, or three), the frame model, or the corners given. */
   method: "markers" | "markers-3" | "model" | "corners";
   /**
-   * The rod count and how sure it is; `uncertain` readings carry a warning and never make a steady
-   * number. Unsure when another count reads about as well (`confidence` below 1, `rival`), or when
-   * more than the spec's share of its columns, or an end column, are hidden (`hiddenShare`, `endHidden`),
-   * or when, on a frame the markers did not give, a crop one pitch past an end rod reads as a rod
-   * (`beyondEnd`: the frame may be cut short).
+   * The rod count and how sure it is; `uncertain` readings carry a warning, and `doubt` says why,
+   * the first that holds: another count reads about as well (`"rival"`: `confidence` below 1,
+   * `rival`); on a frame the markers did not give, a crop one pitch past an end rod reads as a rod
+   * (`"beyond_end"`: the frame may be cut short); an end column is hidden (`"end_hidden"`); any
+   * other column is (`"hidden"`; `hiddenShare`). A Stabilizer never counts an unsure frame, except
+   * one doubted only for hidden columns when a sure frame since the soroban last moved read the
+   * same count.
    */
   rods: {
     count: number;
@@ -177,6 +179,7 @@ export interface AbacusReading {
     hiddenShare: number;
     endHidden: boolean;
     beyondEnd: boolean;
+    doubt: "rival" | "beyond_end" | "end_hidden" | "hidden" | null;
   };
   warnings: string[];
   /** The whole read, and each stage. */
@@ -218,6 +221,8 @@ export class Stabilizer {
   /** Rod counts of the latest frames, and whether they disagree. */
   readonly counts: number[];
   readonly rodsVary: boolean;
+  /** The latest sure rod count since the soroban last moved: it vouches for frames only hidden columns doubt. */
+  readonly sureRods: number | null;
   /**
    * One frame -> the number once it is steady, else null. Given the whole reading, a column not
    * read confidently keeps its last confident digit until the soroban moves. Or its number,

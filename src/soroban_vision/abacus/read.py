@@ -192,15 +192,10 @@ def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
         which = [c.index for c in cols if c.status == status]
         if which:
             warnings.append(SPEC["warnings"][warning].format(columns=which))
-    if rods.confidence < 1.0:
-        warnings.append(SPEC["warnings"]["rods_uncertain"].format(count=rods.count, rival=rods.rival))
-    elif rods.uncertain and rods.beyond_end:
-        warnings.append(SPEC["warnings"]["rods_beyond_end"])
-    elif rods.uncertain and rods.end_hidden:
-        warnings.append(SPEC["warnings"]["rods_end_hidden"].format(count=rods.count))
-    elif rods.uncertain:
+    if rods.doubt is not None:
         hidden = round(rods.hidden_share * rods.count)
-        warnings.append(SPEC["warnings"]["rods_hidden"].format(hidden=hidden, count=rods.count))
+        text = SPEC["warnings"][f"rods_{rods.doubt}"]
+        warnings.append(text.format(count=rods.count, rival=rods.rival, hidden=hidden))
     return warnings
 
 

@@ -147,10 +147,11 @@ class RodCount:
     it reads (mean log confidence per column, in units of the spec's sure_margin) and how much
     worse its rods fit (fit_rods' score, in units of `_fit_unit`), the least of these; 1 too
     when no other count fits the rods' spacing or the count was given. uncertain: below 1, or
-    its columns' flags leave it unvouched for (`with_hidden`). rival: the other count that
+    a column read below the flag threshold leaves it unvouched for (`with_hidden`), or the
+    frame may be cut short (`with_beyond`); `doubt` says which. rival: the other count that
     came closest. candidates: every layout read. hidden_share: the share of its columns read
     below the flag threshold. end_hidden: its first or last column is one of them. beyond_end: a
-    crop one pitch past an end rod reads as a rod (`with_beyond`)."""
+    crop one pitch past an end rod reads as a rod."""
 
     count: int
     confidence: float
@@ -162,14 +163,26 @@ class RodCount:
     end_hidden: bool = False
     beyond_end: bool = False
 
+    @property
+    def doubt(self) -> str | None:
+        """Why the count is unsure, the first that holds: "rival" (another count reads about as
+        well), "beyond_end", "end_hidden" or "hidden"; None when it is sure. A reading's warning
+        is the spec's rods_<doubt>, and the Stabilizer forgives the last two (see there)."""
+        if not self.uncertain:
+            return None
+        if self.confidence < 1.0:
+            return "rival"
+        return "beyond_end" if self.beyond_end else "end_hidden" if self.end_hidden else "hidden"
+
     def with_hidden(self, hidden: list[bool]) -> RodCount:
         """This count once it is known which of its columns read below the flag threshold. It is
-        unsure when more than hidden_share of them do (the model's confidence chose it, so nothing
-        vouches for it), or the first or last does (a hand over the frame's end can hide the
-        rods beyond, and its rail); a count given is never unsure."""
+        unsure when any does: the model's confidence chose the count, and a hand over some rods
+        lowers the true count's confidence as much as a wrong one's, so the digits read may sit
+        on the wrong rods (a hand over the frame's end can hide the rods beyond it, too). A count
+        given is never unsure."""
         share = sum(hidden) / len(hidden) if hidden else 0.0
         end = bool(hidden) and (hidden[0] or hidden[-1])
-        unsure = self.uncertain or (not self.given and (share > _COUNT["hidden_share"] or end))
+        unsure = self.uncertain or (not self.given and share > 0)
         return replace(self, uncertain=unsure, hidden_share=share, end_hidden=end)
 
     def with_beyond(self, confidences: list[float], outsides: list[float]) -> RodCount:
@@ -185,7 +198,7 @@ class RodCount:
         return replace(self, uncertain=self.uncertain or (beyond and not self.given), beyond_end=beyond)
 
     def to_json(self) -> dict:
-        return dict(vars(self))
+        return {**vars(self), "doubt": self.doubt}
 
 
 def choose_count(layouts: list, mean_logs: list[float], given: bool = False) -> tuple[int, RodCount]:

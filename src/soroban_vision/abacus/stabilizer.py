@@ -15,6 +15,7 @@ from soroban_vision.beads import to_number
 
 FRAMES = SPEC["stabilizer"]["frames"]  # agreeing frames before a number is accepted
 MOTION = SPEC["stabilizer"]["motion"]  # of the frame's width: corners moving more start again
+FORGIVEN = tuple(SPEC["stabilizer"]["forgiven_doubts"])  # RodCount doubts a sure frame can vouch for
 
 
 class Stabilizer:
@@ -22,7 +23,10 @@ class Stabilizer:
     confidence floor; any motion of the frame (corners moving more than `motion` of the frame
     width) starts the count again. Fed the rod count (`rods`), it also starts again when the
     count changes, and counts no frame whose count is unsure: a number is never accepted
-    from frames read with different rod counts (0123 on 4 rods is 123 on 3).
+    from frames read with different rod counts (0123 on 4 rods is 123 on 3). A count unsure
+    only because columns are hidden (its doubt is one of FORGIVEN) counts, though, when a
+    sure frame since the soroban last moved read the same count (`sure_rods`): a hand over
+    some rods makes each frame's count unsure, not the soroban's.
 
     Fed whole readings (`update(reading)`), it keeps each column's last confident digit: a
     column that is not read confidently (a hand over it, or out of frame) counts with that
@@ -39,6 +43,7 @@ class Stabilizer:
         self.rods: int | None = None  # the candidate's rod count, when fed one
         self.corners: np.ndarray | None = None
         self.counts: deque[int] = deque(maxlen=self.frames)  # rod counts of the latest frames
+        self.sure_rods: int | None = None  # the latest sure count since the soroban last moved
         self.last: dict[int, int] = {}  # each column's last confident digit, while the frame holds still
         self.last_rods: int | None = None  # the rod count those digits were read with
         self.digits: list[int | None] = []  # the latest frame's digits, held ones included
@@ -64,9 +69,12 @@ class Stabilizer:
                 if np.abs(c - self.corners).max() > self.motion * width:
                     self.reset()
             self.corners = c
-        count, unsure = _rod_count(rods)
+        count, doubt = _rod_count(rods)
         if count is not None:
             self.counts.append(count)
+        if count is not None and doubt is None:
+            self.sure_rods = count
+        unsure = doubt is not None and not (doubt in FORGIVEN and count == self.sure_rods)
         if columns is not None:
             number, confidences = self._hold(columns, count)
         if number is None or not confidences or min(confidences) < self.min_confidence or unsure:
@@ -113,12 +121,14 @@ def _unpack(reading):
     return get("number"), [c[2] for c in columns], get("corners"), get("rods"), columns
 
 
-def _rod_count(rods) -> tuple[int | None, bool]:
-    """(count, unsure) of what `update` was given as `rods`."""
+def _rod_count(rods) -> tuple[int | None, str | None]:
+    """(count, doubt: None when sure) of what `update` was given as `rods`; an unsure count
+    that does not say why is doubted for a reason no frame forgives."""
     if rods is None:
-        return None, False
+        return None, None
     if isinstance(rods, int | np.integer):
-        return int(rods), False
-    if isinstance(rods, Mapping):
-        return int(rods["count"]), bool(rods.get("uncertain", False))
-    return int(rods.count), bool(rods.uncertain)
+        return int(rods), None
+    get = rods.get if isinstance(rods, Mapping) else lambda key, default=None: getattr(rods, key, default)
+    if not get("uncertain", False):
+        return int(get("count")), None
+    return int(get("count")), get("doubt", None) or "unknown"

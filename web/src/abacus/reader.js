@@ -212,10 +212,10 @@ function flagWarnings(cols, rods) {
     const which = cols.filter((c) => c.status === status).map((c) => c.index);
     if (which.length) warnings.push(warningText(warning, { columns: `[${which.join(", ")}]` }));
   }
-  if (rods.confidence < 1) warnings.push(warningText("rods_uncertain", { count: rods.count, rival: rods.rival }));
-  else if (rods.uncertain && rods.beyondEnd) warnings.push(warningText("rods_beyond_end", {}));
-  else if (rods.uncertain && rods.endHidden) warnings.push(warningText("rods_end_hidden", { count: rods.count }));
-  else if (rods.uncertain) warnings.push(warningText("rods_hidden", { hidden: Math.round(rods.hiddenShare * rods.count), count: rods.count }));
+  if (rods.doubt !== null) {
+    const fields = { count: rods.count, rival: rods.rival, hidden: Math.round(rods.hiddenShare * rods.count) };
+    warnings.push(warningText(`rods_${rods.doubt}`, fields));
+  }
   return warnings;
 }
 

@@ -126,20 +126,31 @@ export function chooseCount(layouts, meanLogs, given = false) {
   const confidence = rival === null ? 1 : Math.min(Math.max(least, 0), 1);
   const candidates = layouts.map(({ rods, sideFrac, score }, i) => ({ rods, sideFrac, score, meanLogConfidence: meanLogs[i] }));
   const rods = { count: layouts[chosen].rods, confidence, uncertain: confidence < 1, given, rival, candidates };
-  return { chosen, rods: { ...rods, hiddenShare: 0, endHidden: false, beyondEnd: false } }; // RodCount's defaults
+  return { chosen, rods: withDoubt({ ...rods, hiddenShare: 0, endHidden: false, beyondEnd: false }) }; // RodCount's defaults
+}
+
+/**
+ * RodCount.doubt: why the count is unsure, the first that holds ("rival", "beyond_end",
+ * "end_hidden", "hidden"), or null when it is sure; set on every rod count these functions make.
+ */
+function withDoubt(rods) {
+  let doubt = null;
+  if (rods.uncertain) {
+    doubt = rods.confidence < 1 ? "rival" : rods.beyondEnd ? "beyond_end" : rods.endHidden ? "end_hidden" : "hidden";
+  }
+  return { ...rods, doubt };
 }
 
 /**
  * RodCount.with_hidden: the rod count once it is known which of its columns (`hidden`, booleans)
- * read below the flag threshold; unsure when more than COUNT.hidden_share of them do, or the
- * first or last does (never when given).
+ * read below the flag threshold; unsure when any does (never when given).
  */
 export function withHidden(rods, hidden) {
   const n = hidden.length;
   const hiddenShare = n ? hidden.filter(Boolean).length / n : 0;
   const endHidden = n > 0 && (hidden[0] || hidden[n - 1]);
-  const unsure = rods.uncertain || (!rods.given && (hiddenShare > COUNT.hidden_share || endHidden));
-  return { ...rods, uncertain: unsure, hiddenShare, endHidden };
+  const unsure = rods.uncertain || (!rods.given && hiddenShare > 0);
+  return withDoubt({ ...rods, uncertain: unsure, hiddenShare, endHidden });
 }
 
 /**
@@ -149,7 +160,7 @@ export function withHidden(rods, hidden) {
  */
 export function withBeyond(rods, confidences, outsides) {
   const beyondEnd = confidences.some((c, i) => c >= COUNT.beyond_end && outsides[i] <= FLAGS.out_of_frame_share);
-  return { ...rods, uncertain: rods.uncertain || (beyondEnd && !rods.given), beyondEnd };
+  return withDoubt({ ...rods, uncertain: rods.uncertain || (beyondEnd && !rods.given), beyondEnd });
 }
 
 /** abacus.rods._fit_unit: the fit score gap that counts, fit_margin or fit_share of the score. */

@@ -26,7 +26,12 @@ export const RECTIFY = spec.rectify; // the rectified frame's size: width_per_to
 export const RODS = spec.rods; // the rod fit's windows, ratios and weights
 export const LAYOUTS_READ = spec.rods.layouts_read; // candidate (rods, side rail) layouts read per frame
 export const COUNT = spec.rods.count; // which layout's rod count wins, and when it is unsure
-export const STABILIZER = { frames: spec.stabilizer.frames, minConfidence: LOW_CONFIDENCE, motion: spec.stabilizer.motion };
+export const STABILIZER = {
+  frames: spec.stabilizer.frames,
+  minConfidence: LOW_CONFIDENCE,
+  motion: spec.stabilizer.motion,
+  forgiven: spec.stabilizer.forgiven_doubts, // RodCount doubts a sure frame can vouch for
+};
 // the side rail widths the rod fit tries, in pitches: numpy.linspace(start, stop, num)
 export const SIDE_FRACS = linspace(spec.rods.side_fracs.start, spec.rods.side_fracs.stop, spec.rods.side_fracs.num);
 
@@ -43,7 +48,7 @@ function fill(text, kind, id, fields) {
   });
 }
 
-/** The spec's warning `id` (e.g. rods_uncertain), its {placeholders} filled from `fields`. */
+/** The spec's warning `id` (e.g. rods_rival), its {placeholders} filled from `fields`. */
 export function warningText(id, fields = {}) {
   return fill(spec.warnings[id], "warning", id, fields);
 }

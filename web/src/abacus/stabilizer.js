@@ -7,7 +7,9 @@ import { STABILIZER } from "./spec.js";
  * abacus.Stabilizer: accept a reading only after it has been the same for `frames` frames,
  * each above the confidence floor; any motion of the frame (corners moving more than
  * `motion` of the frame width) starts the count again. Fed the rod count (`rods`), it also
- * starts again when the count changes, and counts no frame whose count is unsure. Fed whole
+ * starts again when the count changes, and counts no frame whose count is unsure, unless
+ * only its hidden columns doubt it (STABILIZER.forgiven) and a sure frame since the soroban
+ * last moved read the same count (`sureRods`). Fed whole
  * readings (`update(reading)`), it keeps each column's last confident digit: a column not
  * read confidently (a hand over it, or out of frame) counts with that digit (`held` lists
  * them), and a frame with such a column that has none is no reading. Motion of the frame, or
@@ -25,6 +27,7 @@ export class Stabilizer {
     this.rods = null; // the candidate's rod count, when fed one
     this.corners = null;
     this.counts = []; // rod counts of the latest `frames` frames
+    this.sureRods = null; // the latest sure count since the soroban last moved
     this.last = new Map(); // each column's last confident digit, while the frame holds still
     this.lastRods = null; // the rod count those digits were read with
     this.digits = []; // the latest frame's digits, held ones included (null: none)
@@ -61,11 +64,14 @@ export class Stabilizer {
       this.corners = corners.map((p) => [p[0], p[1]]);
     }
     const count = rods === null || rods === undefined ? null : typeof rods === "number" ? rods : rods.count;
-    const unsure = typeof rods === "object" && rods !== null && rods.uncertain === true;
+    // an unsure count that does not say why is doubted for a reason no frame forgives
+    const doubt = typeof rods === "object" && rods !== null && rods.uncertain === true ? rods.doubt || "unknown" : null;
     if (count !== null) {
       this.counts.push(count);
       if (this.counts.length > this.frames) this.counts.shift();
     }
+    if (count !== null && doubt === null) this.sureRods = count;
+    const unsure = doubt !== null && !(STABILIZER.forgiven.includes(doubt) && count === this.sureRods);
     if (columns !== null) [number, confidences] = this.hold(columns, count);
     if (number === null || number === undefined || !confidences?.length || Math.min(...confidences) < this.minConfidence || unsure) {
       this.count = 0;
