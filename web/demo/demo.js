@@ -323,11 +323,14 @@ function show() {
 /**
  * The rod counts the page is unsure between, the live one first: the reading's count and its
  * rival when the count is unsure, or the counts of the latest camera frames when they vary;
- * none when the count is sure (or stated).
+ * none when the count is sure (or stated), or on the camera, while a hand hides some columns
+ * of a count an earlier still frame read sure (the Stabilizer vouches for it).
  */
 function rodCounts(live) {
   if (live.rods.given) return [];
-  if (live.rods.uncertain) return [live.rods.count, live.rods.rival].filter((n) => n !== null);
+  const vouched = mode === "camera" && spec.stabilizer.forgiven_doubts.includes(live.rods.doubt) &&
+    live.rods.count === stabilizer.sureRods;
+  if (live.rods.uncertain && !vouched) return [live.rods.count, live.rods.rival].filter((n) => n !== null);
   if (mode === "camera" && stabilizer.rodsVary) return [...new Set([live.rods.count, ...stabilizer.counts])];
   return [];
 }
