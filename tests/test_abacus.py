@@ -211,6 +211,37 @@ def test_evaluate_scenes_reports_the_figures(tmp_path):
     assert [g["n"] for g in r["by_condition"]["hand"].values()] == [3] and r["calibration"]["columns"] == 39
 
 
+def test_evaluate_scenes_with_the_given_frame_reads_every_scene_on_its_labels(tmp_path, reader):
+    """--given-frame: each scene read with its labels' corners and rod count, so every frame is
+    found where it is; the browser and --columns are refused, and so is a scene with no corners."""
+    scenes = tmp_path / "s"
+    args = ("--count", 4, "--markers", "off", "--variety", "wide", "--seed", 11)
+    assert run_cli("render-scenes", "--out", scenes, *args).returncode == 0
+    items = json.loads((scenes / "manifest.json").read_text())["items"]
+    r = abacus.evaluate_scenes(scenes, reader, given_frame=True)
+    assert r["given_frame"] and r["frame_not_found"] == 0
+    assert r["corner_error_pct_of_width"]["max"] < 0.01  # the labels' corners, rounded to 0.01 px
+    for item in items:
+        reading = abacus.read_abacus(
+            abacus.prepare(np.asarray(Image.open(scenes / item["file"]).convert("RGB"))),
+            reader,
+            columns=len(item["digits"]),
+            corners=item["corners"],
+        )
+        assert reading.method == "corners" and reading.rods.given and len(reading.digits) == len(item["digits"])
+    own = abacus.evaluate_scenes(scenes, reader)
+    assert not own["given_frame"] and own["n"] == r["n"] == 4
+    proc = run_cli("evaluate-scenes", scenes, "--given-frame", "--browser")
+    assert_one_line_error(proc, 2, "--given-frame", "--browser")
+    proc = run_cli("evaluate-scenes", scenes, "--given-frame", "--columns", 13)
+    assert_one_line_error(proc, 2, "--columns")
+    manifest = json.loads((scenes / "manifest.json").read_text())
+    del manifest["items"][1]["corners"]
+    (scenes / "manifest.json").write_text(json.dumps(manifest))
+    proc = run_cli("evaluate-scenes", scenes, "--given-frame", "--json", "-")
+    assert_one_line_error(proc, 2, "no labelled corners")
+
+
 def test_stabilizer_needs_k_agreeing_confident_frames():
     s = abacus.Stabilizer(frames=3, min_confidence=0.9, motion=0.02)
     corners = [[0, 0], [100, 0], [100, 30], [0, 30]]

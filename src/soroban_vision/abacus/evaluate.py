@@ -28,6 +28,7 @@ def evaluate_scenes(
     browser: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     frame_model: bool = True,
+    given_frame: bool = False,
 ) -> dict:
     """Read every scene of a `render-scenes` folder and compare with its ground truth.
 
@@ -43,18 +44,30 @@ def evaluate_scenes(
     copy of the frame model where it finds no markers, as Python does), and with `frame_model`
     from its frame model when they have none; otherwise it is given the corners Python found, as
     a user would click them, so the rest of the pipeline is compared on the same frame.
+
+    With `given_frame`, each scene is read with its labels' frame corners and rod count, as a
+    user would give them: what is still missed is the column model's (and the photo's), not the
+    frame search's or the rod count's. Python only: it cannot be combined with `browser` or
+    `columns`.
     """
     root = Path(root)
+    if given_frame and (browser or columns):
+        raise UsageError(
+            "--given-frame reads each scene with its labels' frame and rod count: "
+            "drop --browser and --columns",
+            code="bad_given_frame",
+        )
     frame = "shipped" if frame_model else None  # the learned frame detector before the outline search
     manifest = _manifest(root)
     items = manifest["items"]
     readings: dict[str, AbacusReading] = {}
     seconds, failures, outcomes = [], [], []
     for item in items:
+        frame_and_count = _given_frame(item) if given_frame else {"columns": columns}
         t0 = time.perf_counter()
         try:
             reading = read_abacus(
-                load_photo(root / item["file"]), reader, columns, markers, frame_model=frame
+                load_photo(root / item["file"]), reader, markers=markers, frame_model=frame, **frame_and_count
             )
         except FrameNotFound as e:
             failures.append({"file": item["file"], "error": str(e), "code": e.code})
@@ -69,6 +82,7 @@ def evaluate_scenes(
             progress(1, len(items))
     return {
         "markers_in_scenes": manifest.get("markers"),
+        "given_frame": given_frame,
         **figures(items, outcomes),
         "ms_per_frame": {
             "median": 1000 * float(np.median(seconds)) if seconds else None,
@@ -96,6 +110,16 @@ def _failure(item: dict, reading: AbacusReading, result: dict) -> dict:
         "method": reading.method,
         "conditions": item.get("conditions"),
     }
+
+
+def _given_frame(item: dict) -> dict:
+    """read_abacus's corners and columns from a scene's labels."""
+    if "corners" not in item or "digits" not in item:
+        raise UsageError(
+            f"{item.get('file', 'a scene')} has no labelled corners and digits for --given-frame",
+            code="bad_given_frame",
+        )
+    return {"corners": item["corners"], "columns": len(item["digits"])}
 
 
 def _manifest(root: Path) -> dict:

@@ -104,13 +104,21 @@ def _reading_lines(path, reading) -> str:
     default=None,
     help="TF.js model folder for --browser (default: MODEL/tfjs, else the shipped one).",
 )
+@click.option(
+    "--given-frame",
+    is_flag=True,
+    help="Read each scene with its labels' frame corners and rod count, as a user would give them: "
+    "what is left is the column model's (Python only).",
+)
 @json_option("the result")
 @click.option(
     "--plot",
     type=click.Path(path_type=Path),
     help="Write the columns' reliability diagram (confidence against accuracy) as a PNG.",
 )
-def evaluate_scenes(scenes, columns, markers, model, frame_model, browser, tfjs, json_out, plot) -> None:
+def evaluate_scenes(
+    scenes, columns, markers, model, frame_model, browser, tfjs, given_frame, json_out, plot
+) -> None:
     """Whole-soroban accuracy on a render-scenes folder: exact numbers, silent wrong numbers,
     flags, frames not found, corners, columns, calibration and time, per condition too."""
     quiet_tensorflow()
@@ -135,6 +143,7 @@ def evaluate_scenes(scenes, columns, markers, model, frame_model, browser, tfjs,
             browser=tfjs if browser else None,
             progress=progress_to(bar),
             frame_model=frame_model,
+            given_frame=given_frame,
         )
     if not to_stdout(json_out):
         scenes_summary(r)
@@ -163,7 +172,8 @@ def scenes_summary(r: dict) -> None:
             for value, g in groups.items():
                 table.add_row(f"  {key}={value}", *_figure_cells(g))
     console = Console(highlight=False, soft_wrap=True, width=max(100, shutil.get_terminal_size().columns))
-    console.print(f"scenes: {r['n']} (markers: {r['markers_in_scenes']})")
+    given = ", frame and rod count given from the labels" if r.get("given_frame") else ""
+    console.print(f"scenes: {r['n']} (markers: {r['markers_in_scenes']}{given})")
     console.print(table)
     c, t = r["corner_error_pct_of_width"], r["ms_per_frame"]
     if c["median"] is not None:
