@@ -228,7 +228,8 @@ def test_evaluate_scenes_with_the_given_frame_reads_every_scene_on_its_labels(tm
             columns=len(item["digits"]),
             corners=item["corners"],
         )
-        assert reading.method == "corners" and reading.rods.given and len(reading.digits) == len(item["digits"])
+        assert reading.method == "corners" and reading.rods.given
+        assert len(reading.digits) == len(item["digits"])
     own = abacus.evaluate_scenes(scenes, reader)
     assert not own["given_frame"] and own["n"] == r["n"] == 4
     proc = run_cli("evaluate-scenes", scenes, "--given-frame", "--browser")

@@ -164,10 +164,10 @@ export interface AbacusReading {
    * The rod count and how sure it is; `uncertain` readings carry a warning, and `doubt` says why,
    * the first that holds: another count reads about as well (`"rival"`: `confidence` below 1,
    * `rival`); on a frame the markers did not give, a crop one pitch past an end rod reads as a rod
-   * (`"beyond_end"`: the frame may be cut short); an end column is hidden (`"end_hidden"`); any
-   * other column is (`"hidden"`; `hiddenShare`). A Stabilizer never counts an unsure frame, except
-   * one doubted only for hidden columns when a sure frame since the soroban last moved read the
-   * same count.
+   * (`"beyond_end"`: the frame may be cut short); more than the spec's share of its columns are
+   * hidden (`"many_hidden"`; `hiddenShare`); an end column is (`"end_hidden"`); any other column
+   * is (`"hidden"`). A Stabilizer never counts an unsure frame, except one doubted only for
+   * `"end_hidden"` or `"hidden"` when a sure frame since the soroban last moved read the same count.
    */
   rods: {
     count: number;
@@ -179,7 +179,7 @@ export interface AbacusReading {
     hiddenShare: number;
     endHidden: boolean;
     beyondEnd: boolean;
-    doubt: "rival" | "beyond_end" | "end_hidden" | "hidden" | null;
+    doubt: "rival" | "beyond_end" | "many_hidden" | "end_hidden" | "hidden" | null;
   };
   warnings: string[];
   /** The whole read, and each stage. */

@@ -166,13 +166,18 @@ class RodCount:
     @property
     def doubt(self) -> str | None:
         """Why the count is unsure, the first that holds: "rival" (another count reads about as
-        well), "beyond_end", "end_hidden" or "hidden"; None when it is sure. A reading's warning
-        is the spec's rods_<doubt>, and the Stabilizer forgives the last two (see there)."""
+        well), "beyond_end", "many_hidden" (more than the spec's hidden_share of its columns),
+        "end_hidden" or "hidden"; None when it is sure. A reading's warning is the spec's
+        rods_<doubt>, and the Stabilizer forgives the last two (see there)."""
         if not self.uncertain:
             return None
         if self.confidence < 1.0:
             return "rival"
-        return "beyond_end" if self.beyond_end else "end_hidden" if self.end_hidden else "hidden"
+        if self.beyond_end:
+            return "beyond_end"
+        if self.hidden_share > _COUNT["hidden_share"]:
+            return "many_hidden"
+        return "end_hidden" if self.end_hidden else "hidden"
 
     def with_hidden(self, hidden: list[bool]) -> RodCount:
         """This count once it is known which of its columns read below the flag threshold. It is

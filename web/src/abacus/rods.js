@@ -131,12 +131,16 @@ export function chooseCount(layouts, meanLogs, given = false) {
 
 /**
  * RodCount.doubt: why the count is unsure, the first that holds ("rival", "beyond_end",
- * "end_hidden", "hidden"), or null when it is sure; set on every rod count these functions make.
+ * "many_hidden": more than COUNT.hidden_share of its columns, "end_hidden", "hidden"), or null
+ * when it is sure; set on every rod count these functions make.
  */
 function withDoubt(rods) {
   let doubt = null;
   if (rods.uncertain) {
-    doubt = rods.confidence < 1 ? "rival" : rods.beyondEnd ? "beyond_end" : rods.endHidden ? "end_hidden" : "hidden";
+    if (rods.confidence < 1) doubt = "rival";
+    else if (rods.beyondEnd) doubt = "beyond_end";
+    else if (rods.hiddenShare > COUNT.hidden_share) doubt = "many_hidden";
+    else doubt = rods.endHidden ? "end_hidden" : "hidden";
   }
   return { ...rods, doubt };
 }
