@@ -291,25 +291,31 @@ NODE_DOUBTS = """
 import { Stabilizer } from "./src/abacus/stabilizer.js";
 const frames = JSON.parse(process.argv[1]);
 const s = new Stabilizer({ frames: 2 });
-console.log(JSON.stringify(frames.map((f) => s.update(...f))));
+const answers = frames.map((f) => s.update(...f));
+s.reset();
+console.log(JSON.stringify([answers, frames.slice(2, 4).map((f) => s.update(...f))]));
 """
 
 
 def test_a_sure_frame_vouches_for_counts_only_hidden_columns_doubt_alike_in_python_and_js():
     """Any hidden column makes a frame's rod count unsure. The Stabilizer still counts such a
-    frame when a sure frame since the soroban last moved read the same count, and never one
-    doubted for another reason (too many columns hidden among them), after a move, or with
-    another count."""
+    frame when an earlier sure frame read the same count, a move between them too (a soroban
+    keeps its rods), and never one doubted for another reason (too many columns hidden among
+    them) or with another count; a reset forgets the count."""
     s = abacus.Stabilizer(frames=2)
     ours = [s.update(*f) for f in DOUBT_FRAMES]
-    assert _node(NODE_DOUBTS, DOUBT_FRAMES) == ours
+    theirs, theirs_after_reset = _node(NODE_DOUBTS, DOUBT_FRAMES)
+    assert theirs == ours
     steady, rival, many, unsaid, moved = ours[:4], ours[4:7], ours[7:10], ours[10], ours[11:15]
     assert steady == [None, 123, 123, 123]
     assert rival == [None, None, 123]  # a rival count starts again; the sure frames still vouch
     assert many == [None, None, 123]  # too little of the soroban seen: not counted, then again
     assert unsaid is None
-    assert moved == [None, None, None, 123]  # after a move, only a sure frame vouches again
+    assert moved == [None, 123, 123, 123]  # a move starts the count again, and keeps the rods
     assert ours[15] is None  # 4 rods were never read sure
+    s.reset()
+    after_reset = [s.update(*f) for f in DOUBT_FRAMES[2:4]]
+    assert after_reset == theirs_after_reset == [None, None]  # nothing read sure since
 
 
 # --------------------------------------------------------------------------- beside a hand

@@ -167,7 +167,7 @@ export interface AbacusReading {
    * (`"beyond_end"`: the frame may be cut short); more than the spec's share of its columns are
    * hidden (`"many_hidden"`; `hiddenShare`); an end column is (`"end_hidden"`); any other column
    * is (`"hidden"`). A Stabilizer never counts an unsure frame, except one doubted only for
-   * `"end_hidden"` or `"hidden"` when a sure frame since the soroban last moved read the same count.
+   * `"end_hidden"` or `"hidden"` when an earlier sure frame read the same count.
    */
   rods: {
     count: number;
@@ -221,7 +221,7 @@ export class Stabilizer {
   /** Rod counts of the latest frames, and whether they disagree. */
   readonly counts: number[];
   readonly rodsVary: boolean;
-  /** The latest sure rod count since the soroban last moved: it vouches for frames only hidden columns doubt. */
+  /** The latest sure rod count read (motion keeps it, `reset` forgets it): it vouches for frames only a few hidden columns doubt. */
   readonly sureRods: number | null;
   /**
    * One frame -> the number once it is steady, else null. Given the whole reading, a column not

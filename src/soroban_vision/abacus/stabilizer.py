@@ -25,8 +25,9 @@ class Stabilizer:
     count changes, and counts no frame whose count is unsure: a number is never accepted
     from frames read with different rod counts (0123 on 4 rods is 123 on 3). A count unsure
     only because columns are hidden (its doubt is one of FORGIVEN) counts, though, when a
-    sure frame since the soroban last moved read the same count (`sure_rods`): a hand over
-    some rods makes each frame's count unsure, not the soroban's.
+    sure frame read the same count before (`sure_rods`): a hand over some rods makes each
+    frame's count unsure, not the soroban's. Motion keeps that count (a soroban keeps its rods
+    when it moves) but forgets the digits; `reset` forgets both.
 
     Fed whole readings (`update(reading)`), it keeps each column's last confident digit: a
     column that is not read confidently (a hand over it, or out of frame) counts with that
@@ -43,7 +44,7 @@ class Stabilizer:
         self.rods: int | None = None  # the candidate's rod count, when fed one
         self.corners: np.ndarray | None = None
         self.counts: deque[int] = deque(maxlen=self.frames)  # rod counts of the latest frames
-        self.sure_rods: int | None = None  # the latest sure count since the soroban last moved
+        self.sure_rods: int | None = None  # the latest sure rod count read
         self.last: dict[int, int] = {}  # each column's last confident digit, while the frame holds still
         self.last_rods: int | None = None  # the rod count those digits were read with
         self.digits: list[int | None] = []  # the latest frame's digits, held ones included
@@ -67,7 +68,9 @@ class Stabilizer:
             if self.corners is not None:
                 width = max(np.linalg.norm(c[1] - c[0]), 1.0)
                 if np.abs(c - self.corners).max() > self.motion * width:
+                    sure_rods = self.sure_rods  # a soroban keeps its rods when it moves
                     self.reset()
+                    self.sure_rods = sure_rods
             self.corners = c
         count, doubt = _rod_count(rods)
         if count is not None:

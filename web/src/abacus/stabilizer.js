@@ -8,8 +8,9 @@ import { STABILIZER } from "./spec.js";
  * each above the confidence floor; any motion of the frame (corners moving more than
  * `motion` of the frame width) starts the count again. Fed the rod count (`rods`), it also
  * starts again when the count changes, and counts no frame whose count is unsure, unless
- * only its hidden columns doubt it (STABILIZER.forgiven) and a sure frame since the soroban
- * last moved read the same count (`sureRods`). Fed whole
+ * only its hidden columns doubt it (STABILIZER.forgiven) and a sure frame read the same count
+ * before (`sureRods`; motion keeps it, as a soroban keeps its rods when it moves, and `reset`
+ * forgets it). Fed whole
  * readings (`update(reading)`), it keeps each column's last confident digit: a column not
  * read confidently (a hand over it, or out of frame) counts with that digit (`held` lists
  * them), and a frame with such a column that has none is no reading. Motion of the frame, or
@@ -27,7 +28,7 @@ export class Stabilizer {
     this.rods = null; // the candidate's rod count, when fed one
     this.corners = null;
     this.counts = []; // rod counts of the latest `frames` frames
-    this.sureRods = null; // the latest sure count since the soroban last moved
+    this.sureRods = null; // the latest sure rod count read
     this.last = new Map(); // each column's last confident digit, while the frame holds still
     this.lastRods = null; // the rod count those digits were read with
     this.digits = []; // the latest frame's digits, held ones included (null: none)
@@ -59,7 +60,11 @@ export class Stabilizer {
         corners.forEach((p, i) => {
           moved = Math.max(moved, Math.abs(p[0] - this.corners[i][0]), Math.abs(p[1] - this.corners[i][1]));
         });
-        if (moved > this.motion * width) this.reset();
+        if (moved > this.motion * width) {
+          const sureRods = this.sureRods; // a soroban keeps its rods when it moves
+          this.reset();
+          this.sureRods = sureRods;
+        }
       }
       this.corners = corners.map((p) => [p[0], p[1]]);
     }
