@@ -39,12 +39,18 @@ class Stabilizer:
         self.reset()
 
     def reset(self) -> None:
+        """Forget everything, the sure rod count too."""
+        self.sure_rods: int | None = None  # the latest sure rod count read
+        self._start_again()
+
+    def _start_again(self) -> None:
+        """Forget the candidate, the corners and the digits held, not the sure rod count: motion
+        calls this, and a soroban keeps its rods when it moves."""
         self.count = 0
         self.candidate: int | None = None
         self.rods: int | None = None  # the candidate's rod count, when fed one
         self.corners: np.ndarray | None = None
         self.counts: deque[int] = deque(maxlen=self.frames)  # rod counts of the latest frames
-        self.sure_rods: int | None = None  # the latest sure rod count read
         self.last: dict[int, int] = {}  # each column's last confident digit, while the frame holds still
         self.last_rods: int | None = None  # the rod count those digits were read with
         self.digits: list[int | None] = []  # the latest frame's digits, held ones included
@@ -68,9 +74,7 @@ class Stabilizer:
             if self.corners is not None:
                 width = max(np.linalg.norm(c[1] - c[0]), 1.0)
                 if np.abs(c - self.corners).max() > self.motion * width:
-                    sure_rods = self.sure_rods  # a soroban keeps its rods when it moves
-                    self.reset()
-                    self.sure_rods = sure_rods
+                    self._start_again()
             self.corners = c
         count, doubt = _rod_count(rods)
         if count is not None:

@@ -22,13 +22,19 @@ export class Stabilizer {
     this.reset();
   }
 
+  /** Forget everything, the sure rod count too. */
   reset() {
+    this.sureRods = null; // the latest sure rod count read
+    this.startAgain();
+  }
+
+  /** Forget the candidate, the corners and the digits held, not the sure rod count: a soroban keeps its rods when it moves. */
+  startAgain() {
     this.count = 0;
     this.candidate = null;
     this.rods = null; // the candidate's rod count, when fed one
     this.corners = null;
     this.counts = []; // rod counts of the latest `frames` frames
-    this.sureRods = null; // the latest sure rod count read
     this.last = new Map(); // each column's last confident digit, while the frame holds still
     this.lastRods = null; // the rod count those digits were read with
     this.digits = []; // the latest frame's digits, held ones included (null: none)
@@ -60,11 +66,7 @@ export class Stabilizer {
         corners.forEach((p, i) => {
           moved = Math.max(moved, Math.abs(p[0] - this.corners[i][0]), Math.abs(p[1] - this.corners[i][1]));
         });
-        if (moved > this.motion * width) {
-          const sureRods = this.sureRods; // a soroban keeps its rods when it moves
-          this.reset();
-          this.sureRods = sureRods;
-        }
+        if (moved > this.motion * width) this.startAgain();
       }
       this.corners = corners.map((p) => [p[0], p[1]]);
     }
