@@ -292,8 +292,9 @@ import { Stabilizer } from "./src/abacus/stabilizer.js";
 const frames = JSON.parse(process.argv[1]);
 const s = new Stabilizer({ frames: 2 });
 const answers = frames.map((f) => s.update(...f));
+const vouched = [frames[2][3], frames[4][3], frames[15][3]].map((rods) => s.vouches(rods));
 s.reset();
-console.log(JSON.stringify([answers, frames.slice(2, 4).map((f) => s.update(...f))]));
+console.log(JSON.stringify([answers, vouched, frames.slice(2, 4).map((f) => s.update(...f))]));
 """
 
 
@@ -304,8 +305,11 @@ def test_a_sure_frame_vouches_for_counts_only_hidden_columns_doubt_alike_in_pyth
     them) or with another count; a reset forgets the count."""
     s = abacus.Stabilizer(frames=2)
     ours = [s.update(*f) for f in DOUBT_FRAMES]
-    theirs, theirs_after_reset = _node(NODE_DOUBTS, DOUBT_FRAMES)
+    theirs, theirs_vouched, theirs_after_reset = _node(NODE_DOUBTS, DOUBT_FRAMES)
     assert theirs == ours
+    # hidden with the sure count read: yes; a rival count, or 4 rods: no
+    vouched = [s.vouches(DOUBT_FRAMES[k][3]) for k in (2, 4, 15)]
+    assert vouched == theirs_vouched == [True, False, False]
     steady, rival, many, unsaid, moved = ours[:4], ours[4:7], ours[7:10], ours[10], ours[11:15]
     assert steady == [None, 123, 123, 123]
     assert rival == [None, None, 123]  # a rival count starts again; the sure frames still vouch

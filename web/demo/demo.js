@@ -328,9 +328,7 @@ function show() {
  */
 function rodCounts(live) {
   if (live.rods.given) return [];
-  const vouched = mode === "camera" && spec.stabilizer.forgiven_doubts.includes(live.rods.doubt) &&
-    live.rods.count === stabilizer.sureRods;
-  if (live.rods.uncertain && !vouched) return [live.rods.count, live.rods.rival].filter((n) => n !== null);
+  if (live.rods.uncertain && !(mode === "camera" && stabilizer.vouches(live.rods))) return [live.rods.count, live.rods.rival].filter((n) => n !== null);
   if (mode === "camera" && stabilizer.rodsVary) return [...new Set([live.rods.count, ...stabilizer.counts])];
   return [];
 }

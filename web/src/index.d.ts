@@ -223,6 +223,8 @@ export class Stabilizer {
   readonly rodsVary: boolean;
   /** The latest sure rod count read (motion keeps it, `reset` forgets it): it vouches for frames only a few hidden columns doubt. */
   readonly sureRods: number | null;
+  /** Whether an unsure rod count is one an earlier sure frame vouches for: doubted only for a few hidden columns, and `sureRods`. */
+  vouches(rods: AbacusReading["rods"]): boolean;
   /**
    * One frame -> the number once it is steady, else null. Given the whole reading, a column not
    * read confidently keeps its last confident digit until the soroban moves. Or its number,

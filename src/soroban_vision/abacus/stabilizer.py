@@ -81,7 +81,7 @@ class Stabilizer:
             self.counts.append(count)
         if count is not None and doubt is None:
             self.sure_rods = count
-        unsure = doubt is not None and not (doubt in FORGIVEN and count == self.sure_rods)
+        unsure = doubt is not None and not self.vouches(rods)
         if columns is not None:
             number, confidences = self._hold(columns, count)
         if number is None or not confidences or min(confidences) < self.min_confidence or unsure:
@@ -91,6 +91,12 @@ class Stabilizer:
             self.candidate, self.rods, self.count = number, count, 0
         self.count += 1
         return number if self.count >= self.frames else None
+
+    def vouches(self, rods) -> bool:
+        """Whether an unsure rod count (RodCount or its JSON) is one an earlier sure frame
+        vouches for: doubted only for a few hidden columns (FORGIVEN), and the sure count read."""
+        count, doubt = _rod_count(rods)
+        return doubt in FORGIVEN and count == self.sure_rods
 
     def _hold(self, columns: list, count: int | None) -> tuple[int | None, list[float]]:
         """The frame's number with each unconfident column's last confident digit, and the

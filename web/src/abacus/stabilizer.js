@@ -41,6 +41,14 @@ export class Stabilizer {
     this.held = []; // the latest frame's columns whose digit was held
   }
 
+  /**
+   * Whether an unsure rod count (a reading's `rods`) is one an earlier sure frame vouches for:
+   * doubted only for a few hidden columns (STABILIZER.forgiven), and the sure count read.
+   */
+  vouches(rods) {
+    return rods?.uncertain === true && STABILIZER.forgiven.includes(rods.doubt) && rods.count === this.sureRods;
+  }
+
   /** The rod count changed within the latest `frames` frames read. */
   get rodsVary() {
     return new Set(this.counts).size > 1;
@@ -78,7 +86,7 @@ export class Stabilizer {
       if (this.counts.length > this.frames) this.counts.shift();
     }
     if (count !== null && doubt === null) this.sureRods = count;
-    const unsure = doubt !== null && !(STABILIZER.forgiven.includes(doubt) && count === this.sureRods);
+    const unsure = doubt !== null && !this.vouches(rods);
     if (columns !== null) [number, confidences] = this.hold(columns, count);
     if (number === null || number === undefined || !confidences?.length || Math.min(...confidences) < this.minConfidence || unsure) {
       this.count = 0;
