@@ -105,6 +105,7 @@ def bomb() -> str:
     return base64.b64encode(data).decode()
 
 
+# Long because it is one table, a case per row, read top to bottom like the error codes it covers.
 def bad_inputs(bases) -> list[tuple[str, str, str, object, str | None, int, str]]:
     """(case, method, path, body, key, status, code): at least 15 ways to get it wrong."""
     good = png(bases[0][0])
