@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from soroban_vision import abacus
+from soroban_vision.abacus.flags import BESIDE_HIDDEN
 from soroban_vision.abacus.rods import RodCount
 from soroban_vision.errors import UsageError
 from soroban_vision.reader import ColumnReader
@@ -128,6 +129,31 @@ def test_read_cli_json_and_annotation(tmp_path):
         assert im.size == (640, 480)
 
 
+def test_a_stricter_min_confidence_flags_the_columns_read_less_sure(tmp_path):
+    """read --min-confidence P: a column read less sure than P is flagged instead of given (so
+    is a neighbour below the beside-hidden bar), the number goes with it and the rod count is
+    doubted; the other columns keep their digits. P outside (0, 1] is a one-line error."""
+    rgb, truth = render_scene(90817, 9, 7, markers=True)
+    photo = _save(rgb, tmp_path / "abacus.png")
+    [plain] = json.loads(run_cli("read", photo, "--json", "-", check=True).stdout)
+    confidences = [c["confidence"] for c in plain["columns"]]
+    least = int(np.argmin(confidences))
+    assert plain["number"] == 90817 and confidences[least] < 0.9999
+    strict = confidences[least] + 1e-6
+    proc = run_cli("read", photo, "--min-confidence", repr(strict), "--json", "-", check=True)
+    [doc] = json.loads(proc.stdout)
+    assert doc["number"] is None and least in doc["flagged_columns"]
+    assert doc["rods"]["uncertain"] and doc["rods"]["doubt"] in ("hidden", "end_hidden")
+    for i, (column, c) in enumerate(zip(doc["columns"], confidences, strict=True)):
+        near = abs(i - least) == 1 and c < max(strict, BESIDE_HIDDEN)
+        assert (column["status"] == "hidden") == (c < strict or near), (i, c, column)
+        if column["status"] == "read":
+            assert column["digit"] == truth["digits"][i]
+    assert "not read" in proc.stderr  # the flagged columns' warning
+    for bad in ("0", "1.5", "-0.2"):
+        assert_one_line_error(run_cli("read", photo, "--min-confidence", bad), 2, "--min-confidence")
+
+
 def test_grayscale_and_rgba_photos(reader, tmp_path):
     rgb, truth = render_scene(5550123, 13, 9, markers=True)
     for mode in ("L", "RGBA"):
@@ -209,6 +235,22 @@ def test_evaluate_scenes_reports_the_figures(tmp_path):
     assert r["corner_error_pct_of_width"]["max"] < 1.5 and r["ms_per_frame"]["median"] > 0
     assert r["corner_error_pct_of_width"]["p90"] <= r["corner_error_pct_of_width"]["max"]
     assert [g["n"] for g in r["by_condition"]["hand"].values()] == [3] and r["calibration"]["columns"] == 39
+
+
+def test_evaluate_scenes_reads_with_the_min_confidence_given(tmp_path):
+    """evaluate-scenes --min-confidence: the scenes read with that flag threshold, and it says so."""
+    scenes = tmp_path / "s"
+    render = run_cli("render-scenes", "--out", scenes, "--count", 2, "--markers", "on", "--seed", 5)
+    assert render.returncode == 0, render.stderr
+    plain = json.loads(run_cli("evaluate-scenes", scenes, "--json", "-", check=True).stdout)
+    strict = json.loads(
+        run_cli("evaluate-scenes", scenes, "--min-confidence", "0.9999", "--json", "-", check=True).stdout
+    )
+    assert plain["min_confidence"] == abacus.LOW_CONFIDENCE and strict["min_confidence"] == 0.9999
+    assert plain["flagged_columns"] == 0 and strict["flagged_columns"] > 0
+    assert strict["flagged_rate"] > plain["flagged_rate"] and strict["exact_number_accuracy"] < 1.0
+    table = run_cli("evaluate-scenes", scenes, "--min-confidence", "0.9999", check=True).stdout
+    assert "columns read below 0.9999 flagged" in table
 
 
 def test_evaluate_scenes_with_the_given_frame_reads_every_scene_on_its_labels(tmp_path, reader):

@@ -70,3 +70,17 @@ def test_evaluate_scenes_in_the_browser_agrees_with_python(tmp_path, markers):
 def test_evaluate_scenes_in_the_browser_needs_a_tfjs_export(tmp_path):
     proc = run_cli("evaluate-scenes", tmp_path, "--browser", "--model", DEFAULT_MODEL / "model.keras")
     assert_one_line_error(proc, 2, "--browser needs the TF.js export")
+
+
+def test_the_browser_reads_with_the_min_confidence_python_read_with(tmp_path):
+    """evaluate-scenes --browser --min-confidence: the browser flags the same columns as Python at
+    the same threshold, so the numbers, unread marks included, are still the same."""
+    render = run_cli("render-scenes", "--out", tmp_path / "s", "--count", 2, "--seed", 5, "--markers", "on")
+    assert render.returncode == 0, render.stderr
+    args = ("--browser", "--min-confidence", "0.9999", "--json", "-")
+    proc = run_cli("evaluate-scenes", tmp_path / "s", *args)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["min_confidence"] == 0.9999 and r["flagged_columns"] > 0  # the threshold flags some
+    b = r["browser"]
+    assert b["same_number"] == 1.0 and b["exact_number_accuracy"] == r["exact_number_accuracy"]

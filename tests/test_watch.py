@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from soroban_vision import load_column_classifier
+from soroban_vision import load_column_classifier, read_abacus
 from soroban_vision.render.scene import render_scene
 from soroban_vision.watch import open_video, watch
 from tests.conftest import assert_one_line_error, run_cli
@@ -81,3 +81,28 @@ def test_a_camera_or_a_file_that_will_not_open_is_one_line(tmp_path):
     assert_one_line_error(run_cli("watch", junk), 2, "cannot read", "as a video")
     assert_one_line_error(run_cli("watch", junk, "--camera", "0"), 2, "not both")
     assert_one_line_error(run_cli("watch", junk, "--columns", "40"), 2, "--columns")
+
+
+def test_a_shot_read_less_sure_than_min_confidence_is_never_steady(clip):
+    """watch --min-confidence P: a shot whose least sure column reads below P gives no steady
+    number, and one whose columns all read at least P still does."""
+    classifier = load_column_classifier()
+    with open_video(clip) as video:
+        frames = list(video)
+    shots = {FIRST: frames[0], SECOND: frames[11]}
+    least = {n: min(read_abacus(f.rgb, classifier=classifier).confidences) for n, f in shots.items()}
+    assert least[FIRST] != least[SECOND]
+    sure, unsure = sorted(least, key=least.get, reverse=True)
+    between = (least[FIRST] + least[SECOND]) / 2
+    proc = run_cli("watch", clip, "--min-confidence", repr(between), "--json", "-", check=True)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["number"] for e in events if e["event"] == "steady"] == [sure], (least, unsure)
+    assert events[-1]["frames_read"] == 16
+    # the readings themselves flag it, not only the Stabilizer: watch reads with the threshold
+    readings = []
+    with open_video(clip) as video:
+        for _ in watch(video, classifier, threshold=between, on_frame=lambda f, r, n: readings.append(r)):
+            pass
+    frames_of = {FIRST: range(0, 8), SECOND: range(11, 19)}
+    assert all(readings[i].number is None for i in frames_of[unsure])
+    assert all(readings[i].number == sure for i in frames_of[sure])

@@ -92,12 +92,15 @@ def watch(
     max_frames: int | None = None,
     on_frame=None,
     frame_model: bool = True,
+    threshold: float | None = None,
 ) -> Iterator[dict]:
     """Read every frame; yield a "steady" event each time the Stabilizer accepts a number other
     than the last one it accepted, and an "end" event with counts and timing last (also after
     Ctrl-C, which is how a camera is stopped). A frame without a readable soroban (no frame,
     too small) counts as no reading. `on_frame(frame, reading or None, steady number or None)`
-    sees every frame (the preview window); when it returns False, watching stops."""
+    sees every frame (the preview window); when it returns False, watching stops. `threshold`:
+    read_abacus' flag threshold (the spec's low_confidence by default); give the Stabilizer
+    the same as its min_confidence."""
     from soroban_vision import abacus
 
     abacus.check_options(columns, markers)
@@ -109,7 +112,7 @@ def watch(
                 break
             seen += 1
             t0 = time.perf_counter()
-            reading = _read(frame, classifier, columns, markers, frame_model)
+            reading = _read(frame, classifier, columns, markers, frame_model, threshold)
             ms.append((time.perf_counter() - t0) * 1000)
             number = None
             if reading is None:
@@ -140,11 +143,13 @@ def watch(
     }
 
 
-def _read(frame: Frame, classifier, columns, markers, frame_model: bool = True):
+def _read(frame: Frame, classifier, columns, markers, frame_model: bool = True, threshold=None):
     from soroban_vision.api import read_abacus
 
     try:
-        return read_abacus(frame.rgb, columns, markers, classifier=classifier, frame_model=frame_model)
+        return read_abacus(
+            frame.rgb, columns, markers, classifier=classifier, frame_model=frame_model, threshold=threshold
+        )
     except SorobanError:
         return None
 

@@ -16,7 +16,7 @@ from soroban_vision.abacus.outcomes import by_condition, figures, outcome
 from soroban_vision.abacus.parity import in_browser
 from soroban_vision.abacus.photo import load_photo
 from soroban_vision.abacus.read import AbacusReading, read_abacus
-from soroban_vision.abacus.spec import FrameNotFound
+from soroban_vision.abacus.spec import LOW_CONFIDENCE, FrameNotFound
 from soroban_vision.errors import UsageError
 
 
@@ -29,6 +29,7 @@ def evaluate_scenes(
     progress: Callable[[int, int], None] | None = None,
     frame_model: bool = True,
     given_frame: bool = False,
+    threshold: float = LOW_CONFIDENCE,
 ) -> dict:
     """Read every scene of a `render-scenes` folder and compare with its ground truth.
 
@@ -49,6 +50,9 @@ def evaluate_scenes(
     user would give them: what is still missed is the column model's (and the photo's), not the
     frame search's or the rod count's. Python only: it cannot be combined with `browser` or
     `columns`.
+
+    `threshold`: the flag threshold (read_abacus'), in Python and in the browser alike: a
+    higher one trades exact numbers for fewer silent wrong ones.
     """
     root = Path(root)
     if given_frame and (browser or columns):
@@ -67,7 +71,12 @@ def evaluate_scenes(
         t0 = time.perf_counter()
         try:
             reading = read_abacus(
-                load_photo(root / item["file"]), reader, markers=markers, frame_model=frame, **frame_and_count
+                load_photo(root / item["file"]),
+                reader,
+                markers=markers,
+                frame_model=frame,
+                threshold=threshold,
+                **frame_and_count,
             )
         except FrameNotFound as e:
             failures.append({"file": item["file"], "error": str(e), "code": e.code})
@@ -80,9 +89,13 @@ def evaluate_scenes(
             failures.append(_failure(item, reading, outcomes[-1]))
         if progress is not None:
             progress(1, len(items))
+    browser_side = None
+    if browser:
+        browser_side = in_browser(root, manifest, readings, browser, columns, markers, frame_model, threshold)
     return {
         "markers_in_scenes": manifest.get("markers"),
         "given_frame": given_frame,
+        "min_confidence": threshold,
         **figures(items, outcomes),
         "ms_per_frame": {
             "median": 1000 * float(np.median(seconds)) if seconds else None,
@@ -91,11 +104,7 @@ def evaluate_scenes(
         "runtime": getattr(reader, "runtime", ""),
         "by_condition": by_condition(items, outcomes),
         "failures": failures,
-        **(
-            {"browser": in_browser(root, manifest, readings, browser, columns, markers, frame_model)}
-            if browser
-            else {}
-        ),
+        **({"browser": browser_side} if browser else {}),
     }
 
 

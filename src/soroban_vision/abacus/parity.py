@@ -28,19 +28,28 @@ from pathlib import Path
 import numpy as np
 
 from soroban_vision.abacus.markers import MARKER_METHODS
+from soroban_vision.abacus.spec import LOW_CONFIDENCE
 
 
 def in_browser(
-    root: Path, manifest: dict, readings: dict, model: str | Path, columns, markers, frame_model: bool = False
+    root: Path,
+    manifest: dict,
+    readings: dict,
+    model: str | Path,
+    columns,
+    markers,
+    frame_model: bool = False,
+    threshold: float = LOW_CONFIDENCE,
 ) -> dict:
     """Read every scene of `manifest` in Chromium with the TF.js model folder `model` (and, with
-    `frame_model`, the shipped frame model's TF.js export for the scenes without markers)."""
+    `frame_model`, the shipped frame model's TF.js export for the scenes without markers), with
+    the flag threshold Python read with."""
     from soroban_vision.frame.detector import FRAME_MODEL_DIR
     from soroban_vision.runners.chromium import ChromiumRunner  # only this comparison needs a browser
 
     frame = FRAME_MODEL_DIR / "tfjs" if frame_model else None
     with ChromiumRunner(model, "wasm") as runner:
-        return _evaluate_in_browser(root, manifest, readings, runner, columns, markers, frame)
+        return _evaluate_in_browser(root, manifest, readings, runner, columns, markers, frame, threshold)
 
 
 def _read_one(runner, path: Path, options: dict, warm: bool) -> dict | str:
@@ -57,14 +66,16 @@ def _read_one(runner, path: Path, options: dict, warm: bool) -> dict | str:
         return str(e)
 
 
-def _evaluate_in_browser(root: Path, manifest: dict, python: dict, runner, columns, markers, frame) -> dict:
+def _evaluate_in_browser(
+    root: Path, manifest: dict, python: dict, runner, columns, markers, frame, threshold: float
+) -> dict:
     """The scenes read again in Chromium; see evaluate_scenes in abacus/evaluate.py."""
     by_markers = bool(manifest.get("markers")) and markers != "off"
     by_model = not by_markers and frame is not None
     # markers "auto" with a frame model: the frame model where the markers are not found, as in
     # Python and in an app that loads both (the demo)
     fallback = {"frame_model": frame} if by_markers and frame is not None and markers == "auto" else {}
-    base = {"columns": columns} if columns else {}
+    base = {"threshold": threshold, **({"columns": columns} if columns else {})}
     exact = py_exact = agree = same = not_found = 0
     ms, failures, corner_diffs = [], [], []
     found = {"python": [], "browser": []}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from soroban_vision.abacus.spec import MARKER_MODES, MAX_COLUMNS
+from soroban_vision.abacus.spec import LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS
 from soroban_vision.cli.quiet import quiet_tensorflow as quiet_tensorflow  # where commands import it
 from soroban_vision.preprocess import MAX_MEGAPIXELS
 
@@ -50,7 +50,8 @@ def markers_option(help: str, default: str = "auto", modes=MARKER_MODES):
 
 
 def reading_options(command):
-    """--columns, --markers, --model and --frame-model, shared by `read` and `evaluate-scenes`."""
+    """--columns, --markers, --model, --frame-model and --min-confidence, shared by `read`,
+    `evaluate-scenes` and `watch`."""
     options = [
         click.option(
             "--columns",
@@ -73,6 +74,15 @@ def reading_options(command):
             show_default=True,
             help="Without markers, ask the learned frame detector (models/frame) first, as the browser "
             "does; the outline search looks only when it sees no frame (--no-frame-model: only it).",
+        ),
+        click.option(
+            "--min-confidence",
+            type=click.FloatRange(min=0, max=1, min_open=True),
+            default=LOW_CONFIDENCE,
+            show_default=True,
+            metavar="P",
+            help="Flag a column read less sure than this (calibrated) instead of giving its digit. "
+            "Higher: fewer wrong digits given, more columns flagged (docs/accuracy.md measures both).",
         ),
     ]
     for option in reversed(options):

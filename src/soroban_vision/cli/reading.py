@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from soroban_vision.abacus.spec import LOW_CONFIDENCE
 from soroban_vision.cli.group import main
 from soroban_vision.cli.options import (
     emit_json,
@@ -32,7 +33,9 @@ from soroban_vision.cli.options import (
     type=click.Path(path_type=Path),
     help="Draw frame, columns and digits over the photo into this PNG (one image only).",
 )
-def read(images, columns, markers, model, frame_model, max_megapixels, json_out, annotate) -> None:
+def read(
+    images, columns, markers, model, frame_model, min_confidence, max_megapixels, json_out, annotate
+) -> None:
     """Read the number shown on a whole soroban in each photo.
 
     A photo that cannot be read gets an entry with its error and the others are still read.
@@ -55,6 +58,7 @@ def read(images, columns, markers, model, frame_model, max_megapixels, json_out,
                 columns,
                 markers,
                 classifier=classifier,
+                threshold=min_confidence,
                 max_megapixels=max_megapixels,
                 frame_model=frame_model,
             )
@@ -117,7 +121,7 @@ def _reading_lines(path, reading) -> str:
     help="Write the columns' reliability diagram (confidence against accuracy) as a PNG.",
 )
 def evaluate_scenes(
-    scenes, columns, markers, model, frame_model, browser, tfjs, given_frame, json_out, plot
+    scenes, columns, markers, model, frame_model, min_confidence, browser, tfjs, given_frame, json_out, plot
 ) -> None:
     """Whole-soroban accuracy on a render-scenes folder: exact numbers, silent wrong numbers,
     flags, frames not found, corners, columns, calibration and time, per condition too."""
@@ -144,6 +148,7 @@ def evaluate_scenes(
             progress=progress_to(bar),
             frame_model=frame_model,
             given_frame=given_frame,
+            threshold=min_confidence,
         )
     if not to_stdout(json_out):
         scenes_summary(r)
@@ -173,7 +178,9 @@ def scenes_summary(r: dict) -> None:
                 table.add_row(f"  {key}={value}", *_figure_cells(g))
     console = Console(highlight=False, soft_wrap=True, width=max(100, shutil.get_terminal_size().columns))
     given = ", frame and rod count given from the labels" if r.get("given_frame") else ""
-    console.print(f"scenes: {r['n']} (markers: {r['markers_in_scenes']}{given})")
+    strict = r.get("min_confidence", LOW_CONFIDENCE)
+    strict = f", columns read below {strict:g} flagged" if strict != LOW_CONFIDENCE else ""
+    console.print(f"scenes: {r['n']} (markers: {r['markers_in_scenes']}{given}{strict})")
     console.print(table)
     c, t = r["corner_error_pct_of_width"], r["ms_per_frame"]
     if c["median"] is not None:

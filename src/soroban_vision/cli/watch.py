@@ -38,7 +38,17 @@ from soroban_vision.cli.options import json_option, reading_options, to_stdout
 )
 @json_option("the events, one object per line (NDJSON: steady, then end)")
 def watch(
-    video, camera, columns, markers, model, frame_model, steady_frames, max_frames, show, json_out
+    video,
+    camera,
+    columns,
+    markers,
+    model,
+    frame_model,
+    min_confidence,
+    steady_frames,
+    max_frames,
+    show,
+    json_out,
 ) -> None:
     """Read the soroban in front of a camera, or in a VIDEO file, and print each number once
     it is steady (the same number, confidently read, with the frame still). Ctrl-C stops.
@@ -50,7 +60,7 @@ def watch(
         raise click.UsageError("give a VIDEO file or --camera N, not both")
     window = _open_window() if show else None
     classifier = load_column_classifier(model)
-    stabilizer = abacus.Stabilizer(frames=steady_frames)
+    stabilizer = abacus.Stabilizer(frames=steady_frames, min_confidence=min_confidence)
     quiet = to_stdout(json_out)
     with (
         open_video(video if video is not None else camera or 0) as source,
@@ -63,7 +73,15 @@ def watch(
         )
         try:
             stream = watch(
-                source, classifier, columns, markers, stabilizer, max_frames, on_frame, frame_model
+                source,
+                classifier,
+                columns,
+                markers,
+                stabilizer,
+                max_frames,
+                on_frame,
+                frame_model,
+                threshold=min_confidence,
             )
             for event in stream:
                 events(event)
