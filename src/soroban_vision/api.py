@@ -53,11 +53,13 @@ def read_abacus(
     markers). corners: the frame's four corners in the image's pixels, clockwise from the
     top-left, used as given. Files and PIL images are turned upright by their EXIF
     orientation, as a browser shows them: corners given and returned are in the upright
-    image's pixels. max_megapixels: a file or PIL image with more pixels is refused
-    (too_many_pixels) before it is decoded. frame_model: without markers, ask the learned frame
-    detector (models/frame) first, as the browser does, and the outline search only when it sees
-    no frame (True, the default); False: the outline search only. Returns an `AbacusReading`: number, digits,
-    confidences, flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there
+    image's pixels. threshold: the flag threshold (default: the spec's low_confidence, 0.8): a
+    column read less sure is flagged, not given (`--min-confidence`). max_megapixels: a file or
+    PIL image with more pixels is refused (too_many_pixels) before it is decoded. frame_model:
+    without markers, ask the learned frame detector (models/frame) first, as the browser does,
+    and the outline search only when it sees no frame (True, the default); False: the outline
+    search only. Returns an `AbacusReading`: number, digits, confidences, flagged_columns,
+    corners, method, warnings. Raises `FrameNotFound` when there
     is no soroban to read, `UsageError` on bad input; both have a stable `.code`."""
     from soroban_vision import abacus
 
