@@ -66,21 +66,13 @@ def evaluate_scenes(
     items = manifest["items"]
     readings: dict[str, AbacusReading] = {}
     seconds, failures, outcomes = [], [], []
+    options = {"markers": markers, "frame_model": frame, "threshold": threshold}
     for item in items:
-        frame_and_count = _given_frame(item) if given_frame else {"columns": columns}
         t0 = time.perf_counter()
-        try:
-            reading = read_abacus(
-                load_photo(root / item["file"]),
-                reader,
-                markers=markers,
-                frame_model=frame,
-                threshold=threshold,
-                **frame_and_count,
-            )
-        except FrameNotFound as e:
-            failures.append({"file": item["file"], "error": str(e), "code": e.code})
-            reading = None
+        got = _read_scene(root, item, reader, **options, **_frame_and_count(item, given_frame, columns))
+        reading = got if isinstance(got, AbacusReading) else None
+        if reading is None:
+            failures.append(got)
         else:
             readings[item["file"]] = reading
             seconds.append(time.perf_counter() - t0)
@@ -121,8 +113,18 @@ def _failure(item: dict, reading: AbacusReading, result: dict) -> dict:
     }
 
 
-def _given_frame(item: dict) -> dict:
-    """read_abacus's corners and columns from a scene's labels."""
+def _read_scene(root: Path, item: dict, reader, **options) -> AbacusReading | dict:
+    """One scene's reading, or its failure entry when no frame was found."""
+    try:
+        return read_abacus(load_photo(root / item["file"]), reader, **options)
+    except FrameNotFound as e:
+        return {"file": item["file"], "error": str(e), "code": e.code}
+
+
+def _frame_and_count(item: dict, given_frame: bool, columns: int | None) -> dict:
+    """read_abacus's corners and columns: the labels' with `given_frame`, else the user's columns."""
+    if not given_frame:
+        return {"columns": columns}
     if "corners" not in item or "digits" not in item:
         raise UsageError(
             f"{item.get('file', 'a scene')} has no labelled corners and digits for --given-frame",
