@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from soroban_vision import load_column_classifier, read_abacus
+from soroban_vision.abacus import Stabilizer
 from soroban_vision.render.scene import render_scene
 from soroban_vision.watch import open_video, watch
 from tests.conftest import assert_one_line_error, run_cli
@@ -98,10 +99,11 @@ def test_a_shot_read_less_sure_than_min_confidence_is_never_steady(clip):
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [e["number"] for e in events if e["event"] == "steady"] == [sure], (least, unsure)
     assert events[-1]["frames_read"] == 16
-    # the readings themselves flag it, not only the Stabilizer: watch reads with the threshold
+    # the readings themselves flag it, not only the Stabilizer: watch reads with its threshold
     readings = []
+    stabilizer = Stabilizer(min_confidence=between)
     with open_video(clip) as video:
-        for _ in watch(video, classifier, threshold=between, on_frame=lambda f, r, n: readings.append(r)):
+        for _ in watch(video, classifier, stabilizer=stabilizer, on_frame=lambda f, r, n: readings.append(r)):
             pass
     frames_of = {FIRST: range(0, 8), SECOND: range(11, 19)}
     assert all(readings[i].number is None for i in frames_of[unsure])

@@ -92,15 +92,14 @@ def watch(
     max_frames: int | None = None,
     on_frame=None,
     frame_model: bool = True,
-    threshold: float | None = None,
 ) -> Iterator[dict]:
     """Read every frame; yield a "steady" event each time the Stabilizer accepts a number other
     than the last one it accepted, and an "end" event with counts and timing last (also after
     Ctrl-C, which is how a camera is stopped). A frame without a readable soroban (no frame,
     too small) counts as no reading. `on_frame(frame, reading or None, steady number or None)`
-    sees every frame (the preview window); when it returns False, watching stops. `threshold`:
-    read_abacus' flag threshold (the spec's low_confidence by default); give the Stabilizer
-    the same as its min_confidence."""
+    sees every frame (the preview window); when it returns False, watching stops. Frames are
+    read with the Stabilizer's min_confidence as their flag threshold, so one number decides
+    both which columns are read and which digits are held."""
     from soroban_vision import abacus
 
     abacus.check_options(columns, markers)
@@ -112,7 +111,7 @@ def watch(
                 break
             seen += 1
             t0 = time.perf_counter()
-            reading = _read(frame, classifier, columns, markers, frame_model, threshold)
+            reading = _read(frame, classifier, columns, markers, frame_model, stabilizer.min_confidence)
             ms.append((time.perf_counter() - t0) * 1000)
             number = None
             if reading is None:
@@ -143,7 +142,7 @@ def watch(
     }
 
 
-def _read(frame: Frame, classifier, columns, markers, frame_model: bool = True, threshold=None):
+def _read(frame: Frame, classifier, columns, markers, frame_model: bool, threshold: float):
     from soroban_vision.api import read_abacus
 
     try:

@@ -81,7 +81,6 @@ def watch(
                 max_frames,
                 on_frame,
                 frame_model,
-                threshold=min_confidence,
             )
             for event in stream:
                 events(event)
