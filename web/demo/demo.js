@@ -328,7 +328,8 @@ function show() {
  */
 function rodCounts(live) {
   if (live.rods.given) return [];
-  if (live.rods.uncertain && !(mode === "camera" && stabilizer.vouches(live.rods))) return [live.rods.count, live.rods.rival].filter((n) => n !== null);
+  const vouched = mode === "camera" && stabilizer.vouches(live.rods);
+  if (live.rods.uncertain && !vouched) return [live.rods.count, live.rods.rival].filter((n) => n !== null);
   if (mode === "camera" && stabilizer.rodsVary) return [...new Set([live.rods.count, ...stabilizer.counts])];
   return [];
 }

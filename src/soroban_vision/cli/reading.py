@@ -178,8 +178,8 @@ def scenes_summary(r: dict) -> None:
                 table.add_row(f"  {key}={value}", *_figure_cells(g))
     console = Console(highlight=False, soft_wrap=True, width=max(100, shutil.get_terminal_size().columns))
     given = ", frame and rod count given from the labels" if r.get("given_frame") else ""
-    strict = r.get("min_confidence", LOW_CONFIDENCE)
-    strict = f", columns read below {strict:g} flagged" if strict != LOW_CONFIDENCE else ""
+    floor = r.get("min_confidence", LOW_CONFIDENCE)
+    strict = f", columns read below {floor:g} flagged" if floor != LOW_CONFIDENCE else ""
     console.print(f"scenes: {r['n']} (markers: {r['markers_in_scenes']}{given}{strict})")
     console.print(table)
     c, t = r["corner_error_pct_of_width"], r["ms_per_frame"]
