@@ -136,7 +136,7 @@ export interface ReadOptions {
   debug?: boolean;
 }
 
-/** read: a digit; hidden: confidence below the threshold (a hand over it, glare, or unsure); out_of_frame: its crop is partly outside the picture. */
+/** read: a digit; hidden: confidence below the threshold (a hand over it, glare, or unsure), or a digit that changes when its crop moves a few pixels; out_of_frame: its crop is partly outside the picture. */
 export type ColumnStatus = "read" | "hidden" | "out_of_frame";
 
 export interface AbacusColumn extends Omit<ColumnReading, "digit"> {
@@ -146,6 +146,8 @@ export interface AbacusColumn extends Omit<ColumnReading, "digit"> {
   digit: number | null;
   /** The column's crop in the source's pixels, clockwise from the top-left. */
   quad: Point[];
+  /** false when the model reads another digit from the crop moved by the spec's flags.steady_shifts (the column is then hidden). */
+  steady: boolean;
 }
 
 export interface AbacusReading {

@@ -1,7 +1,7 @@
 """Which columns a reading may count as digits. A column is "read", "hidden" (its confidence is
-below the flag threshold: a hand or finger over its beads, glare, or the model unsure) or
-"out_of_frame" (too much of its crop lies outside the image). A read column beside a hidden one
-must be surer (beside_hidden). Only read columns are digits; the number exists only when every
+below the flag threshold: a hand or finger over its beads, glare, or the model unsure; or its
+digit changes when its crop moves a little, by steady_shifts) or "out_of_frame" (too much of its
+crop lies outside the image). A read column beside a hidden one must be surer (beside_hidden). Only read columns are digits; the number exists only when every
 column is read, and its text marks the others ("12?45").
 web/src/abacus/flags.js is the same rule; the spec's `flags` holds its constants."""
 
@@ -17,21 +17,33 @@ READ, HIDDEN, OUT_OF_FRAME = "read", "hidden", "out_of_frame"
 STATUSES = (READ, HIDDEN, OUT_OF_FRAME)
 OUT_OF_FRAME_SHARE = float(SPEC["flags"]["out_of_frame_share"])
 BESIDE_HIDDEN = float(SPEC["flags"]["beside_hidden"])
+STEADY_SHIFTS = [(float(dx), float(dy)) for dx, dy in SPEC["flags"]["steady_shifts"]]
 UNREAD = SPEC["flags"]["unread_mark"]
 
 
-def column_status(confidence: float, outside: float, threshold: float) -> str:
-    """A column's status from its confidence and the share of its crop outside the image."""
+def column_status(confidence: float, outside: float, threshold: float, steady: bool = True) -> str:
+    """A column's status from its confidence, the share of its crop outside the image, and
+    whether its digit holds in its shifted crops (`steady`)."""
     if outside > OUT_OF_FRAME_SHARE:
         return OUT_OF_FRAME
-    return READ if confidence >= threshold else HIDDEN
+    return READ if confidence >= threshold and steady else HIDDEN
 
 
-def column_statuses(confidences, outsides, threshold: float) -> list[str]:
+def needs_views(confidence: float, outside: float, threshold: float) -> bool:
+    """Whether a column's shifted crops are read: only one its confidence would let be read."""
+    return column_status(confidence, outside, threshold) == READ
+
+
+def column_statuses(confidences, outsides, threshold: float, steady=None) -> list[str]:
     """Each column's status: `column_status`, then a read column beside a hidden one is hidden
     too unless at least BESIDE_HIDDEN (or `threshold`) sure, since a hand seldom ends where a
-    crop does and a half-covered rod can read confidently wrong."""
-    first = [column_status(c, o, threshold) for c, o in zip(confidences, outsides, strict=True)]
+    crop does and a half-covered rod can read confidently wrong. `steady`: per column, whether
+    its digit holds in its shifted crops (default: every one)."""
+    steady = [True] * len(confidences) if steady is None else steady
+    first = [
+        column_status(c, o, threshold, s)
+        for c, o, s in zip(confidences, outsides, steady, strict=True)
+    ]
     sure = max(threshold, BESIDE_HIDDEN)
     beside = [HIDDEN in first[max(i - 1, 0) : i] + first[i + 1 : i + 2] for i in range(len(first))]
     return [

@@ -11,7 +11,8 @@
    count is the candidate layout's that reads best (`rods.choose_count`), unless given; the
    reading says how sure that count is, and warns when it is not.
 4. Flags (`flags`): a column below the confidence threshold is "hidden" (so is one beside it
-   that is not quite sure) and one whose crop is partly outside the image "out_of_frame";
+   that is not quite sure, and one whose digit changes when its crop moves a few pixels: its
+   shifted crops are read in one more batch) and one whose crop is partly outside the image "out_of_frame";
    neither is a digit. A count with many hidden columns is unsure. The number is given only when
    every column is read (else None, and its text marks the unread columns: "12?45").
 """
@@ -29,14 +30,16 @@ from soroban_vision.abacus.flags import (
     HIDDEN,
     OUT_OF_FRAME,
     READ,
+    STEADY_SHIFTS,
     column_statuses,
+    needs_views,
     number_text,
     outside_share,
 )
 from soroban_vision.abacus.locate import frame_options
 from soroban_vision.abacus.markers import MARKER_METHODS
 from soroban_vision.abacus.photo import Photo
-from soroban_vision.abacus.rods import RodCount, choose_count, column_quads
+from soroban_vision.abacus.rods import RodCount, choose_count, column_quads, shifted_homography
 from soroban_vision.abacus.spec import LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, SPEC, message
 from soroban_vision.beads import to_number
 from soroban_vision.errors import UsageError
@@ -56,6 +59,7 @@ class Column:
     quad: list[list[float]]
     heaven: dict = field(default_factory=dict)
     earth: dict = field(default_factory=dict)
+    steady: bool = True  # the digit holds in the crop's shifted views (False: hidden)
 
 
 @dataclass
@@ -136,8 +140,8 @@ def read_abacus(
     frames, method, warnings = frame_options(
         photo.gray, columns, markers, photo.colour, FRAMES_READ, given, frame_model
     )
-    found, quads, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
-    cols, rods = _flagged(photo, quads, results, rods, threshold)
+    found, quads, homs, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
+    cols, rods = _flagged(photo, quads, homs, results, rods, threshold, reader)
     if method not in MARKER_METHODS and columns is None:  # markers mark the frame's true ends
         rods = _beyond_ends(photo, found, rods, reader)
     warnings += _flag_warnings(cols, rods)
@@ -154,12 +158,17 @@ def read_abacus(
     )
 
 
-def _flagged(photo: Photo, quads, results, rods: RodCount, threshold: float):
+def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: float, reader):
     """The columns with their statuses (`flags.column_statuses`), and the rod count once their
     flags are known (`RodCount.with_hidden`)."""
     height, width = photo.gray.shape
     confidences = [r["confidence"] for r in results]
-    statuses = column_statuses(confidences, [outside_share(q, width, height) for q in quads], threshold)
+    outsides = [outside_share(q, width, height) for q in quads]
+    viewed = [i for i, (c, o) in enumerate(zip(confidences, outsides, strict=True)) if needs_views(c, o, threshold)]
+    steady = _steady(photo.gray, [homs[i] for i in viewed], [results[i]["digit"] for i in viewed], reader)
+    steady_of = dict(zip(viewed, steady, strict=True))
+    steadies = [steady_of.get(i, True) for i in range(len(results))]
+    statuses = column_statuses(confidences, outsides, threshold, steadies)
     cols = [
         Column(
             i,
@@ -169,17 +178,30 @@ def _flagged(photo: Photo, quads, results, rods: RodCount, threshold: float):
             _round(photo.to_photo(q)),
             r["heaven"],
             r["earth"],
+            steadies[i],
         )
         for i, (s, r, q) in enumerate(zip(statuses, results, quads, strict=True))
     ]
-    # hidden by its own confidence, not only beside another
-    return cols, rods.with_hidden([c.status == HIDDEN and c.confidence < threshold for c in cols])
+    # hidden by its own reading, not only beside another
+    own = [c.status == HIDDEN and (c.confidence < threshold or not c.steady) for c in cols]
+    return cols, rods.with_hidden(own)
+
+
+def _steady(gray: np.ndarray, homs: list, digits: list[int], reader) -> list[bool]:
+    """Whether each crop's digit is read again from every one of its shifted views (STEADY_SHIFTS),
+    all of them in one batch."""
+    if not homs or not STEADY_SHIFTS:
+        return [True] * len(homs)
+    shifted = [shifted_homography(h, dx, dy) for h in homs for dx, dy in STEADY_SHIFTS]
+    views = reader.read_inputs(_crops(gray, shifted))
+    k = len(STEADY_SHIFTS)
+    return [all(v["digit"] == d for v in views[i * k : (i + 1) * k]) for i, d in enumerate(digits)]
 
 
 def _beyond_ends(photo: Photo, corners: np.ndarray, rods: RodCount, reader) -> RodCount:
     """The count once the crops one pitch past its first and last rods are read (`with_beyond`)."""
     side_frac = next(c["side_frac"] for c in rods.candidates if c["rods"] == rods.count)
-    quads, results = _read_layout(photo.gray, corners, rods.count, side_frac, reader, (-1, rods.count))
+    quads, _, results = _read_layout(photo.gray, corners, rods.count, side_frac, reader, (-1, rods.count))
     height, width = photo.gray.shape
     outsides = [outside_share(q, width, height) for q in quads]
     return rods.with_beyond([r["confidence"] for r in results], outsides)
@@ -200,7 +222,7 @@ def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
 
 
 def _most_confident(gray: np.ndarray, frames: list, reader, given: bool):
-    """(frame corners, column quads, readings, RodCount) of the frame and layout read most
+    """(frame corners, column quads, their homographies, readings, RodCount) of the frame and layout read most
     confidently.
 
     The frame, among the likeliest few, and the rod count are settled by the column model
@@ -212,7 +234,7 @@ def _most_confident(gray: np.ndarray, frames: list, reader, given: bool):
             break  # the likeliest frame reads well: the others are not looked at
         margin = OTHER_FRAME_MARGIN if k else 0.0  # a part of the soroban may read well too
         read = [_read_layout(gray, quad, rods, side_frac, reader) for rods, side_frac, _ in layouts]
-        logs = [float(np.mean([np.log(max(r["confidence"], 1e-6)) for r in results])) for _, results in read]
+        logs = [float(np.mean([np.log(max(r["confidence"], 1e-6)) for r in results])) for *_, results in read]
         chosen, rods = choose_count(layouts, logs, given)
         if best is None or logs[chosen] - margin > best[0]:
             best = (logs[chosen] - margin, quad, *read[chosen], rods)
@@ -220,13 +242,16 @@ def _most_confident(gray: np.ndarray, frames: list, reader, given: bool):
 
 
 def _read_layout(gray, corners, rods, side_frac, reader, indices=None):
-    """The column quads of one layout (or of its `indices`), and the model's readings of their crops."""
+    """The column quads of one layout (or of its `indices`), their homographies, and the model's
+    readings of their crops."""
     quads, homs = column_quads(corners, rods, side_frac, indices)
+    return quads, homs, reader.read_inputs(_crops(gray, homs))
+
+
+def _crops(gray: np.ndarray, homs: list) -> np.ndarray:
+    """The model input: each homography's crop, gray / divide_by as the contract says."""
     divide_by = preprocess.SPEC["scale"]["divide_by"]
-    crops = np.stack(
-        [(warp_gray(gray, h, WIDTH, HEIGHT) / divide_by).astype(np.float32)[..., None] for h in homs]
-    )
-    return quads, reader.read_inputs(crops)
+    return np.stack([(warp_gray(gray, h, WIDTH, HEIGHT) / divide_by).astype(np.float32)[..., None] for h in homs])
 
 
 def _round(points: np.ndarray) -> list[list[float]]:

@@ -118,6 +118,15 @@ def crop_homography(quad) -> np.ndarray:
     return cv2.getPerspectiveTransform(rect, np.asarray(quad, np.float32)).astype(np.float64)
 
 
+def shifted_homography(hom: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """`hom` (crop pixels to photo pixels) for the crop moved by (dx, dy) crop pixels: hom times
+    a translation, its last column summed term by term as crops.js sums it."""
+    out = np.array(hom, np.float64)
+    for r in range(3):
+        out[r, 2] = float(hom[r, 0]) * dx + float(hom[r, 1]) * dy + float(hom[r, 2])
+    return out
+
+
 def column_quads(
     corners: np.ndarray, rods: int, side_frac: float, indices=None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -42,14 +42,33 @@ function warpCrops(photo, homs, spec, crops, offset) {
 export function layoutCrops(photo, corners, layouts, spec) {
   const total = layouts.reduce((n, l) => n + l.rods, 0);
   const crops = new Float32Array(total * spec.width * spec.height);
-  const quadsOf = [];
+  const quadsOf = [], homsOf = [];
   let offset = 0;
   for (const layout of layouts) {
     const { quads, homs } = columnQuads(corners, layout.rods, layout.sideFrac, spec);
     offset = warpCrops(photo, homs, spec, crops, offset);
     quadsOf.push(quads);
+    homsOf.push(homs);
   }
-  return { crops, total, quadsOf };
+  return { crops, total, quadsOf, homsOf };
+}
+
+/**
+ * `hom` (crop pixels to photo pixels) for the crop moved by (dx, dy) crop pixels
+ * (rods.shifted_homography): hom times a translation, its last column summed term by term.
+ */
+export function shiftedHomography(hom, dx, dy) {
+  const out = Float64Array.from(hom); // row-major 3x3
+  for (let r = 0; r < 3; r++) out[r * 3 + 2] = hom[r * 3] * dx + hom[r * 3 + 1] * dy + hom[r * 3 + 2];
+  return out;
+}
+
+/** Each homography's crop moved by every one of `shifts` ([dx, dy] crop pixels), in that order, one after the other. */
+export function shiftedCrops(photo, homs, shifts, spec) {
+  const shifted = homs.flatMap((hom) => shifts.map(([dx, dy]) => shiftedHomography(hom, dx, dy)));
+  const crops = new Float32Array(shifted.length * spec.width * spec.height);
+  warpCrops(photo, shifted, spec, crops, 0);
+  return { crops, n: shifted.length };
 }
 
 /** The crops one pitch past a layout's first and last rods (abacus.read._beyond_ends), and their quads. */

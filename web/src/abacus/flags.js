@@ -1,6 +1,7 @@
 // Which columns a reading may count as digits (abacus/flags.py, ported): "read", "hidden" (its
 // confidence below the flag threshold: a hand or finger over its beads, glare, or the model
-// unsure) or "out_of_frame" (too much of its crop outside the image). A read column beside a
+// unsure; or its digit changes when its crop moves by FLAGS.steady_shifts) or "out_of_frame"
+// (too much of its crop outside the image). A read column beside a
 // hidden one must be surer (beside_hidden). Only read columns are digits; the number exists only
 // when every column is read, and its text marks the others.
 
@@ -8,18 +9,27 @@ import { FLAGS } from "./spec.js";
 
 export const READ = "read", HIDDEN = "hidden", OUT_OF_FRAME = "out_of_frame";
 
-/** A column's status from its confidence and the share of its crop outside the image. */
-export function columnStatus(confidence, outside, threshold) {
+/**
+ * A column's status from its confidence, the share of its crop outside the image, and whether
+ * its digit holds in its shifted crops (`steady`).
+ */
+export function columnStatus(confidence, outside, threshold, steady = true) {
   if (outside > FLAGS.out_of_frame_share) return OUT_OF_FRAME;
-  return confidence >= threshold ? READ : HIDDEN;
+  return confidence >= threshold && steady ? READ : HIDDEN;
+}
+
+/** Whether a column's shifted crops are read (flags.needs_views): only one its confidence would let be read. */
+export function needsViews(confidence, outside, threshold) {
+  return columnStatus(confidence, outside, threshold) === READ;
 }
 
 /**
  * Each column's status (flags.column_statuses): columnStatus, then a read column beside a hidden
- * one is hidden too unless at least FLAGS.beside_hidden (or threshold) sure.
+ * one is hidden too unless at least FLAGS.beside_hidden (or threshold) sure. `steady`: per
+ * column, whether its digit holds in its shifted crops (default: every one).
  */
-export function columnStatuses(confidences, outsides, threshold) {
-  const first = confidences.map((c, i) => columnStatus(c, outsides[i], threshold));
+export function columnStatuses(confidences, outsides, threshold, steady = null) {
+  const first = confidences.map((c, i) => columnStatus(c, outsides[i], threshold, steady === null || steady[i]));
   const sure = Math.max(threshold, FLAGS.beside_hidden);
   return first.map((s, i) =>
     s === READ && confidences[i] < sure && (first[i - 1] === HIDDEN || first[i + 1] === HIDDEN) ? HIDDEN : s);

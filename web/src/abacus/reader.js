@@ -14,7 +14,8 @@
 //    through a homography, classified in ONE model call; the layout read most confidently wins
 //    (rods.js chooseCount has the last word on the count, and says how sure it is).
 // 4. Flags (flags.js): a column below the confidence threshold is "hidden" (so is one beside it
-//    that is not quite sure), one whose crop is partly outside the image "out_of_frame"; neither
+//    that is not quite sure, and one whose digit changes when its crop moves a few pixels: its
+//    shifted crops are read in one more model call), one whose crop is partly outside the image "out_of_frame"; neither
 //    is a digit. A count with many hidden columns is unsure. `number` is null unless every
 //    column is read, and `text` marks the unread columns: "12?45".
 
@@ -24,15 +25,15 @@ import { pixelsOf } from "../classifier/pixels.js";
 import { ContractError } from "../errors.js";
 import { pairwiseSum } from "../numeric/numpy.js";
 import { roundPoints } from "../numeric/round.js";
-import { beyondEndCrops, layoutCrops } from "./crops.js";
-import { columnStatuses, HIDDEN, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
+import { beyondEndCrops, layoutCrops, shiftedCrops } from "./crops.js";
+import { columnStatuses, HIDDEN, needsViews, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
 import { locate } from "./locate.js";
 import { loadMarkerDetector, MARKER_METHODS } from "./markers.js";
 import { loadOpenCV } from "./opencv.js";
 import { loadFrameDetector } from "../frame/load.js";
 import { prepare } from "./photo.js";
 import { chooseCount, withBeyond, withHidden } from "./rods.js";
-import { LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
+import { FLAGS, LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
 
 /**
  * Load the column classifier (contract, checksums, golden self-check) and, unless markers
@@ -113,15 +114,18 @@ class AbacusReader {
     const frame = markers === "on" ? null : this.frame;
     const { corners, method, layouts, warnings } = await locate(photo, columns, markers, given, detector, options.track === true, frame);
     lap("locate");
-    const { crops, total, quadsOf } = layoutCrops(photo, corners, layouts, this.spec);
+    const { crops, total, quadsOf, homsOf } = layoutCrops(photo, corners, layouts, this.spec);
     lap("crops");
     const readings = await this.readCrops(crops, total);
     lap("model");
     const best = mostConfident(layouts, readings, columns !== null);
 
     const quads = quadsOf[best.k];
-    const statuses = columnStatuses(
-      best.results.map((r) => r.confidence), quads.map((q) => outsideShare(q, photo.width, photo.height)), threshold);
+    const confidences = best.results.map((r) => r.confidence);
+    const outsides = quads.map((q) => outsideShare(q, photo.width, photo.height));
+    const steady = await this.steady(photo, homsOf[best.k], best.results, confidences.map((c, i) => needsViews(c, outsides[i], threshold)));
+    lap("views");
+    const statuses = columnStatuses(confidences, outsides, threshold, steady);
     const cols = best.results.map((r, i) => ({
       index: i,
       status: statuses[i],
@@ -130,9 +134,10 @@ class AbacusReader {
       quad: roundPoints(photo.toPhoto(quads[i])),
       heaven: r.heaven,
       earth: r.earth,
+      steady: steady[i],
     }));
-    // hidden by its own confidence, not only beside another
-    let rods = withHidden(best.rods, cols.map((c) => c.status === HIDDEN && c.confidence < threshold));
+    // hidden by its own reading, not only beside another
+    let rods = withHidden(best.rods, cols.map((c) => c.status === HIDDEN && (c.confidence < threshold || !c.steady)));
     if (!MARKER_METHODS.includes(method) && columns === null) { // markers mark the frame's true ends
       rods = await this.beyondEnds(photo, corners, layouts[best.k], rods);
       lap("ends");
@@ -169,6 +174,23 @@ class AbacusReader {
   async readCrops(crops, n) {
     const { heaven, earth } = await this.classifier.infer(crops, n);
     return decode(heaven, earth, this.classifier.heads.threshold, this.classifier.heads.calibration);
+  }
+
+  /**
+   * abacus.read._steady: whether each column's digit is read again from every one of its
+   * shifted crops (FLAGS.steady_shifts), for the columns `viewed` says, all in one model call.
+   */
+  async steady(photo, homs, results, viewed) {
+    const shifts = FLAGS.steady_shifts;
+    const which = homs.map((_, i) => i).filter((i) => viewed[i]);
+    const steady = homs.map(() => true);
+    if (which.length === 0 || shifts.length === 0) return steady;
+    const { crops, n } = shiftedCrops(photo, which.map((i) => homs[i]), shifts, this.spec);
+    const views = await this.readCrops(crops, n);
+    which.forEach((i, k) => {
+      steady[i] = views.slice(k * shifts.length, (k + 1) * shifts.length).every((v) => v.digit === results[i].digit);
+    });
+    return steady;
   }
 
   /** abacus.read._beyond_ends: the count once the crops one pitch past its first and last rods are read. */
