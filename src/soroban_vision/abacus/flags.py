@@ -18,6 +18,7 @@ STATUSES = (READ, HIDDEN, OUT_OF_FRAME)
 OUT_OF_FRAME_SHARE = float(SPEC["flags"]["out_of_frame_share"])
 BESIDE_HIDDEN = float(SPEC["flags"]["beside_hidden"])
 STEADY_SHIFTS = [(float(dx), float(dy)) for dx, dy in SPEC["flags"]["steady_shifts"]]
+STEADY_BELOW = float(SPEC["flags"]["steady_below"])
 UNREAD = SPEC["flags"]["unread_mark"]
 
 
@@ -30,8 +31,9 @@ def column_status(confidence: float, outside: float, threshold: float, steady: b
 
 
 def needs_views(confidence: float, outside: float, threshold: float) -> bool:
-    """Whether a column's shifted crops are read: only one its confidence would let be read."""
-    return column_status(confidence, outside, threshold) == READ
+    """Whether a column's shifted crops are read: only one its confidence would let be read, and
+    below STEADY_BELOW (surer ones are taken as steady: the views cost time in every frame)."""
+    return column_status(confidence, outside, threshold) == READ and confidence < STEADY_BELOW
 
 
 def column_statuses(confidences, outsides, threshold: float, steady=None) -> list[str]:

@@ -18,9 +18,12 @@ export function columnStatus(confidence, outside, threshold, steady = true) {
   return confidence >= threshold && steady ? READ : HIDDEN;
 }
 
-/** Whether a column's shifted crops are read (flags.needs_views): only one its confidence would let be read. */
+/**
+ * Whether a column's shifted crops are read (flags.needs_views): only one its confidence would let
+ * be read, and below FLAGS.steady_below.
+ */
 export function needsViews(confidence, outside, threshold) {
-  return columnStatus(confidence, outside, threshold) === READ;
+  return columnStatus(confidence, outside, threshold) === READ && confidence < FLAGS.steady_below;
 }
 
 /**
