@@ -229,13 +229,13 @@ def _figures(test: dict, seed, errors: str) -> str:
         ),
         (
             "wide renders, held out (seeds 777001 with markers / 777002 without, 200 each)",
-            "exact 38.5% / 34.0% (76.2% / 70.8% of the scenes without a hand), silent wrong 2.5% / 2.0%, "
+            "exact 38.5% / 34.0% (76.2% / 70.8% of the scenes without a hand), silent wrong 2.5% / 1.5%, "
             "covered columns flagged 68% / 52%",
             "`render-scenes ... --variety wide`, then `evaluate-scenes --browser` (docs/accuracy.md)",
         ),
         (
             "3D renders, held out (seeds 888001 / 888002, 200 each; training saw other Blender scenes)",
-            "exact 36.5% / 26.0% (68.3% / 52.0% without a hand), silent wrong 5.0% / 6.0%, "
+            "exact 36.5% / 26.0% (68.3% / 52.0% without a hand), silent wrong 4.5% / 5.0%, "
             "covered columns flagged 75% / 41%",
             "`soroban-vision render-3d ...` (make photoreal), then `evaluate-scenes --browser`",
         ),
