@@ -38,7 +38,8 @@ const [cases, homs, shifts] = JSON.parse(process.argv[1]);
 console.log(JSON.stringify({
   statuses: cases.map(([c, o, t, s]) => columnStatuses(c, o, t, s)),
   views: cases.map(([c, o, t]) => c.map((x, i) => needsViews(x, o[i], t))),
-  shifted: homs.map((h) => shifts.map(([dx, dy]) => Array.from(shiftedHomography(Float64Array.from(h.flat()), dx, dy)))),
+  shifted: homs.map((h) => shifts.map(([dx, dy]) =>
+    Array.from(shiftedHomography(Float64Array.from(h.flat()), dx, dy)))),
 }));
 """
 

@@ -1,8 +1,9 @@
 """Which columns a reading may count as digits. A column is "read", "hidden" (its confidence is
 below the flag threshold: a hand or finger over its beads, glare, or the model unsure; or its
 digit changes when its crop moves a little, by steady_shifts) or "out_of_frame" (too much of its
-crop lies outside the image). A read column beside a hidden one must be surer (beside_hidden). Only read columns are digits; the number exists only when every
-column is read, and its text marks the others ("12?45").
+crop lies outside the image). A read column beside a hidden one must be surer (beside_hidden).
+Only read columns are digits; the number exists only when every column is read, and its text
+marks the others ("12?45").
 web/src/abacus/flags.js is the same rule; the spec's `flags` holds its constants."""
 
 from __future__ import annotations
@@ -42,10 +43,7 @@ def column_statuses(confidences, outsides, threshold: float, steady=None) -> lis
     crop does and a half-covered rod can read confidently wrong. `steady`: per column, whether
     its digit holds in its shifted crops (default: every one)."""
     steady = [True] * len(confidences) if steady is None else steady
-    first = [
-        column_status(c, o, threshold, s)
-        for c, o, s in zip(confidences, outsides, steady, strict=True)
-    ]
+    first = [column_status(c, o, threshold, s) for c, o, s in zip(confidences, outsides, steady, strict=True)]
     sure = max(threshold, BESIDE_HIDDEN)
     beside = [HIDDEN in first[max(i - 1, 0) : i] + first[i + 1 : i + 2] for i in range(len(first))]
     return [

@@ -164,7 +164,7 @@ def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: floa
     height, width = photo.gray.shape
     confidences = [r["confidence"] for r in results]
     outsides = [outside_share(q, width, height) for q in quads]
-    viewed = [i for i, (c, o) in enumerate(zip(confidences, outsides, strict=True)) if needs_views(c, o, threshold)]
+    viewed = [i for i, c in enumerate(confidences) if needs_views(c, outsides[i], threshold)]
     steady = _steady(photo.gray, [homs[i] for i in viewed], [results[i]["digit"] for i in viewed], reader)
     steady_of = dict(zip(viewed, steady, strict=True))
     steadies = [steady_of.get(i, True) for i in range(len(results))]
@@ -251,7 +251,8 @@ def _read_layout(gray, corners, rods, side_frac, reader, indices=None):
 def _crops(gray: np.ndarray, homs: list) -> np.ndarray:
     """The model input: each homography's crop, gray / divide_by as the contract says."""
     divide_by = preprocess.SPEC["scale"]["divide_by"]
-    return np.stack([(warp_gray(gray, h, WIDTH, HEIGHT) / divide_by).astype(np.float32)[..., None] for h in homs])
+    crops = [(warp_gray(gray, h, WIDTH, HEIGHT) / divide_by).astype(np.float32)[..., None] for h in homs]
+    return np.stack(crops)
 
 
 def _round(points: np.ndarray) -> list[list[float]]:
