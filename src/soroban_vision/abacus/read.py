@@ -12,9 +12,9 @@
    reading says how sure that count is, and warns when it is not.
 4. Flags (`flags`): a column below the confidence threshold is "hidden" (so is one beside it
    that is not quite sure, and one whose digit changes when its crop moves a few pixels: its
-   shifted crops are read in one more batch) and one whose crop is partly outside the image "out_of_frame";
-   neither is a digit. A count with many hidden columns is unsure. The number is given only when
-   every column is read (else None, and its text marks the unread columns: "12?45").
+   shifted crops are read in one more batch) and one whose crop is partly outside the image
+   "out_of_frame"; neither is a digit. A count with many hidden columns is unsure. The number is
+   given only when every column is read (else None, and its text marks the unread columns: "12?45").
 """
 
 from __future__ import annotations
@@ -164,10 +164,8 @@ def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: floa
     height, width = photo.gray.shape
     confidences = [r["confidence"] for r in results]
     outsides = [outside_share(q, width, height) for q in quads]
-    viewed = [i for i, c in enumerate(confidences) if needs_views(c, outsides[i], threshold)]
-    steady = _steady(photo.gray, [homs[i] for i in viewed], [results[i]["digit"] for i in viewed], reader)
-    steady_of = dict(zip(viewed, steady, strict=True))
-    steadies = [steady_of.get(i, True) for i in range(len(results))]
+    viewed = [needs_views(c, o, threshold) for c, o in zip(confidences, outsides, strict=True)]
+    steadies = _steady(photo.gray, homs, results, viewed, reader)
     statuses = column_statuses(confidences, outsides, threshold, steadies)
     cols = [
         Column(
@@ -187,15 +185,19 @@ def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: floa
     return cols, rods.with_hidden(own)
 
 
-def _steady(gray: np.ndarray, homs: list, digits: list[int], reader) -> list[bool]:
-    """Whether each crop's digit is read again from every one of its shifted views (STEADY_SHIFTS),
-    all of them in one batch."""
-    if not homs or not STEADY_SHIFTS:
-        return [True] * len(homs)
-    shifted = [shifted_homography(h, dx, dy) for h in homs for dx, dy in STEADY_SHIFTS]
+def _steady(gray: np.ndarray, homs: list, results: list, viewed: list[bool], reader) -> list[bool]:
+    """Whether each column's digit is read again from every one of its shifted crops
+    (STEADY_SHIFTS), for the columns `viewed` says (the others count as steady), in one batch."""
+    steady = [True] * len(homs)
+    which = [i for i, v in enumerate(viewed) if v]
+    if not which or not STEADY_SHIFTS:
+        return steady
+    shifted = [shifted_homography(homs[i], dx, dy) for i in which for dx, dy in STEADY_SHIFTS]
     views = reader.read_inputs(_crops(gray, shifted))
     k = len(STEADY_SHIFTS)
-    return [all(v["digit"] == d for v in views[i * k : (i + 1) * k]) for i, d in enumerate(digits)]
+    for n, i in enumerate(which):
+        steady[i] = all(v["digit"] == results[i]["digit"] for v in views[n * k : (n + 1) * k])
+    return steady
 
 
 def _beyond_ends(photo: Photo, corners: np.ndarray, rods: RodCount, reader) -> RodCount:
@@ -222,8 +224,8 @@ def _flag_warnings(cols: list[Column], rods: RodCount) -> list[str]:
 
 
 def _most_confident(gray: np.ndarray, frames: list, reader, given: bool):
-    """(frame corners, column quads, their homographies, readings, RodCount) of the frame and layout read most
-    confidently.
+    """(frame corners, column quads, their homographies, readings, RodCount) of the frame and
+    layout read most confidently.
 
     The frame, among the likeliest few, and the rod count are settled by the column model
     itself: misplaced crops are read with low confidence, so the layout read most
