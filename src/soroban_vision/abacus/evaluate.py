@@ -81,10 +81,7 @@ def evaluate_scenes(
             failures.append(_failure(item, reading, outcomes[-1]))
         if progress is not None:
             progress(1, len(items))
-    browser_side = None
-    if browser:
-        browser_side = in_browser(root, manifest, readings, browser, columns, markers, frame_model, threshold)
-    return {
+    result = {
         "markers_in_scenes": manifest.get("markers"),
         "given_frame": given_frame,
         "min_confidence": threshold,
@@ -96,8 +93,12 @@ def evaluate_scenes(
         "runtime": getattr(reader, "runtime", ""),
         "by_condition": by_condition(items, outcomes),
         "failures": failures,
-        **({"browser": browser_side} if browser else {}),
     }
+    if browser:
+        result["browser"] = in_browser(
+            root, manifest, readings, browser, columns, markers, frame_model, threshold
+        )
+    return result
 
 
 def _failure(item: dict, reading: AbacusReading, result: dict) -> dict:

@@ -31,6 +31,7 @@ from soroban_vision.abacus.flags import (
     OUT_OF_FRAME,
     READ,
     STEADY_SHIFTS,
+    column_status,
     column_statuses,
     needs_views,
     number_text,
@@ -181,7 +182,10 @@ def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: floa
         for i, (s, r, q) in enumerate(zip(statuses, results, quads, strict=True))
     ]
     # hidden by its own reading, not only beside another
-    own = [c.status == HIDDEN and (c.confidence < threshold or not c.steady) for c in cols]
+    own = [
+        column_status(c.confidence, o, threshold, c.steady) == HIDDEN
+        for c, o in zip(cols, outsides, strict=True)
+    ]
     return cols, rods.with_hidden(own)
 
 

@@ -73,14 +73,7 @@ def watch(
         )
         try:
             stream = watch(
-                source,
-                classifier,
-                columns,
-                markers,
-                stabilizer,
-                max_frames,
-                on_frame,
-                frame_model,
+                source, classifier, columns, markers, stabilizer, max_frames, on_frame, frame_model
             )
             for event in stream:
                 events(event)

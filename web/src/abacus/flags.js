@@ -1,9 +1,9 @@
 // Which columns a reading may count as digits (abacus/flags.py, ported): "read", "hidden" (its
 // confidence below the flag threshold: a hand or finger over its beads, glare, or the model
 // unsure; or its digit changes when its crop moves by FLAGS.steady_shifts) or "out_of_frame"
-// (too much of its crop outside the image). A read column beside a
-// hidden one must be surer (beside_hidden). Only read columns are digits; the number exists only
-// when every column is read, and its text marks the others.
+// (too much of its crop outside the image). A read column beside a hidden one must be surer
+// (beside_hidden). Only read columns are digits; the number exists only when every column is
+// read, and its text marks the others.
 
 import { FLAGS } from "./spec.js";
 

@@ -15,9 +15,9 @@
 //    (rods.js chooseCount has the last word on the count, and says how sure it is).
 // 4. Flags (flags.js): a column below the confidence threshold is "hidden" (so is one beside it
 //    that is not quite sure, and one whose digit changes when its crop moves a few pixels: its
-//    shifted crops are read in one more model call), one whose crop is partly outside the image "out_of_frame"; neither
-//    is a digit. A count with many hidden columns is unsure. `number` is null unless every
-//    column is read, and `text` marks the unread columns: "12?45".
+//    shifted crops are read in one more model call), one whose crop is partly outside the
+//    image "out_of_frame"; neither is a digit. A count with many hidden columns is unsure.
+//    `number` is null unless every column is read, and `text` marks the unread columns: "12?45".
 
 import { decode } from "../classifier/decode.js";
 import { loadColumnClassifier } from "../classifier/load.js";
@@ -26,7 +26,7 @@ import { ContractError } from "../errors.js";
 import { pairwiseSum } from "../numeric/numpy.js";
 import { roundPoints } from "../numeric/round.js";
 import { beyondEndCrops, layoutCrops, shiftedCrops } from "./crops.js";
-import { columnStatuses, HIDDEN, needsViews, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
+import { columnStatus, columnStatuses, HIDDEN, needsViews, numberOf, numberText, OUT_OF_FRAME, outsideShare, READ } from "./flags.js";
 import { locate } from "./locate.js";
 import { loadMarkerDetector, MARKER_METHODS } from "./markers.js";
 import { loadOpenCV } from "./opencv.js";
@@ -137,7 +137,7 @@ class AbacusReader {
       steady: steady[i],
     }));
     // hidden by its own reading, not only beside another
-    let rods = withHidden(best.rods, cols.map((c) => c.status === HIDDEN && (c.confidence < threshold || !c.steady)));
+    let rods = withHidden(best.rods, confidences.map((c, i) => columnStatus(c, outsides[i], threshold, steady[i]) === HIDDEN));
     if (!MARKER_METHODS.includes(method) && columns === null) { // markers mark the frame's true ends
       rods = await this.beyondEnds(photo, corners, layouts[best.k], rods);
       lap("ends");
