@@ -322,15 +322,15 @@ def test_a_sure_frame_vouches_for_counts_only_hidden_columns_doubt_alike_in_pyth
     assert after_reset == theirs_after_reset == [None, None]  # nothing read sure since
 
 
-# --------------------------------------------------------------------------- beside a hand
+# --------------------------------------------------------------------------- with a hand
 
-# (confidences, outside shares, threshold): a hand's edge beside column 2; two hands; an edge
-# beside a column out of frame; a user's higher threshold; nothing hidden
+# (confidences, outside shares, threshold): a hand over column 2; two hands; a column out of
+# frame and no hand; a user's threshold above with_hidden; nothing hidden
 STATUS_CASES = [
-    ([0.99, 0.9, 0.3, 0.97, 0.99], [0.0] * 5, 0.8),
-    ([0.3, 0.85, 0.99, 0.85, 0.2], [0.0] * 5, 0.8),
-    ([0.9, 0.2, 0.9, 0.99], [0.5, 0.0, 0.0, 0.0], 0.8),
-    ([0.99, 0.97, 0.5, 0.97], [0.0] * 4, 0.98),
+    ([0.995, 0.9, 0.3, 0.97, 0.99, 0.985], [0.0] * 6, 0.8),
+    ([0.3, 0.85, 0.999, 0.85, 0.2], [0.0] * 5, 0.8),
+    ([0.9, 0.95, 0.9], [0.5, 0.0, 0.0], 0.8),
+    ([0.999, 0.995, 0.5, 0.9995], [0.0] * 4, 0.998),
     ([0.85, 0.85, 0.85], [0.0] * 3, 0.8),
 ]
 _MIDDLE = [False] * 4 + [True] * 4 + [False] * 5
@@ -371,21 +371,22 @@ console.log(JSON.stringify({
 """
 
 
-def test_a_column_beside_a_hidden_one_must_be_surer_alike_in_python_and_js():
-    """A hand seldom ends where a crop does: a read column beside a hidden one is hidden too
-    unless at least beside_hidden sure; a count with any column hidden is unsure, and says
-    why (never a count given). Python and flags.js / rods.js answer alike."""
-    from soroban_vision.abacus.flags import BESIDE_HIDDEN, column_statuses
+def test_a_reading_with_a_hidden_column_gives_the_others_only_when_surer_alike_in_python_and_js():
+    """A hand seldom ends where a crop does, and rods in its shadow read confidently wrong: in a
+    reading with any hidden column, every read one is hidden too unless at least with_hidden sure;
+    a count with any column hidden is unsure, and says why (never a count given). Python and
+    flags.js / rods.js answer alike."""
+    from soroban_vision.abacus.flags import WITH_HIDDEN, column_statuses
 
     theirs = _node(NODE_FLAGS, [STATUS_CASES, HIDDEN_CASES, BEYOND_CASES])
     ours = [column_statuses(c, o, t) for c, o, t in STATUS_CASES]
     assert theirs["statuses"] == ours
-    assert BESIDE_HIDDEN == 0.95
+    assert WITH_HIDDEN == 0.99
     r, h, o = "read", "hidden", "out_of_frame"
-    assert ours[0] == [r, h, h, r, r]  # 0.9 beside the hand is hidden, 0.97 is not, and it does not spread
+    assert ours[0] == [r, h, h, h, r, h]  # beside the hand or not, below 0.99 is hidden; 0.99 is read
     assert ours[1] == [h, h, r, h, h]
-    assert ours[2] == [o, h, h, r]  # out of frame is no hand: column 0's neighbour is not marked for it
-    assert ours[3] == [r, h, h, h]  # a threshold above beside_hidden: the threshold
+    assert ours[2] == [o, r, r]  # out of frame is no hand: it raises no bar
+    assert ours[3] == [r, h, h, r]  # a threshold above with_hidden: the threshold
     assert ours[4] == [r, r, r]
     counts = [RodCount(len(k), 0.5 if u else 1.0, u, g, None, []).with_hidden(k) for g, u, k in HIDDEN_CASES]
     # a hand over 4 of 13, or 5 (more than hidden_share), or one finger, leaves the count unsure;

@@ -20,7 +20,9 @@ from tests.test_occlusion import _node
 
 # A wide scene with markers (scene 188 of the development set rendered with seed 5006): the
 # model reads column 9, a 6, as a 1 with confidence 0.91, and as another digit 2 px to one side.
-SCENE = {"number": 346014216532, "seed": 1392666489, "rod": 9, "digit": 6}
+# A hand leaves column 3 at 0.58, which hides every column below with_hidden with no shifted
+# crops read; at threshold 0.5 column 3 is read, and only the shift test can hide column 9.
+SCENE = {"number": 346014216532, "seed": 1392666489, "rod": 9, "digit": 6, "threshold": 0.5}
 
 # (confidences, shares outside the image, threshold, steady)
 STEADY_CASES = [
@@ -28,6 +30,7 @@ STEADY_CASES = [
     ([0.99, 0.99, 0.99], [0.0, 0.0, 0.5], 0.8, [True, True, False]),
     ([0.5, 0.99, 0.99], [0.0] * 3, 0.8, [False, True, True]),
     ([0.99, 0.99], [0.0] * 2, 0.8, None),
+    ([0.85, 0.95, 0.989, 0.99, 0.999, 0.9], [0.0] * 5 + [0.5], 0.8, None),
     ([0.5, 0.85, 0.95, 0.989, 0.99, 0.999, 0.9], [0.0] * 6 + [0.5], 0.8, None),
 ]
 
@@ -37,7 +40,7 @@ import { shiftedHomography } from "./src/abacus/crops.js";
 const [cases, homs, shifts] = JSON.parse(process.argv[1]);
 console.log(JSON.stringify({
   statuses: cases.map(([c, o, t, s]) => columnStatuses(c, o, t, s)),
-  views: cases.map(([c, o, t]) => c.map((x, i) => needsViews(x, o[i], t))),
+  views: cases.map(([c, o, t]) => needsViews(c, o, t)),
   shifted: homs.map((h) => shifts.map(([dx, dy]) =>
     Array.from(shiftedHomography(Float64Array.from(h.flat()), dx, dy)))),
 }));
@@ -51,15 +54,17 @@ def test_an_unsteady_column_is_hidden_alike_in_python_and_js():
     ours = [column_statuses(c, o, t, s) for c, o, t, s in STEADY_CASES]
     assert theirs["statuses"] == ours
     r, h, o = "read", "hidden", "out_of_frame"
-    assert ours[0] == [r, h, h, r]  # unsteady is hidden, and a 0.9 beside it must be surer
+    assert ours[0] == [r, h, h, r]  # unsteady is hidden, and a 0.9 in that reading must be surer
     assert ours[1] == [r, r, o]  # out of frame stays out of frame
     assert ours[2] == [h, r, r]  # hidden by its confidence either way
     assert ours[3] == [r, r]  # steady unless said
-    views = [[needs_views(x, o, t) for x, o in zip(c, os, strict=True)] for c, os, t, _ in STEADY_CASES]
+    views = [needs_views(c, os, t) for c, os, t, _ in STEADY_CASES]
     assert theirs["views"] == views
     assert STEADY_BELOW == 0.99
     # only what could be read, and below steady_below
-    assert views[4] == [False, True, True, True, False, False, False]
+    assert views[4] == [True, True, True, False, False, False]
+    # a column hidden by its confidence: the others below with_hidden are hidden unviewed
+    assert views[5] == [False] * 7
     for hom, got in zip(homs, theirs["shifted"], strict=True):
         for (dx, dy), js in zip(shifts, got, strict=True):
             mine = shifted_homography(hom, dx, dy)
@@ -104,12 +109,17 @@ def _shifted_digits(photo, quad, reader) -> list[int]:
 def test_a_digit_a_small_shift_changes_is_hidden_not_given(scene, python_reader):
     """The scene's column 9 reads as a wrong digit above the flag threshold; its crop moved 2 px
     reads otherwise, so it is hidden: no number, the column marked, the count doubted, and the
-    scene is no silent wrong number."""
+    scene is no silent wrong number. At the default threshold the hand's column hides it first,
+    with no shifted crops read."""
     truth, rod = scene["truth"], SCENE["rod"]
     assert truth["digits"][rod] == SCENE["digit"]  # the scene is what we say
     photo = abacus.load_photo(scene["path"])
-    reading = abacus.read_abacus(photo, python_reader)
+    default = abacus.read_abacus(photo, python_reader)
+    assert default.columns[3].status == "hidden" and default.columns[3].confidence < LOW_CONFIDENCE
+    assert default.columns[rod].status == "hidden" and default.columns[rod].steady  # hidden unviewed
+    reading = abacus.read_abacus(photo, python_reader, threshold=SCENE["threshold"])
     assert len(reading.columns) == 13, reading.text
+    assert all(c.confidence >= SCENE["threshold"] for c in reading.columns)  # no column hidden by it
     column = reading.columns[rod]
     guess = 5 * int(column.heaven["active"]) + int(column.earth["count"])
     assert column.confidence >= LOW_CONFIDENCE and guess != SCENE["digit"]  # sure, and wrong
@@ -135,10 +145,12 @@ def test_the_browser_hides_the_same_unsteady_column(scene, python_reader):
 
     photo = abacus.load_photo(scene["path"])
     found = abacus.read_abacus(photo, python_reader)
-    want = abacus.read_abacus(photo, python_reader, markers="off", corners=np.asarray(found.corners))
+    t = SCENE["threshold"]
+    corners = np.asarray(found.corners)
+    want = abacus.read_abacus(photo, python_reader, markers="off", corners=corners, threshold=t)
     assert not want.columns[SCENE["rod"]].steady  # the same frame, the same unsteady column
     with ChromiumRunner(DEFAULT_MODEL / "tfjs", "wasm") as browser:
-        got = browser.read_abacus([scene["path"]], markers="off", corners=found.corners)[0]
+        got = browser.read_abacus([scene["path"]], markers="off", corners=found.corners, threshold=t)[0]
     assert [c["steady"] for c in got["columns"]] == [c.steady for c in want.columns]
     assert [c["status"] for c in got["columns"]] == [c.status for c in want.columns]
     assert got["text"] == want.text and got["number"] == "null"

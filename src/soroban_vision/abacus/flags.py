@@ -1,7 +1,8 @@
 """Which columns a reading may count as digits. A column is "read", "hidden" (its confidence is
 below the flag threshold: a hand or finger over its beads, glare, or the model unsure; or its
 digit changes when its crop moves a little, by steady_shifts) or "out_of_frame" (too much of its
-crop lies outside the image). A read column beside a hidden one must be surer (beside_hidden).
+crop lies outside the image). In a reading with a hidden column, the read ones must be surer
+(with_hidden).
 Only read columns are digits; the number exists only when every column is read, and its text
 marks the others ("12?45").
 web/src/abacus/flags.js is the same rule; the spec's `flags` holds its constants."""
@@ -17,7 +18,7 @@ from soroban_vision.abacus.spec import SPEC
 READ, HIDDEN, OUT_OF_FRAME = "read", "hidden", "out_of_frame"
 STATUSES = (READ, HIDDEN, OUT_OF_FRAME)
 OUT_OF_FRAME_SHARE = float(SPEC["flags"]["out_of_frame_share"])
-BESIDE_HIDDEN = float(SPEC["flags"]["beside_hidden"])
+WITH_HIDDEN = float(SPEC["flags"]["with_hidden"])
 STEADY_SHIFTS = [(float(dx), float(dy)) for dx, dy in SPEC["flags"]["steady_shifts"]]
 STEADY_BELOW = float(SPEC["flags"]["steady_below"])
 UNREAD = SPEC["flags"]["unread_mark"]
@@ -31,25 +32,24 @@ def column_status(confidence: float, outside: float, threshold: float, steady: b
     return READ if confidence >= threshold and steady else HIDDEN
 
 
-def needs_views(confidence: float, outside: float, threshold: float) -> bool:
-    """Whether a column's shifted crops are read: only one its confidence would let be read, and
-    below STEADY_BELOW (surer ones are taken as steady: the views cost time in every frame)."""
-    return column_status(confidence, outside, threshold) == READ and confidence < STEADY_BELOW
+def needs_views(confidences, outsides, threshold: float) -> list[bool]:
+    """Which columns' shifted crops are read: only those the status rule could still let be read
+    (read on confidence, and at least WITH_HIDDEN sure when another is hidden), and below
+    STEADY_BELOW (surer ones are taken as steady: the views cost time in every frame)."""
+    first = [column_status(c, o, threshold) for c, o in zip(confidences, outsides, strict=True)]
+    sure = max(threshold, WITH_HIDDEN) if HIDDEN in first else threshold
+    return [s == READ and sure <= c < STEADY_BELOW for s, c in zip(first, confidences, strict=True)]
 
 
 def column_statuses(confidences, outsides, threshold: float, steady=None) -> list[str]:
-    """Each column's status: `column_status`, then a read column beside a hidden one is hidden
-    too unless at least BESIDE_HIDDEN (or `threshold`) sure, since a hand seldom ends where a
-    crop does and a half-covered rod can read confidently wrong. `steady`: per column, whether
-    its digit holds in its shifted crops (default: every one)."""
+    """Each column's status: `column_status`, then, if any column is hidden, each read one is
+    hidden too unless at least WITH_HIDDEN (or `threshold`) sure: such a reading gives no number,
+    and rods half under a hand or in its shadow read confidently wrong. `steady`: per column,
+    whether its digit holds in its shifted crops (default: every one)."""
     steady = [True] * len(confidences) if steady is None else steady
     first = [column_status(c, o, threshold, s) for c, o, s in zip(confidences, outsides, steady, strict=True)]
-    sure = max(threshold, BESIDE_HIDDEN)
-    beside = [HIDDEN in first[max(i - 1, 0) : i] + first[i + 1 : i + 2] for i in range(len(first))]
-    return [
-        HIDDEN if s == READ and c < sure and b else s
-        for s, c, b in zip(first, confidences, beside, strict=True)
-    ]
+    sure = max(threshold, WITH_HIDDEN) if HIDDEN in first else threshold
+    return [HIDDEN if s == READ and c < sure else s for s, c in zip(first, confidences, strict=True)]
 
 
 def outside_share(quad, width: int, height: int) -> float:

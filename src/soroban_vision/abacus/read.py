@@ -10,11 +10,12 @@
    the homography into 64x128, classified in one batch, and decoded into a number. The rod
    count is the candidate layout's that reads best (`rods.choose_count`), unless given; the
    reading says how sure that count is, and warns when it is not.
-4. Flags (`flags`): a column below the confidence threshold is "hidden" (so is one beside it
-   that is not quite sure, and one whose digit changes when its crop moves a few pixels: its
-   shifted crops are read in one more batch) and one whose crop is partly outside the image
-   "out_of_frame"; neither is a digit. A count with many hidden columns is unsure. The number is
-   given only when every column is read (else None, and its text marks the unread columns: "12?45").
+4. Flags (`flags`): a column below the confidence threshold is "hidden" (so is, in a reading
+   with a hidden column, any other that is not quite sure, and one whose digit changes when its
+   crop moves a few pixels: its shifted crops are read in one more batch) and one whose crop is
+   partly outside the image "out_of_frame"; neither is a digit. A count with many hidden columns
+   is unsure. The number is given only when every column is read (else None, and its text marks
+   the unread columns: "12?45").
 """
 
 from __future__ import annotations
@@ -165,8 +166,7 @@ def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: floa
     height, width = photo.gray.shape
     confidences = [r["confidence"] for r in results]
     outsides = [outside_share(q, width, height) for q in quads]
-    viewed = [needs_views(c, o, threshold) for c, o in zip(confidences, outsides, strict=True)]
-    steadies = _steady(photo.gray, homs, results, viewed, reader)
+    steadies = _steady(photo.gray, homs, results, needs_views(confidences, outsides, threshold), reader)
     statuses = column_statuses(confidences, outsides, threshold, steadies)
     cols = [
         Column(
@@ -181,7 +181,7 @@ def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: floa
         )
         for i, (s, r, q) in enumerate(zip(statuses, results, quads, strict=True))
     ]
-    # hidden by its own reading, not only beside another
+    # hidden by its own reading, not only for another's
     own = [
         column_status(c.confidence, o, threshold, c.steady) == HIDDEN
         for c, o in zip(cols, outsides, strict=True)

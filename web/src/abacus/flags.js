@@ -1,9 +1,9 @@
 // Which columns a reading may count as digits (abacus/flags.py, ported): "read", "hidden" (its
 // confidence below the flag threshold: a hand or finger over its beads, glare, or the model
 // unsure; or its digit changes when its crop moves by FLAGS.steady_shifts) or "out_of_frame"
-// (too much of its crop outside the image). A read column beside a hidden one must be surer
-// (beside_hidden). Only read columns are digits; the number exists only when every column is
-// read, and its text marks the others.
+// (too much of its crop outside the image). In a reading with a hidden column, the read ones
+// must be surer (with_hidden). Only read columns are digits; the number exists only when every
+// column is read, and its text marks the others.
 
 import { FLAGS } from "./spec.js";
 
@@ -19,23 +19,25 @@ export function columnStatus(confidence, outside, threshold, steady = true) {
 }
 
 /**
- * Whether a column's shifted crops are read (flags.needs_views): only one its confidence would let
- * be read, and below FLAGS.steady_below.
+ * Which columns' shifted crops are read (flags.needs_views): only those the status rule could still
+ * let be read (read on confidence, and at least FLAGS.with_hidden sure when another is hidden),
+ * and below FLAGS.steady_below.
  */
-export function needsViews(confidence, outside, threshold) {
-  return columnStatus(confidence, outside, threshold) === READ && confidence < FLAGS.steady_below;
+export function needsViews(confidences, outsides, threshold) {
+  const first = confidences.map((c, i) => columnStatus(c, outsides[i], threshold));
+  const sure = first.includes(HIDDEN) ? Math.max(threshold, FLAGS.with_hidden) : threshold;
+  return first.map((s, i) => s === READ && confidences[i] >= sure && confidences[i] < FLAGS.steady_below);
 }
 
 /**
- * Each column's status (flags.column_statuses): columnStatus, then a read column beside a hidden
- * one is hidden too unless at least FLAGS.beside_hidden (or threshold) sure. `steady`: per
+ * Each column's status (flags.column_statuses): columnStatus, then, if any column is hidden, each
+ * read one is hidden too unless at least FLAGS.with_hidden (or threshold) sure. `steady`: per
  * column, whether its digit holds in its shifted crops (default: every one).
  */
 export function columnStatuses(confidences, outsides, threshold, steady = null) {
   const first = confidences.map((c, i) => columnStatus(c, outsides[i], threshold, steady === null || steady[i]));
-  const sure = Math.max(threshold, FLAGS.beside_hidden);
-  return first.map((s, i) =>
-    s === READ && confidences[i] < sure && (first[i - 1] === HIDDEN || first[i + 1] === HIDDEN) ? HIDDEN : s);
+  const sure = first.includes(HIDDEN) ? Math.max(threshold, FLAGS.with_hidden) : threshold;
+  return first.map((s, i) => (s === READ && confidences[i] < sure ? HIDDEN : s));
 }
 
 /**

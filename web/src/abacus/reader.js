@@ -13,10 +13,10 @@
 // 3. Columns (crops.js): every candidate layout's crops, sampled straight from the photo
 //    through a homography, classified in ONE model call; the layout read most confidently wins
 //    (rods.js chooseCount has the last word on the count, and says how sure it is).
-// 4. Flags (flags.js): a column below the confidence threshold is "hidden" (so is one beside it
-//    that is not quite sure, and one whose digit changes when its crop moves a few pixels: its
-//    shifted crops are read in one more model call), one whose crop is partly outside the
-//    image "out_of_frame"; neither is a digit. A count with many hidden columns is unsure.
+// 4. Flags (flags.js): a column below the confidence threshold is "hidden" (so is, in a reading
+//    with a hidden column, any other that is not quite sure, and one whose digit changes when its
+//    crop moves a few pixels: its shifted crops are read in one more model call), one whose crop
+//    is partly outside the image "out_of_frame"; neither is a digit. A count with many hidden columns is unsure.
 //    `number` is null unless every column is read, and `text` marks the unread columns: "12?45".
 
 import { decode } from "../classifier/decode.js";
@@ -123,7 +123,7 @@ class AbacusReader {
     const quads = quadsOf[best.k];
     const confidences = best.results.map((r) => r.confidence);
     const outsides = quads.map((q) => outsideShare(q, photo.width, photo.height));
-    const steady = await this.steady(photo, homsOf[best.k], best.results, confidences.map((c, i) => needsViews(c, outsides[i], threshold)));
+    const steady = await this.steady(photo, homsOf[best.k], best.results, needsViews(confidences, outsides, threshold));
     lap("views");
     const statuses = columnStatuses(confidences, outsides, threshold, steady);
     const cols = best.results.map((r, i) => ({
@@ -136,7 +136,7 @@ class AbacusReader {
       earth: r.earth,
       steady: steady[i],
     }));
-    // hidden by its own reading, not only beside another
+    // hidden by its own reading, not only for another's
     let rods = withHidden(best.rods, confidences.map((c, i) => columnStatus(c, outsides[i], threshold, steady[i]) === HIDDEN));
     if (!MARKER_METHODS.includes(method) && columns === null) { // markers mark the frame's true ends
       rods = await this.beyondEnds(photo, corners, layouts[best.k], rods);
