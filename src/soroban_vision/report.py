@@ -217,7 +217,7 @@ def _figures(test: dict, seed, errors: str) -> str:
         ),
         (
             "whole sorobans with markers, 200 classic renders of 13 rods (seed 4343)",
-            "exact number 99.0%, silent wrong 0.5%, flagged 1.0%, columns 99.58%, corner error p90 0.36% "
+            "exact number 99.0%, silent wrong 0.5%, flagged 1.0%, columns 99.46%, corner error p90 0.36% "
             "of the frame width; the browser reads the same number as Python on 100%",
             "`soroban-vision render-scenes --out scenes --count 200 --columns 13 --markers on --seed 4343`, "
             "then `soroban-vision evaluate-scenes scenes --browser`",
@@ -229,14 +229,14 @@ def _figures(test: dict, seed, errors: str) -> str:
         ),
         (
             "wide renders, held out (seeds 777001 with markers / 777002 without, 200 each)",
-            "exact 38.5% / 34.0% (76.2% / 70.8% of the scenes without a hand), silent wrong 2.5% / 1.5%, "
-            "covered columns flagged 68% / 52%",
+            "exact 38.5% / 34.0% (76.2% / 70.8% of the scenes without a hand), silent wrong 1.5% / 0.5%, "
+            "covered columns flagged 69% / 54%",
             "`render-scenes ... --variety wide`, then `evaluate-scenes --browser` (docs/accuracy.md)",
         ),
         (
             "3D renders, held out (seeds 888001 / 888002, 200 each; training saw other Blender scenes)",
-            "exact 36.5% / 26.0% (68.3% / 52.0% without a hand), silent wrong 4.5% / 5.0%, "
-            "covered columns flagged 75% / 41%",
+            "exact 36.5% / 26.0% (68.3% / 52.0% without a hand), silent wrong 0.5% / 1.5%, "
+            "covered columns flagged 75% / 42%",
             "`soroban-vision render-3d ...` (make photoreal), then `evaluate-scenes --browser`",
         ),
         (
