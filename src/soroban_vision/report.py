@@ -135,8 +135,8 @@ without). Each is a case to expect wrong or missing readings:
 - **Hands or fingers over the beads.** Trained on covered columns, the model flags most of them
   (99% of held-out covered crops; in whole scenes fewer, see below), but a finger that hides part
   of a rod can still leave a confident wrong digit; when any column is hidden, the reader reads
-  the others only when they are 0.99 sure, and calls the rod count unsure when a hand hides any column, since
-  the digits read may then sit on the wrong rods. The Stabilizer keeps a covered column's last
+  the others only when they are 0.99 sure, and calls the rod count unsure when a hand hides any
+  column, since the digits read may then sit on the wrong rods. The Stabilizer keeps a covered column's last
   confident digit, and the count an earlier sure frame read, while the soroban holds still.
 - **The 3D renderer's rod count.** On Blender renders (`render-3d`: real bead geometry, rods below
   the frame's top face) the rods span less of the rectified frame than on a flat soroban, and the

@@ -37,7 +37,7 @@ def needs_views(confidences, outsides, threshold: float) -> list[bool]:
     (read on confidence, and at least WITH_HIDDEN sure when another is hidden), and below
     STEADY_BELOW (surer ones are taken as steady: the views cost time in every frame)."""
     first = [column_status(c, o, threshold) for c, o in zip(confidences, outsides, strict=True)]
-    sure = max(threshold, WITH_HIDDEN) if HIDDEN in first else threshold
+    sure = _bar(first, threshold)
     return [s == READ and sure <= c < STEADY_BELOW for s, c in zip(first, confidences, strict=True)]
 
 
@@ -48,8 +48,13 @@ def column_statuses(confidences, outsides, threshold: float, steady=None) -> lis
     whether its digit holds in its shifted crops (default: every one)."""
     steady = [True] * len(confidences) if steady is None else steady
     first = [column_status(c, o, threshold, s) for c, o, s in zip(confidences, outsides, steady, strict=True)]
-    sure = max(threshold, WITH_HIDDEN) if HIDDEN in first else threshold
+    sure = _bar(first, threshold)
     return [HIDDEN if s == READ and c < sure else s for s, c in zip(first, confidences, strict=True)]
+
+
+def _bar(first: list[str], threshold: float) -> float:
+    """The confidence a read column needs in a reading whose first-pass statuses are `first`."""
+    return max(threshold, WITH_HIDDEN) if HIDDEN in first else threshold
 
 
 def outside_share(quad, width: int, height: int) -> float:

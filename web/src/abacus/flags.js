@@ -25,7 +25,7 @@ export function columnStatus(confidence, outside, threshold, steady = true) {
  */
 export function needsViews(confidences, outsides, threshold) {
   const first = confidences.map((c, i) => columnStatus(c, outsides[i], threshold));
-  const sure = first.includes(HIDDEN) ? Math.max(threshold, FLAGS.with_hidden) : threshold;
+  const sure = bar(first, threshold);
   return first.map((s, i) => s === READ && confidences[i] >= sure && confidences[i] < FLAGS.steady_below);
 }
 
@@ -36,8 +36,13 @@ export function needsViews(confidences, outsides, threshold) {
  */
 export function columnStatuses(confidences, outsides, threshold, steady = null) {
   const first = confidences.map((c, i) => columnStatus(c, outsides[i], threshold, steady === null || steady[i]));
-  const sure = first.includes(HIDDEN) ? Math.max(threshold, FLAGS.with_hidden) : threshold;
+  const sure = bar(first, threshold);
   return first.map((s, i) => (s === READ && confidences[i] < sure ? HIDDEN : s));
+}
+
+/** The confidence a read column needs in a reading whose first-pass statuses are `first`. */
+function bar(first, threshold) {
+  return first.includes(HIDDEN) ? Math.max(threshold, FLAGS.with_hidden) : threshold;
 }
 
 /**

@@ -16,8 +16,9 @@
 // 4. Flags (flags.js): a column below the confidence threshold is "hidden" (so is, in a reading
 //    with a hidden column, any other that is not quite sure, and one whose digit changes when its
 //    crop moves a few pixels: its shifted crops are read in one more model call), one whose crop
-//    is partly outside the image "out_of_frame"; neither is a digit. A count with many hidden columns is unsure.
-//    `number` is null unless every column is read, and `text` marks the unread columns: "12?45".
+//    is partly outside the image "out_of_frame"; neither is a digit. A count with many hidden
+//    columns is unsure. `number` is null unless every column is read, and `text` marks the
+//    unread columns: "12?45".
 
 import { decode } from "../classifier/decode.js";
 import { loadColumnClassifier } from "../classifier/load.js";
