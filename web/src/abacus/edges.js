@@ -7,10 +7,11 @@
 // strong edge between (outerEdge). A line is fitted to the sub-pixel gradient peaks along the
 // chosen edge (Huber weights); corners are where lines meet. Float32 steps round as numpy's do.
 
+import { median, median32 } from "../numeric/median.js";
 import { pairwiseSum, linspace } from "../numeric/numpy.js";
 import { rint } from "../numeric/round.js";
 import { convex, orderCorners, quadHeight } from "./corners.js";
-import { median, sorobanScore } from "./score.js";
+import { sorobanScore } from "./score.js";
 import { spec } from "./spec.js";
 
 export const EDGES = spec.frame_search.edges;
@@ -25,13 +26,6 @@ function percentile(values, q) {
   if (lo + 1 >= v.length) return v[lo];
   const a = v[lo], b = v[lo + 1], diff = b - a;
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
-}
-
-/** The float32 median of float32 values (numpy: the float32 mean of the two middle ones). */
-function median32(values) {
-  const v = Float32Array.from(values).sort();
-  const n = v.length, h = n >> 1;
-  return n % 2 ? v[h] : f32(f32(v[h - 1] + v[h]) / 2);
 }
 
 /**
@@ -107,9 +101,9 @@ export class Side {
         col[t] = this.grad[t * O + c0[t] + k];
         val[t] = this.vals[t * O + c0[t] + k];
       }
-      this.prof[k] = median32(col);
       this.busy[k] = std32(val);
-      spreads[k] = std32(col);
+      spreads[k] = std32(col); // before the median reorders col: float32 sums depend on the order
+      this.prof[k] = median32(col, true);
     }
     // the median gradient's noise, from the gradient's spread along the side where least busy
     this.noise = (1.25 * percentile(spreads, 25)) / Math.sqrt(T);
@@ -117,7 +111,9 @@ export class Side {
 
   /** The sample column of each row at offset 0 along a tilt of `delta`. */
   columns(delta) {
-    return Int32Array.from(this.ts, (t) => this.pad + rint(((t - 0.5) * delta) / this.step));
+    const out = new Int32Array(this.ts.length);
+    for (let t = 0; t < out.length; t++) out[t] = this.pad + rint(((this.ts[t] - 0.5) * delta) / this.step);
+    return out;
   }
 
   /**
@@ -232,15 +228,16 @@ export class Side {
 
 /** np.std (ddof 0) of float32 values, in float32 as numpy computes it over an axis. */
 function std32(values) {
+  const n = values.length;
   let acc = 0;
-  for (const v of values) acc = f32(acc + v);
-  const mean = f32(acc / values.length);
+  for (let i = 0; i < n; i++) acc = f32(acc + values[i]);
+  const mean = f32(acc / n);
   let sq = 0;
-  for (const v of values) {
-    const d = f32(v - mean);
+  for (let i = 0; i < n; i++) {
+    const d = f32(values[i] - mean);
     sq = f32(sq + f32(d * d));
   }
-  return f32(Math.sqrt(f32(sq / values.length)));
+  return f32(Math.sqrt(f32(sq / n)));
 }
 
 /** y = slope * x + icpt by weighted least squares, three rounds of Huber (1 px) reweighting. */

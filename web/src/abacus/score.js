@@ -2,16 +2,11 @@
 // plain rails and bar, busy bead rows, rails of one colour, the beads starting as far in at both
 // ends, and the rods not going on past the top or bottom side (as they do past the bar).
 
+import { median } from "../numeric/median.js";
 import { spec } from "./spec.js";
 
 const S = spec.frame_search.score;
 
-/** np.median of a list of numbers (the mean of the two middle ones when even). */
-export function median(values) {
-  const v = Float64Array.from(values).sort();
-  const n = v.length, h = n >> 1;
-  return n % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
-}
 
 const slice = (a, lo, hi) => a.subarray(lo, hi);
 
@@ -21,12 +16,20 @@ function band(profile, lo, hi) {
   return slice(profile, a, Math.max(Math.trunc(hi * n), a + 1));
 }
 
-/** The pixels of rows [r0, r1) and columns [c0, c1) of a cols-wide picture, as a list. */
+/** The pixels of rows [r0, r1) and columns [c0, c1) of a cols-wide picture, row by row. */
 function block(img, cols, r0, r1, c0, c1) {
-  const out = [];
-  for (let i = r0; i < r1; i++) for (let j = c0; j < c1; j++) out.push(img[i * cols + j]);
+  const w = Math.max(c1 - c0, 0), out = new Float64Array(Math.max(r1 - r0, 0) * w);
+  for (let i = r0; i < r1; i++) for (let j = 0; j < w; j++) out[(i - r0) * w + j] = img[i * cols + c0 + j];
   return out;
 }
+
+/** Two blocks one after the other. */
+const joined = (a, b) => {
+  const out = new Float64Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
 
 /**
  * soroban_score(gray, quad): about 0.5-0.9 for a soroban's frame, below 0.3 for other quads.
@@ -48,12 +51,9 @@ export function sorobanScore(gray, quad) {
     for (let j = x0; j < x1 - 1; j++) acc += Math.abs(rect[i * cols + j + 1] - rect[i * cols + j]);
     across[i] = acc / (x1 - x0 - 1);
   }
-  const down = new Float64Array(cols); // per column
-  for (let j = 0; j < cols; j++) {
-    let acc = 0;
-    for (let i = y0; i < y1 - 1; i++) acc += Math.abs(rect[(i + 1) * cols + j] - rect[i * cols + j]);
-    down[j] = acc / (y1 - y0 - 1);
-  }
+  const down = new Float64Array(cols); // per column, summed row by row (each column's sum in the same order)
+  for (let i = y0; i < y1 - 1; i++) for (let j = 0; j < cols; j++) down[j] += Math.abs(rect[(i + 1) * cols + j] - rect[i * cols + j]);
+  for (let j = 0; j < cols; j++) down[j] /= y1 - y0 - 1;
   const beads = median(band(across, 0.45, 0.85)) + 1e-6;
   const bar = Math.min(...band(across, 0.2, 0.42));
   const plain = Math.max(
@@ -74,8 +74,8 @@ export function sorobanScore(gray, quad) {
   };
   const colour = Math.max(
     differ(block(rect, cols, t0, t1, x0, x1), block(rect, cols, b0, b1, x0, x1)),
-    differ(block(rect, cols, y0, y1, l0, l1), [...block(rect, cols, t0, t1, 0, end), ...block(rect, cols, b0, b1, 0, end)]),
-    differ(block(rect, cols, y0, y1, r0, r1), [...block(rect, cols, t0, t1, cols - end, cols), ...block(rect, cols, b0, b1, cols - end, cols)]),
+    differ(block(rect, cols, y0, y1, l0, l1), joined(block(rect, cols, t0, t1, 0, end), block(rect, cols, b0, b1, 0, end))),
+    differ(block(rect, cols, y0, y1, r0, r1), joined(block(rect, cols, t0, t1, cols - end, cols), block(rect, cols, b0, b1, cols - end, cols))),
   );
   // the beads start as far inside both ends: the side rails are alike
   const mid = median(slice(down, Math.trunc(0.3 * cols), Math.trunc(0.7 * cols)));
@@ -98,11 +98,8 @@ export function sorobanScore(gray, quad) {
 function rodsGoOn(cv, seen, cols, rows, off, x0, x1) {
   const detail = (r0, r1) => {
     const n = x1 - x0, p = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      for (let i = r0; i < r1; i++) acc += seen[i * cols + x0 + j];
-      p[j] = acc / (r1 - r0);
-    }
+    for (let i = r0; i < r1; i++) for (let j = 0; j < n; j++) p[j] += seen[i * cols + x0 + j]; // each column's sum in row order
+    for (let j = 0; j < n; j++) p[j] /= r1 - r0;
     const src = cv.matFromArray(1, n, cv.CV_64FC1, p), blur = new cv.Mat();
     try {
       cv.GaussianBlur(src, blur, new cv.Size(0, 0), cols / 30.0, 0, cv.BORDER_DEFAULT);
