@@ -12,7 +12,7 @@ PORT   ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup test lint demo model publish-model package wheel npm-pack lock clean photoreal photoreal-train
+.PHONY: setup test lint demo model publish-model frame-model publish-frame-model package wheel npm-pack lock clean photoreal photoreal-train
 
 setup: $(VENV)/.installed web/node_modules/.installed
 	@bash scripts/ensure-chromium.sh
@@ -99,6 +99,33 @@ publish-model: setup
 	$(SV) export models/column/model.keras --out models/column/tfjs-float16 --precision float16
 	$(SV) export models/column/model.keras --out $(OUT)/onnx-export --format onnx
 	mv $(OUT)/onnx-export/model.onnx $(OUT)/onnx-export/contract.json models/column/ && rm -rf $(OUT)/onnx-export
+
+# The shipped frame model (models/frame) from its fixed seeds: scenes without markers (wide, 300 each
+# of 9-31 rods, seeds 100-105; classic, 400 of 13 rods, seed 201) and 600 soroban-free tables, 20
+# epochs (about 30 minutes on 2 cores). `make publish-frame-model` then exports it into models/frame;
+# its card (models/frame/model-card.md) is written by hand from the run's figures.
+FRAME_RUN_DIR ?= $(OUT)/frame-model
+FRAME_RODS    := 9 11 13 17 23 31
+frame-model: setup
+	@rm -rf $(FRAME_RUN_DIR)
+	@seed=100; for rods in $(FRAME_RODS); do \
+	  $(SV) render-scenes --out $(FRAME_RUN_DIR)/scenes/wide-$$rods --count 300 --columns $$rods \
+	    --seed $$seed --variety wide || exit 1; seed=$$((seed + 1)); done
+	$(SV) render-scenes --out $(FRAME_RUN_DIR)/scenes/classic-13 --count 400 --columns 13 --seed 201
+	$(SV) train-frame $(foreach r,$(FRAME_RODS),--scenes $(FRAME_RUN_DIR)/scenes/wide-$(r)) \
+	  --scenes $(FRAME_RUN_DIR)/scenes/classic-13 --tables 600 --epochs 20 --batch-size 32 \
+	  --learning-rate 3e-3 --seed 2 --examples $(FRAME_RUN_DIR)/examples --out $(FRAME_RUN_DIR)/run
+
+# Copy a trained frame model into models/frame and export it: TF.js float32 and ONNX, each checked.
+FRAME_RUN ?= $(FRAME_RUN_DIR)/run
+publish-frame-model: setup
+	cp $(FRAME_RUN)/model.keras models/frame/model.keras
+	cp $(FRAME_RUN)/history.json models/frame/training-history.json
+	cp $(FRAME_RUN)/metrics.json models/frame/training-metrics.json
+	rm -rf models/frame/tfjs $(OUT)/frame-onnx
+	$(SV) export models/frame/model.keras --out models/frame/tfjs
+	$(SV) export models/frame/model.keras --out $(OUT)/frame-onnx --format onnx
+	mv $(OUT)/frame-onnx/model.onnx $(OUT)/frame-onnx/contract.json models/frame/ && rm -rf $(OUT)/frame-onnx
 
 # What users install: the wheel (base install: read, classify, watch, serve-demo and the API; the model
 # and the browser library inside it) and the npm package (web/: library, types, model). Both into dist/.
