@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+WEB = ROOT / "web"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -29,6 +31,23 @@ def run_cli(
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def run_node(script: str, *args, timeout: float = 60) -> object:
+    """What a Node ES-module script, run in web/ with `args`, prints as JSON: how the tests run the
+    browser library's own modules beside Python's."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed; it runs the browser library's tools (make setup)")
+    proc = subprocess.run(
+        [node, "--no-warnings", "--input-type=module", "-e", script, *map(str, args)],
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> None:

@@ -8,13 +8,13 @@ code on both sides, answer the same cases alike. No browser: a second or two.
 from __future__ import annotations
 
 import json
-import shutil
 import string
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import run_node
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 SPEC_JSON = WEB / "src" / "abacus" / "spec.json"
@@ -118,9 +118,6 @@ PROFILES = [(13, _profile(13, 700, 0.5)), (13, _profile(13, 700, 3.0)), (27, _pr
 
 @pytest.fixture(scope="module")
 def js(spec) -> dict:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed; it runs the browser library's tools (make setup)")
     fields = {eid: sample_fields(text) for eid, text in spec["errors"].items()}
     cases = {
         "counts": COUNT_CASES,
@@ -128,23 +125,7 @@ def js(spec) -> dict:
         "sequences": STABILIZER_CASES,
         "warnings": {wid: sample_fields(text) for wid, text in spec["warnings"].items()},
     }
-    proc = subprocess.run(
-        [
-            node,
-            "--no-warnings",
-            "--input-type=module",
-            "-e",
-            NODE_SCRIPT,
-            json.dumps(fields),
-            json.dumps(cases),
-        ],
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return run_node(NODE_SCRIPT, json.dumps(fields), json.dumps(cases))
 
 
 def test_python_loads_the_one_spec_file(spec):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +13,8 @@ import pytest
 from soroban_vision import contract
 from soroban_vision.abacus.calibration import expected_calibration_error, fit_temperatures, reliability
 from soroban_vision.errors import UsageError
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, run_cli, run_node
 
-WEB = Path(__file__).resolve().parents[1] / "web"
 MODEL = Path(__file__).resolve().parents[1] / "models" / "column"
 
 
@@ -69,29 +67,12 @@ console.log(JSON.stringify({ out, refused }));
 
 
 def test_python_and_the_browser_decode_calibrated_alike():
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (make setup)"
     rng = np.random.default_rng(5)
     heaven = rng.random(12).astype(np.float32)
     heaven[:2] = [0.0, 1.0]  # saturated outputs stay finite
     earth = rng.dirichlet(np.ones(5) * 0.3, 12).astype(np.float32)
     calibrations = [None, {"method": "temperature", "heaven": 1.7, "earth": 0.6}]
-    proc = subprocess.run(
-        [
-            node,
-            "--no-warnings",
-            "--input-type=module",
-            "-e",
-            NODE_DECODE,
-            json.dumps([heaven.tolist(), earth.ravel().tolist(), calibrations]),
-        ],
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    got = json.loads(proc.stdout)
+    got = run_node(NODE_DECODE, json.dumps([heaven.tolist(), earth.ravel().tolist(), calibrations]))
     assert got["refused"] == ["contract_unsupported", "contract_unsupported"]
     for theirs, calibration in zip(got["out"], calibrations, strict=True):
         ours = contract.readings(heaven, earth, calibration)

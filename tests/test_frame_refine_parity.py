@@ -8,9 +8,6 @@ Python's. No browser, no TensorFlow: the rough corners are the ground truth's, m
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +17,8 @@ from soroban_vision.abacus.photo import prepare
 from soroban_vision.abacus.score import soroban_score
 from soroban_vision.frame.refine import polished, refine_corners
 from soroban_vision.render.scene import render_scene
+from tests.conftest import run_node
 
-WEB = Path(__file__).resolve().parents[1] / "web"
 SAME_PX = 0.01  # float32 sums in a different order move a fitted corner by far less than this
 
 NODE_SCRIPT = """
@@ -62,9 +59,6 @@ SCENES = [
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory) -> list[tuple[dict, dict]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed; it runs the browser library's tools (make setup)")
     root = tmp_path_factory.mktemp("refine")
     cases, python = [], []
     for i, (number, columns, seed, variety, move) in enumerate(SCENES):
@@ -94,15 +88,7 @@ def both(tmp_path_factory) -> list[tuple[dict, dict]]:
             }
         )
     (root / "cases.json").write_text(json.dumps(cases))
-    proc = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", NODE_SCRIPT, str(root / "cases.json")],
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return list(zip(python, json.loads(proc.stdout), strict=True))
+    return list(zip(python, run_node(NODE_SCRIPT, root / "cases.json", timeout=120), strict=True))
 
 
 def test_the_browser_snaps_the_frame_s_corners_where_python_does(both):

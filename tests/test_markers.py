@@ -11,8 +11,6 @@ No browser: Chromium's side is tests/test_browser_abacus.py.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,10 +24,10 @@ from soroban_vision.abacus.markers import DICTIONARY, IDS, UPSCALE, _squares, fi
 from soroban_vision.abacus.photo import load_photo
 from soroban_vision.abacus.spec import SPEC, FrameNotFound
 from soroban_vision.render.scene import render_scene
+from tests.conftest import run_node
 
 pytestmark = pytest.mark.slow  # renders 1280x720 wide scenes, loads OpenCV.js in Node: about 8 s
 
-WEB = Path(__file__).resolve().parents[1] / "web"
 ESTIMATE_TOLERANCE_PX = 1e-4  # missing-corner.js against markers._missing_corner (web/README.md)
 # (seed, columns, size, variety, JPEG quality or None): four markers at 13.9 px (tiny); four
 # where OpenCV's default parameters find three (one blurred: the spec's detector_parameters);
@@ -115,9 +113,6 @@ def grays(tmp_path_factory) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, grays) -> tuple[list[dict], dict]:
     """(Python's and Node's frames per case, Node's answer to an OpenCV.js it cannot load)."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed; it runs the browser library's tools (make setup)")
     work = tmp_path_factory.mktemp("markers")
     grays = list(grays)
     grays.append(np.concatenate([grays[0], grays[0]], axis=1))  # two sorobans: every id twice
@@ -129,23 +124,7 @@ def both(tmp_path_factory, grays) -> tuple[list[dict], dict]:
         python.append(_python(gray))
     (work / "cases.json").write_text(json.dumps(cases))
     builds = [_stand_in(work / name, info, aruco) for name, info, aruco in STAND_INS]
-    proc = subprocess.run(
-        [
-            node,
-            "--no-warnings",
-            "--input-type=module",
-            "-e",
-            NODE_SCRIPT,
-            str(work / "cases.json"),
-            json.dumps(builds),
-        ],
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stderr
-    answer = json.loads(proc.stdout)
+    answer = run_node(NODE_SCRIPT, work / "cases.json", json.dumps(builds), timeout=180)
     return [{"python": p, **o} for p, o in zip(python, answer["out"], strict=True)], answer["refused"]
 
 

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import subprocess
 import warnings
-from pathlib import Path
 
 import numpy as np
-import pytest
 
-WEB = Path(__file__).resolve().parents[1] / "web"
+from tests.conftest import run_node
 
 NODE_SCRIPT = """
 import fs from "node:fs";
@@ -57,21 +53,10 @@ def _numpy(a: np.ndarray, dtype) -> float:
 
 
 def test_the_browser_s_medians_are_numpy_s_to_the_bit(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed; it runs the browser library's tools (make setup)")
     arrays = _arrays()
     cases = [{"values": ["nan" if math.isnan(v) else v for v in a.tolist()]} for a in arrays]
     (tmp_path / "cases.json").write_text(json.dumps(cases))
-    proc = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", NODE_SCRIPT, str(tmp_path / "cases.json")],
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    for a, got in zip(arrays, json.loads(proc.stdout), strict=True):
+    for a, got in zip(arrays, run_node(NODE_SCRIPT, tmp_path / "cases.json"), strict=True):
         want64, want32 = _numpy(a, np.float64), _numpy(a, np.float32)
         for key, want in (("f64", want64), ("f32", want32), ("inPlace", want32)):
             value = float("nan") if got[key] == "nan" else got[key]

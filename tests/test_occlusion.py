@@ -5,9 +5,6 @@ and in the browser's stabilizer.js alike (node, no browser)."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +14,7 @@ from soroban_vision.abacus.flags import number_text, outside_share
 from soroban_vision.abacus.outcomes import by_condition, figures, outcome
 from soroban_vision.abacus.read import AbacusReading, Column
 from soroban_vision.abacus.rods import RodCount
-
-WEB = Path(__file__).resolve().parents[1] / "web"
+from tests.conftest import run_node
 
 # Wide-variety scenes (render_scene(..., variety="wide")) whose hand covers a rod fully: more
 # than 90% of both its heaven and its earth track, per the truth's params.hand.cover. (seed, rod)
@@ -236,17 +232,7 @@ console.log(JSON.stringify(cases.map(([options, frames]) => {
 
 def _node(script: str, cases) -> object:
     """What a node script (an ES module run in web/) prints for the JSON of `cases`."""
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (make setup)"
-    proc = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", script, json.dumps(cases)],
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return run_node(script, json.dumps(cases))
 
 
 def test_the_stabilizer_holds_covered_columns_alike_in_python_and_js():
