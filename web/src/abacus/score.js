@@ -7,7 +7,6 @@ import { spec } from "./spec.js";
 
 const S = spec.frame_search.score;
 
-
 const slice = (a, lo, hi) => a.subarray(lo, hi);
 
 /** profile[int(lo * n) : max(int(hi * n), int(lo * n) + 1)] */
