@@ -231,6 +231,7 @@ def test_evaluate_scenes_reports_the_figures(tmp_path):
     r = json.loads(proc.stdout)
     assert r["n"] == 3 and r["exact_number_accuracy"] == 1.0
     assert r["silent_wrong_rate"] == r["flagged_rate"] == r["frame_not_found_rate"] == 0.0
+    assert r["silent_wrong_causes"] == {"rod_count": 0, "rods_offset": 0, "digit": 0}
     assert r["corner_error_pct_of_width"]["max"] < 1.5 and r["ms_per_frame"]["median"] > 0
     assert r["corner_error_pct_of_width"]["p90"] <= r["corner_error_pct_of_width"]["max"]
     assert [g["n"] for g in r["by_condition"]["hand"].values()] == [3] and r["calibration"]["columns"] == 39

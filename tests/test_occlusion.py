@@ -147,6 +147,36 @@ def test_silent_wrong_is_a_wrong_digit_nobody_flagged():
     assert got["hidden, the rest right"]["columns"][1] == (0.3, False)
 
 
+def test_a_silent_wrong_scene_says_why():
+    truth = _item([4, 4, 7, 0, 0, 4, 1, 6, 2, 5, 8, 8, 3])
+    hidden = ["hidden"] + ["read"] * 8 + ["hidden"] * 4
+    cases = {
+        # the frame cut short at a hand over the left end: two rods fewer, and sure of it
+        "cut short": _reading([7, 0, 0, 4, 1, 6, 2, 5, 8, 8, 3]),
+        # the right count, one rod to the left: each digit is its right neighbour's
+        "one rod off": _reading([9, 4, 4, 7, 0, 0, 4, 1, 6, 2, 5, 8, 8]),
+        # the same with a hand: only the read columns count
+        "one rod off, hidden": _reading([0, 4, 4, 7, 0, 0, 4, 1, 6, 0, 0, 0, 0], hidden),
+        "a digit": _reading([4, 4, 7, 0, 0, 4, 1, 6, 2, 5, 8, 3, 3]),
+        "two digits": _reading([4, 9, 7, 0, 0, 4, 1, 6, 2, 5, 8, 8, 1]),
+    }
+    got = {name: outcome(truth, r) for name, r in cases.items()}
+    assert all(o["silent_wrong"] for o in got.values())
+    assert {name: o["silent_cause"] for name, o in got.items()} == {
+        "cut short": "rod_count",
+        "one rod off": "rods_offset",
+        "one rod off, hidden": "rods_offset",
+        "a digit": "digit",
+        "two digits": "digit",
+    }
+    # one wrong digit is a digit even where a rod's offset would explain it: repeated digits
+    zeros = _item([0, 0, 0, 0, 5])
+    assert outcome(zeros, _reading([0, 0, 0, 0, 0]))["silent_cause"] == "digit"
+    assert outcome(truth, _reading(truth["digits"]))["silent_cause"] is None
+    f = figures([truth] * 6, [*got.values(), outcome(truth, None)])
+    assert f["silent_wrong_causes"] == {"rod_count": 1, "rods_offset": 2, "digit": 2}
+
+
 def test_figures_are_broken_down_by_condition():
     hand = {"hand": "resting", "hand_rods": [1], "scale": "small", "style": "dark", "light": "glare"}
     none = {"hand": "none", "hand_rods": [], "scale": "small", "style": "normal", "light": "normal"}

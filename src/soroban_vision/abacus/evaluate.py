@@ -33,8 +33,8 @@ def evaluate_scenes(
 ) -> dict:
     """Read every scene of a `render-scenes` folder and compare with its ground truth.
 
-    Figures (abacus/outcomes.py): exact number, silent wrong, flagged and frame-not-found
-    rates, column accuracy, corner error (median, p90, p95, max, % of the frame's width),
+    Figures (abacus/outcomes.py): exact number, silent wrong (and its causes), flagged and
+    frame-not-found rates, column accuracy, corner error (median, p90, p95, max, % of the frame's width),
     the columns' calibration (ECE and reliability bins), time per frame, and the same per
     condition (`by_condition`). `progress(n, total)` after each scene.
 
@@ -106,6 +106,7 @@ def _failure(item: dict, reading: AbacusReading, result: dict) -> dict:
     return {
         "file": item["file"],
         "kind": kind,
+        "cause": result["silent_cause"],  # why a silent wrong one is wrong (outcomes.SILENT_CAUSES)
         "got": reading.text,
         "want": "".join(map(str, item["digits"])).lstrip("0") or "0",
         "flagged_columns": reading.flagged_columns,

@@ -3,7 +3,10 @@
 Per scene: exact (the number given is the true one), silent wrong (some column given as a
 digit is wrong, or the rod count is wrong and sure, with a digit given: the user is not
 warned where it matters), flagged (the reading says it cannot give the whole number: a
-column hidden or out of frame, or the rod count unsure) or frame not found. Over scenes: those
+column hidden or out of frame, or the rod count unsure) or frame not found. A silent wrong
+scene has a cause (SILENT_CAUSES): the frame held more or fewer rods than the soroban (cut short
+at a hand, or run past its end), it held the right count on rods one or two off, or a digit
+was read wrong on its own rod. Over scenes: those
 rates, column figures, the corner error, and the same per condition of the manifest's items
 (`conditions`: hand, scale, style, light, ...; scenes without them are "classic")."""
 
@@ -16,6 +19,9 @@ from soroban_vision.abacus.flags import READ
 
 CONDITIONS = ("hand", "scale", "style", "light", "camera", "frame", "back", "beads", "bead_shape")
 CLASSIC = "classic"  # the group of scenes whose manifest item has no conditions
+ROD_COUNT, RODS_OFFSET, DIGIT = "rod_count", "rods_offset", "digit"
+SILENT_CAUSES = (ROD_COUNT, RODS_OFFSET, DIGIT)
+OFFSETS = (-2, -1, 1, 2)  # rods a frame can sit off by and still hold the right count
 
 
 def outcome(item: dict, reading) -> dict:
@@ -45,11 +51,15 @@ def outcome(item: dict, reading) -> dict:
         (c.confidence, 5 * int(c.heaven["active"]) + int(c.earth["count"]) == truth[c.index])
         for c in (reading.columns if same_count else [])
     ]
+    silent = not exact and bool(wrong) and (same_count or not unsure_rods)
     return {
         "found": True,
         "exact": exact,
         # a wrong count is flagged when the reading says it is unsure; a wrong digit never is
-        "silent_wrong": not exact and bool(wrong) and (same_count or not unsure_rods),
+        "silent_wrong": silent,
+        "silent_cause": silent_cause(truth, len(reading.columns), [(c.index, c.digit) for c in read])
+        if silent
+        else None,
         "flagged": flagged,
         "corner_error": float(
             np.linalg.norm(np.array(reading.corners) - t, axis=1).max() / np.linalg.norm(t[1] - t[0])
@@ -61,6 +71,22 @@ def outcome(item: dict, reading) -> dict:
         "covered": covered,
         "covered_flagged": sum(1 for i in covered if same_count and reading.columns[i].status != READ),
     }
+
+
+def silent_cause(truth: list[int], rods: int, read: list[tuple[int, int]]) -> str:
+    """Why a silent wrong reading is wrong, from the true digits, the rods it read and the (rod,
+    digit) pairs it gave: ROD_COUNT when it read another number of rods; RODS_OFFSET when it gave
+    two or more wrong digits and, moved by one or two rods, its digits miss the truth at fewer
+    than half as many rods (the frame sits rods off); else DIGIT. One wrong digit is a DIGIT: on
+    a soroban of repeated digits, any offset would explain it."""
+    if rods != len(truth):
+        return ROD_COUNT
+
+    def misses(offset: int) -> int:
+        return sum(1 for i, d in read if 0 <= i + offset < len(truth) and d != truth[i + offset])
+
+    unmoved = misses(0)
+    return RODS_OFFSET if unmoved >= 2 and any(2 * misses(k) < unmoved for k in OFFSETS) else DIGIT
 
 
 def figures(items: list[dict], outcomes: list[dict]) -> dict:
@@ -79,6 +105,7 @@ def figures(items: list[dict], outcomes: list[dict]) -> dict:
         "n": n,
         "exact_number_accuracy": share("exact"),
         "silent_wrong_rate": share("silent_wrong"),
+        "silent_wrong_causes": {k: sum(o.get("silent_cause") == k for o in outcomes) for k in SILENT_CAUSES},
         "flagged_rate": share("flagged"),
         "frame_not_found": n - len(found),
         "frame_not_found_rate": (n - len(found)) / n if n else 0.0,

@@ -194,6 +194,12 @@ def scenes_summary(r: dict) -> None:
         if r["covered_flagged_rate"] is None
         else f"   covered columns flagged {r['covered_flagged_rate']:.4f}"
     )
+    causes = r["silent_wrong_causes"]
+    if any(causes.values()):
+        console.print(
+            f"silent wrong scenes by cause: rod count wrong {causes['rod_count']}   rods offset "
+            f"{causes['rods_offset']}   a digit wrong on its rod {causes['digit']}"
+        )
     console.print(
         f"columns {r['column_accuracy']:.4f}   wrong columns given as digits {r['wrong_columns']}   "
         f"columns flagged {r['flagged_columns']}{covered}   "
