@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import string
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import run_node
+from tests.conftest import WEB, run_node
 
-WEB = Path(__file__).resolve().parents[1] / "web"
 SPEC_JSON = WEB / "src" / "abacus" / "spec.json"
 
 # What the browser's modules use: their exported constants, a default Stabilizer, the messages.

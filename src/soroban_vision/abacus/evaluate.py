@@ -34,9 +34,9 @@ def evaluate_scenes(
     """Read every scene of a `render-scenes` folder and compare with its ground truth.
 
     Figures (abacus/outcomes.py): exact number, silent wrong (and its causes), flagged and
-    frame-not-found rates, column accuracy, corner error (median, p90, p95, max, % of the frame's width),
-    the columns' calibration (ECE and reliability bins), time per frame, and the same per
-    condition (`by_condition`). `progress(n, total)` after each scene.
+    frame-not-found rates, column accuracy, corner error (median, p90, p95, max, % of the
+    frame's width), the columns' calibration (ECE and reliability bins), time per frame, and
+    the same per condition (`by_condition`). `progress(n, total)` after each scene.
 
     With `browser` (a TF.js model folder), every scene is read again by the browser pipeline
     (web/src/index.js in headless Chromium, wasm) and the result gains a "browser" section: its
