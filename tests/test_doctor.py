@@ -266,6 +266,24 @@ def test_uint8_outlier_is_caught_and_the_tensor_named(outlier):
     assert json.loads(json.dumps(report.to_json()))["checks"][2]["id"] == "quantization"
 
 
+def test_a_deployment_converted_without_folding_is_held_against_the_plain_conversion(outlier, zoo):
+    """A model converted elsewhere, by the converter alone, names the tensors export folds away:
+    the reference is then converted as plainly, and the outlier is still found by name."""
+    import keras
+
+    from soroban_vision.export import convert, saved_model
+
+    broken, _ = outlier
+    plain = convert(saved_model(keras.models.load_model(broken), zoo / "plain-saved"), zoo / "plain", "uint8")
+    report = diagnose(keras=broken, tfjs=plain, runtimes=FAST)
+    q = report.check("quantization")
+    assert q.status == "fail" and q.evidence["matched_by"] == "name", q.summary
+    assert "features" in q.evidence["ranking"][0]["tensor"]
+    # held against the folded conversion, the depthwise kernels would seem to lose half their range
+    worst = max(r["relative_to_range"] for r in q.evidence["ranking"] if "_dw" in r["tensor"])
+    assert worst < 0.01, q.evidence["ranking"][:3]
+
+
 @pytest.fixture(scope="module")
 def planted(good_model, zoo) -> tuple[Path, Path]:
     """The good model with an outlier in its biggest conv kernel, and export's uint8 export of

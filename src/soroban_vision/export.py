@@ -32,6 +32,7 @@ import numpy as np
 from soroban_vision import contract as contract_mod
 from soroban_vision.contract import FLOAT32_TOLERANCE, decode, png_data_url
 from soroban_vision.errors import SorobanError, UsageError
+from soroban_vision.fold import fold_for_tfjs
 from soroban_vision.folders import check_fresh, staged_folder
 from soroban_vision.precision import check_precision
 from soroban_vision.preprocess import preprocess
@@ -336,7 +337,7 @@ def _golden_vectors(reference: Reference, labels: np.ndarray, grays: list[np.nda
 def _export_tfjs(job: Conversion) -> Staged:
     from soroban_vision.runners.node import NodeRunner
 
-    saved = saved_model(job.model, job.staging / "saved")
+    saved = saved_model(fold_for_tfjs(job.model), job.staging / "saved")
     job.say(f"converting to a TF.js graph model ({job.precision}) with tensorflowjs_converter")
     f32 = convert(saved, job.staging / "float32", "float32")
     staged = f32 if job.precision == "float32" else convert(saved, job.staging / job.precision, job.precision)

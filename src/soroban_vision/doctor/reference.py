@@ -1,5 +1,6 @@
 """The Keras reference converted to a float32 graph model by the same converter as the deployment,
-so the quantization check can hold the deployed weights against float32 ones of the same names.
+so the quantization check can hold the deployed weights against float32 ones of the same names:
+folded as `export` converts it, or, for a model converted elsewhere, as the converter alone does.
 Cached by the reference's SHA-256: the conversion takes a while and the model rarely changes."""
 
 from __future__ import annotations
@@ -35,22 +36,28 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:20]
 
 
-def float32_graph(keras_path: Path, keras_model, say: Callable[[str], None] = lambda _: None) -> Path:
+def float32_graph(
+    keras_path: Path, keras_model, say: Callable[[str], None] = lambda _: None, folded: bool = True
+) -> Path:
     """The float32 graph model folder of the Keras reference (`keras_model`, loaded from
-    `keras_path`), converted now or found in the cache."""
+    `keras_path`), converted now or found in the cache: `folded` as `export` converts it
+    (`fold.fold_for_tfjs`), else as the converter alone does, for models converted elsewhere."""
     from soroban_vision.export import convert, saved_model
+    from soroban_vision.fold import fold_for_tfjs
 
-    target = cache_dir() / f"float32-{_digest(keras_path)}"
+    saved_model_folder = hasattr(keras_model, "fn")  # a SavedModel folder: nothing to fold
+    form = "folded-" if folded and not saved_model_folder else ""
+    target = cache_dir() / f"float32-{form}{_digest(keras_path)}"
     if (target / "model.json").is_file():
         return target
     say("converting the Keras reference to float32 TF.js weights (cached for next time)")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sv-doctor-f32-", dir=target.parent) as tmp:
         tmp = Path(tmp)
-        if hasattr(keras_model, "fn"):  # already a SavedModel folder
+        if saved_model_folder:
             saved = keras_path
         else:
-            saved = saved_model(keras_model, tmp / "saved")
+            saved = saved_model(fold_for_tfjs(keras_model) if folded else keras_model, tmp / "saved")
         convert(saved, tmp / "float32", "float32")
         with contextlib.suppress(OSError):  # another doctor may have finished first
             (tmp / "float32").rename(target)
