@@ -53,6 +53,8 @@ MARKERLESS = [
 # what only the frame model has (the outline search's side is not applicable)
 MODEL_ONLY = ["markerless.found_by_model", "markerless.inference.median", "markerless.inference.p95"]
 MODEL_ONLY += ["markerless.size", "markerless.browser.wasm.median", "markerless.browser.wasm.p95"]
+STAGES = ("pixels", "prepare", "locate", "crops", "model", "views", "ends")  # the browser reader's
+MODEL_ONLY += [f"markerless.browser.wasm.stage.{s}" for s in STAGES]
 # the only sentences allowed where a number could be: honest statements, never a stand-in number
 NOT_REACHED = re.compile(r"^not reached in \d+ epochs? \(best \d+\.\d\d%\)$")
 PLACEHOLDERS = re.compile(r"\b(TODO|TBD|XXX|N/?A|nan|inf|placeholder|lorem)\b", re.IGNORECASE)
@@ -232,6 +234,11 @@ def test_markerless_rows_compare_the_frame_model_with_the_outline_search(quick):
         assert total <= 100 + 1e-9, side
     found = rows["markerless.found_by_model"]["ours"]
     assert 0 <= found <= 100 - rows["markerless.frame_not_found.all"]["ours"] + 1e-9
+    # the browser's stages are parts of each read: no stage's median above the whole read's
+    stages = [rows[f"markerless.browser.wasm.stage.{s}"]["ours"] for s in STAGES]
+    assert all(number(v) and v >= 0 for v in stages), stages
+    assert rows["markerless.browser.wasm.stage.locate"]["ours"] > 0
+    assert max(stages) <= rows["markerless.browser.wasm.median"]["ours"] + 1e-9
 
 
 def test_markerless_timings_are_statistics_of_the_recorded_samples(quick):

@@ -189,15 +189,29 @@ def model_rows(runs: dict[str, MethodRun]) -> list[Row]:
     ]
 
 
+# the browser reader's stages (reader.js `times`), in order, and what each does on this path
+STAGES = (
+    ("pixels", "the photo's pixels"),
+    ("prepare", "gray and working size"),
+    ("locate", "the frame: the frame model's three looks and the snapping"),
+    ("crops", "every layout's column crops"),
+    ("model", "the column model on the crops"),
+    ("views", "shifted crops of unsteady columns"),
+    ("ends", "the crops past each end"),
+)
+
+
 def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say) -> list[Row]:
     """The browser's markerless read (wasm, 640×480, its own frame model): ms per frame on the
-    first classic scene Python framed with the model, one frame at a time after a warm-up."""
-    times = _browser_times(cfg, root, scenes, model, say)
+    first classic scene Python framed with the model, one frame at a time after a warm-up; and
+    the median of each of its stages, so that where the time goes is measured, not guessed."""
+    reads = _browser_times(cfg, root, scenes, model, say)
+    times = reads if isinstance(reads, str) else [r["median"] for r in reads]
     note = (
         f"{cfg.frame_runs} frames after {cfg.browser_warmup} warm-up; the frame model (two looks and a "
         "look for a second soroban), snapping, rods and columns; the outline search runs in Python only"
     )
-    return [
+    rows = [
         _row(
             f"browser.wasm.{stat}",
             BROWSER,
@@ -211,12 +225,28 @@ def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Metho
         )
         for stat, fn in STATS
     ]
+    for stage, what in STAGES:
+        stage_times = reads if isinstance(reads, str) else [r["stages"].get(stage, 0.0) for r in reads]
+        rows.append(
+            _row(
+                f"browser.wasm.stage.{stage}",
+                BROWSER,
+                f"of which {stage}, median",
+                "ms",
+                stage_times if isinstance(stage_times, str) else median(stage_times),
+                None,
+                better="lower",
+                note=f"{what} (the reader's own `times`; 0 where a frame skips the stage)",
+            )
+        )
+    return rows
 
 
 def _browser_times(
     cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say
-) -> list[float] | str:
-    """Ms per frame of the browser's markerless read, or the sentence that says why there are none."""
+) -> list[dict] | str:
+    """Each timed frame of the browser's markerless read ({median: ms, stages: {stage: ms}}), or
+    the sentence that says why there are none."""
     from soroban_vision.frame.detector import FRAME_MODEL_DIR
     from soroban_vision.reader import DEFAULT_MODEL
     from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
@@ -233,9 +263,6 @@ def _browser_times(
         with ChromiumRunner(DEFAULT_MODEL / "tfjs", "wasm") as runner:
             options = {"markers": "off", "frame_model": frame}
             runner.time_abacus(photo, runs=1, warmup=cfg.browser_warmup, **options)
-            return [
-                float(runner.time_abacus(photo, runs=1, warmup=0, **options)["median"])
-                for _ in range(cfg.frame_runs)
-            ]
+            return [runner.time_abacus(photo, runs=1, warmup=0, **options) for _ in range(cfg.frame_runs)]
     except (BrowserError, UsageError) as e:
         return f"not measured: {str(e).splitlines()[0]}"
