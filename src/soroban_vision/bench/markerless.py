@@ -212,34 +212,40 @@ def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Metho
         "look for a second soroban), snapping, rods and columns; the outline search runs in Python only"
     )
     rows = [
-        _row(
-            f"browser.wasm.{stat}",
-            BROWSER,
+        _browser_row(
+            stat,
             f"640×480 frame, whole read without markers, wasm, {stat}",
-            "ms",
             times if isinstance(times, str) else fn(times),
-            None,
-            better="lower",
-            note=note,
-            samples={} if isinstance(times, str) else {FRAME_MODEL: times},
+            note,
+            {} if isinstance(times, str) else {FRAME_MODEL: times},
         )
         for stat, fn in STATS
     ]
     for stage, what in STAGES:
-        stage_times = reads if isinstance(reads, str) else [r["stages"].get(stage, 0.0) for r in reads]
+        stage_times = None if isinstance(reads, str) else [r["stages"].get(stage, 0.0) for r in reads]
         rows.append(
-            _row(
-                f"browser.wasm.stage.{stage}",
-                BROWSER,
+            _browser_row(
+                f"stage.{stage}",
                 f"of which {stage}, median",
-                "ms",
-                stage_times if isinstance(stage_times, str) else median(stage_times),
-                None,
-                better="lower",
-                note=f"{what} (the reader's own `times`; 0 where a frame skips the stage)",
+                reads if stage_times is None else median(stage_times),
+                f"{what} (the reader's own `times`; 0 where a frame skips the stage)",
             )
         )
     return rows
+
+
+def _browser_row(key: str, metric: str, value: Value, note: str, samples: dict | None = None) -> Row:
+    return _row(
+        f"browser.wasm.{key}",
+        BROWSER,
+        metric,
+        "ms",
+        value,
+        None,
+        better="lower",
+        note=note,
+        samples=samples or {},
+    )
 
 
 def _browser_times(
