@@ -76,6 +76,10 @@ def test_a_depthwise_convolution_read_by_more_than_its_batch_norm_keeps_it():
     bn = layers.BatchNormalization(name="bn")(dw)
     model = _with_random_batch_norms(keras.Model(inputs, layers.Add()([bn, dw])))
     assert fold_for_tfjs(model) is model  # folding would change what Add sees: nothing to do
+    dw = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw")(inputs)  # a fresh graph
+    bn = layers.BatchNormalization(name="bn")(dw)
+    exposed = _with_random_batch_norms(keras.Model(inputs, [bn, dw]))  # the convolution is an output too
+    assert fold_for_tfjs(exposed) is exposed
     plain = keras.Model(inputs, layers.Conv2D(2, 3)(inputs))
     assert fold_for_tfjs(plain) is plain
 

@@ -27,17 +27,20 @@ def _source(layer):
 
 def _foldable(model) -> dict[str, str]:
     """{batch norm's name: the depthwise convolution's name} for each batch norm that alone reads a
-    depthwise convolution without a bias, over its channels."""
+    depthwise convolution without a bias, over its channels (and the convolution's output is no
+    output of the model)."""
     from keras import layers
 
     out = {}
+    outputs = {id(t) for t in model.outputs}
     for layer in model.layers:
         if not isinstance(layer, layers.BatchNormalization) or not (layer.center and layer.scale):
             continue
         if layer.axis not in (-1, 3):
             continue
         dw = _source(layer)
-        if isinstance(dw, layers.DepthwiseConv2D) and not dw.use_bias and len(dw._outbound_nodes) == 1:
+        alone = isinstance(dw, layers.DepthwiseConv2D) and len(dw._outbound_nodes) == 1
+        if alone and not dw.use_bias and id(dw.output) not in outputs:  # its own output stays as it was
             out[layer.name] = dw.name
     return out
 
