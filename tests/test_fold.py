@@ -31,7 +31,7 @@ def _model():
     import keras
     from keras import layers
 
-    x = inputs = keras.Input((24, 20, 1), name="image")
+    x = inputs = keras.Input((24, 20, 1))  # unnamed: the clone names its input anew
     x = layers.Conv2D(6, 3, padding="same", use_bias=False, name="stem")(x)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.ReLU()(x)
@@ -84,6 +84,34 @@ def test_a_depthwise_convolution_read_by_more_than_its_batch_norm_keeps_it():
     assert fold_for_tfjs(plain) is plain
 
 
+def test_a_batch_norm_that_reads_anything_but_the_bare_convolution_stays():
+    """An activation between the two, or the channels first: folding would change the answers."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((8, 8, 2))
+    dw = layers.DepthwiseConv2D(3, padding="same", use_bias=False, activation="relu")(inputs)
+    activated = _with_random_batch_norms(keras.Model(inputs, layers.BatchNormalization()(dw)))
+    assert fold_for_tfjs(activated) is activated
+    first = keras.Input((2, 8, 8))
+    dw = layers.DepthwiseConv2D(3, padding="same", use_bias=False, data_format="channels_first")(first)
+    across = _with_random_batch_norms(keras.Model(first, layers.BatchNormalization(axis=-1)(dw)))
+    assert fold_for_tfjs(across) is across
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dw = layers.DepthwiseConv2D(3, dilation_rate=2, padding="same", use_bias=False)
+            self.bn = layers.BatchNormalization()
+
+        def call(self, x):
+            return self.bn(self.dw(x))
+
+    subclassed = Subclassed()
+    subclassed(np.zeros((1, 8, 8, 2), np.float32))
+    assert fold_for_tfjs(subclassed) is subclassed  # no graph to rebuild
+
+
 @pytest.mark.slow
 def test_the_converter_fuses_every_depthwise_convolution(tmp_path):
     """The real tensorflowjs_converter: no SpaceToBatchND, no batch norm left as Mul and Add."""
@@ -111,3 +139,15 @@ def test_the_shipped_graph_models_are_folded(model):
     ops = Counter(n["op"] for n in doc["modelTopology"]["node"])
     assert ops["SpaceToBatchND"] == ops["DepthwiseConv2dNative"] == 0
     assert ops["FusedDepthwiseConv2dNative"] >= 5
+
+
+def test_quantization_is_ranked_only_between_tensors_of_one_shape():
+    """A plain and a folded conversion name a dilated kernel alike, 3x3 in one and 5x5 in the other."""
+    from soroban_vision.export import rank_quantization_error
+
+    kernel = np.ones((3, 3, 4, 1), np.float32)
+    reference = {"dw/kernel": kernel, "pw/kernel": np.linspace(-1, 1, 8, dtype=np.float32)}
+    deployed = {"dw/kernel": np.ones((5, 5, 4, 1), np.float32), "pw/kernel": reference["pw/kernel"] + 0.01}
+    ranking = rank_quantization_error(reference, deployed)
+    assert [r["tensor"] for r in ranking] == ["pw/kernel"]
+    assert ranking[0]["max_abs_error"] == pytest.approx(0.01, abs=1e-6)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+VERSION = 2  # what fold_for_tfjs does: caches of folded conversions carry it
+
 
 def _source(layer):
     """The one layer feeding `layer`, or None."""
@@ -39,8 +41,12 @@ def _foldable(model) -> dict[str, str]:
         if layer.axis not in (-1, 3):
             continue
         dw = _source(layer)
-        alone = isinstance(dw, layers.DepthwiseConv2D) and len(dw._outbound_nodes) == 1
-        if alone and not dw.use_bias and id(dw.output) not in outputs:  # its own output stays as it was
+        if not isinstance(dw, layers.DepthwiseConv2D) or len(dw._outbound_nodes) != 1:
+            continue
+        linear = dw.get_config().get("activation") in (None, "linear")  # the batch norm reads w*x as it is
+        plain = not dw.use_bias and dw.data_format == "channels_last" and linear
+        channels = dw.get_weights()[0].shape[2] * dw.depth_multiplier
+        if plain and layer.get_weights()[0].shape[0] == channels and id(dw.output) not in outputs:
             out[layer.name] = dw.name
     return out
 
@@ -72,6 +78,8 @@ def fold_for_tfjs(model):
     import keras
     from keras import layers
 
+    if not isinstance(model, keras.Sequential) and type(model).__name__ != "Functional":
+        return model  # a subclassed model has no graph to rebuild
     folds = _foldable(model)
     dilated = {
         layer.name
@@ -101,15 +109,15 @@ def fold_for_tfjs(model):
 
     clone = keras.models.clone_model(model, clone_function=rebuilt)
     bn_of = {dw: bn for bn, dw in folds.items()}
-    for layer in clone.layers:
-        source = model.get_layer(layer.name)
-        if layer.name in folds:
+    # paired in order, not by name: the clone renames an unnamed input layer
+    for source, layer in zip(model.layers, clone.layers, strict=True):
+        if source.name in folds:
             continue
         weights = source.get_weights()
-        if layer.name in dilated:
+        if source.name in dilated:
             weights[0] = _spelled_out(weights[0], source.dilation_rate[0])
-        if layer.name in bn_of:
-            bn = model.get_layer(bn_of[layer.name])
+        if source.name in bn_of:
+            bn = model.get_layer(bn_of[source.name])
             gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
             scale = gamma / np.sqrt(var + bn.epsilon)
             # depthwise kernel [kh, kw, channels, multiplier]: output channel c*m + j has scale[c*m + j]

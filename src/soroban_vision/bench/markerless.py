@@ -222,16 +222,24 @@ def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Metho
         for stat, fn in STATS
     ]
     for stage, what in STAGES:
-        stage_times = None if isinstance(reads, str) else [r["stages"].get(stage, 0.0) for r in reads]
         rows.append(
             _browser_row(
                 f"stage.{stage}",
                 f"of which {stage}, median",
-                reads if stage_times is None else median(stage_times),
+                _stage_median(reads, stage),
                 f"{what} (the reader's own `times`; 0 where a frame skips the stage)",
             )
         )
     return rows
+
+
+def _stage_median(reads: list[dict] | str, stage: str) -> Value:
+    """The median ms of one stage over the timed frames, or why there is none."""
+    if isinstance(reads, str):
+        return reads
+    if not any(stage in r["stages"] for r in reads):  # a stage renamed in reader.js, say
+        return f"not measured: the browser reader gave no time for {stage}"
+    return median([r["stages"].get(stage, 0.0) for r in reads])
 
 
 def _browser_row(key: str, metric: str, value: Value, note: str, samples: dict | None = None) -> Row:

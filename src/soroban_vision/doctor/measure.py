@@ -7,6 +7,7 @@ for the check that needed it, which then fails with it; the other checks still r
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -64,16 +65,17 @@ def _weights(facts: Facts, say) -> None:
         return
     try:
         reference = graph_weights(float32_graph(facts.keras_path, facts.keras_model, say))
-        missing = set(facts.deployed_weights or {}) - set(reference)
-        if missing:  # converted elsewhere, without export's folding: its batch norms are tensors of their own
+    except SorobanError as e:
+        facts.weights_error = str(e)
+        return
+    missing = set(facts.deployed_weights or {}) - set(reference)
+    if missing:  # converted elsewhere, without export's folding: its batch norms are tensors of their own
+        with contextlib.suppress(SorobanError):  # without it, the folded reference still ranks what it can
             plain = graph_weights(float32_graph(facts.keras_path, facts.keras_model, say, folded=False))
             if len(set(facts.deployed_weights) - set(plain)) < len(missing):
                 reference = plain
-        facts.reference_weights = reference
-    except SorobanError as e:
-        facts.weights_error = str(e)
-    else:
-        facts.weights_error = deployed_error
+    facts.reference_weights = reference
+    facts.weights_error = deployed_error
 
 
 def _keras_outputs(facts: Facts) -> None:

@@ -43,10 +43,11 @@ def float32_graph(
     `keras_path`), converted now or found in the cache: `folded` as `export` converts it
     (`fold.fold_for_tfjs`), else as the converter alone does, for models converted elsewhere."""
     from soroban_vision.export import convert, saved_model
+    from soroban_vision.fold import VERSION as FOLD_VERSION
     from soroban_vision.fold import fold_for_tfjs
 
     saved_model_folder = hasattr(keras_model, "fn")  # a SavedModel folder: nothing to fold
-    form = "folded-" if folded and not saved_model_folder else ""
+    form = f"folded{FOLD_VERSION}-" if folded and not saved_model_folder else ""
     target = cache_dir() / f"float32-{form}{_digest(keras_path)}"
     if (target / "model.json").is_file():
         return target
