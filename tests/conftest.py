@@ -121,7 +121,6 @@ def model_with_outlier(model_path: Path, out: Path) -> Path:
 def graph_model(model, where: Path, precision: str = "float32") -> Path:
     """A Keras model converted to a TF.js graph model, as export converts it."""
     from soroban_vision.export import convert, saved_model
-    from soroban_vision.fold import fold_for_tfjs
 
-    saved = saved_model(fold_for_tfjs(model), where / "saved")
+    saved = saved_model(model, where / "saved")
     return convert(saved, where / precision, precision)

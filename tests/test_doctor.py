@@ -274,7 +274,11 @@ def test_a_deployment_converted_without_folding_is_held_against_the_plain_conver
     from soroban_vision.export import convert, saved_model
 
     broken, _ = outlier
-    plain = convert(saved_model(keras.models.load_model(broken), zoo / "plain-saved"), zoo / "plain", "uint8")
+    plain = convert(
+        saved_model(keras.models.load_model(broken), zoo / "plain-saved", folded=False),
+        zoo / "plain",
+        "uint8",
+    )
     report = diagnose(keras=broken, tfjs=plain, runtimes=FAST)
     q = report.check("quantization")
     assert q.status == "fail" and q.evidence["matched_by"] == "name", q.summary

@@ -81,9 +81,11 @@ def check_inputs(data: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- conversion
 
 
-def saved_model(model, where: Path) -> Path:
+def saved_model(model, where: Path, folded: bool = True) -> Path:
+    """The SavedModel the TF.js converter reads: `folded`, the model as `fold.fold_for_tfjs`
+    rewrites it (every TF.js export's); else the model as it is."""
     with contextlib.redirect_stdout(io.StringIO()):
-        model.export(str(where), format="tf_saved_model", verbose=False)
+        (fold_for_tfjs(model) if folded else model).export(str(where), format="tf_saved_model", verbose=False)
     return where
 
 
@@ -339,7 +341,7 @@ def _golden_vectors(reference: Reference, labels: np.ndarray, grays: list[np.nda
 def _export_tfjs(job: Conversion) -> Staged:
     from soroban_vision.runners.node import NodeRunner
 
-    saved = saved_model(fold_for_tfjs(job.model), job.staging / "saved")
+    saved = saved_model(job.model, job.staging / "saved")
     job.say(f"converting to a TF.js graph model ({job.precision}) with tensorflowjs_converter")
     f32 = convert(saved, job.staging / "float32", "float32")
     staged = f32 if job.precision == "float32" else convert(saved, job.staging / job.precision, job.precision)

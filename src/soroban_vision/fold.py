@@ -5,7 +5,7 @@ convolution's: TF.js then runs a Mul, an Add and a Relu after each one. And TF l
 depthwise convolution to SpaceToBatchND and BatchToSpaceND, which tfjs-backend-wasm runs in
 JavaScript (on the frame model, 3.7 of its 10 ms a call in Node). So, before converting:
 - a depthwise convolution's batch norm is folded into its kernel and a bias (the batch norm's
-  layer stays, as an Identity, so the graph keeps its shape and names);
+  layer stays, as a pass-through, so the graph keeps its shape and names);
 - a dilated depthwise kernel is spelled out, zeros between its taps, with no dilation: with
   padding "same" and stride 1 both pad alike, so each output sums the same products.
 
@@ -45,16 +45,20 @@ def _foldable(model) -> dict[str, str]:
             continue
         linear = dw.get_config().get("activation") in (None, "linear")  # the batch norm reads w*x as it is
         plain = not dw.use_bias and dw.data_format == "channels_last" and linear
-        channels = dw.get_weights()[0].shape[2] * dw.depth_multiplier
-        if plain and layer.get_weights()[0].shape[0] == channels and id(dw.output) not in outputs:
+        channels = dw.kernel.shape[2] * dw.depth_multiplier
+        if plain and layer.gamma.shape[0] == channels and id(dw.output) not in outputs:
             out[layer.name] = dw.name
     return out
 
 
+def _spelled_size(kernel_size, dilation: int) -> tuple[int, int]:
+    """A kh x kw kernel dilated by d spans ((kh-1)d+1) x ((kw-1)d+1) pixels."""
+    return tuple((k - 1) * dilation + 1 for k in kernel_size[:2])
+
+
 def _spelled_out(kernel: np.ndarray, dilation: int) -> np.ndarray:
-    """A kh x kw kernel dilated by d as a dense ((kh-1)d+1) x ((kw-1)d+1) one, zeros between its taps."""
-    kh, kw = kernel.shape[:2]
-    dense = np.zeros(((kh - 1) * dilation + 1, (kw - 1) * dilation + 1, *kernel.shape[2:]), kernel.dtype)
+    """A dilated kernel as a dense one of its span, zeros between its taps."""
+    dense = np.zeros((*_spelled_size(kernel.shape, dilation), *kernel.shape[2:]), kernel.dtype)
     dense[::dilation, ::dilation] = kernel
     return dense
 
@@ -102,8 +106,7 @@ def fold_for_tfjs(model):
         if layer.name in folded_dw:
             config["use_bias"] = True
         if layer.name in dilated:
-            d = layer.dilation_rate[0]
-            config["kernel_size"] = ((layer.kernel_size[0] - 1) * d + 1, (layer.kernel_size[1] - 1) * d + 1)
+            config["kernel_size"] = _spelled_size(layer.kernel_size, layer.dilation_rate[0])
             config["dilation_rate"] = (1, 1)
         return layer.__class__.from_config(config)
 

@@ -41,10 +41,9 @@ def float32_graph(
 ) -> Path:
     """The float32 graph model folder of the Keras reference (`keras_model`, loaded from
     `keras_path`), converted now or found in the cache: `folded` as `export` converts it
-    (`fold.fold_for_tfjs`), else as the converter alone does, for models converted elsewhere."""
+    (`export.saved_model`), else as the converter alone does, for models converted elsewhere."""
     from soroban_vision.export import convert, saved_model
     from soroban_vision.fold import VERSION as FOLD_VERSION
-    from soroban_vision.fold import fold_for_tfjs
 
     saved_model_folder = hasattr(keras_model, "fn")  # a SavedModel folder: nothing to fold
     form = f"folded{FOLD_VERSION}-" if folded and not saved_model_folder else ""
@@ -58,7 +57,7 @@ def float32_graph(
         if saved_model_folder:
             saved = keras_path
         else:
-            saved = saved_model(fold_for_tfjs(keras_model) if folded else keras_model, tmp / "saved")
+            saved = saved_model(keras_model, tmp / "saved", folded=folded)
         convert(saved, tmp / "float32", "float32")
         with contextlib.suppress(OSError):  # another doctor may have finished first
             (tmp / "float32").rename(target)

@@ -26,7 +26,6 @@ from soroban_vision.export import (
     rank_quantization_error,
     saved_model,
 )
-from soroban_vision.fold import fold_for_tfjs
 from soroban_vision.folders import staged_folder
 from soroban_vision.frame import contract as frame_contract
 from soroban_vision.frame.input import PRESENT, frame_input
@@ -150,7 +149,7 @@ def _convert(model, tmp: Path, precision: str, fmt: str, say):
             None,
             None,
         )
-    saved = saved_model(fold_for_tfjs(model), tmp / "saved")
+    saved = saved_model(model, tmp / "saved")
     say(f"converting the frame model to a TF.js graph model ({precision}) with tensorflowjs_converter")
     f32 = convert(saved, tmp / "float32", "float32")
     staged = f32 if precision == "float32" else convert(saved, tmp / precision, precision)
