@@ -80,7 +80,7 @@ def small_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def good_model(tmp_path_factory) -> Path:
-    """A copy of the shipped column model (models/column/model.keras): 99.92% exact digits on
+    """A copy of the shipped column model (models/column/model.keras): 99.86% exact digits on
     5,000 fresh rendered columns, fixed weights. Tests that need a *good* model use this one, so
     what they assert never depends on how a short training run happened to go."""
     out = tmp_path_factory.mktemp("good-model") / "model.keras"

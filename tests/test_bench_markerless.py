@@ -45,6 +45,20 @@ def test_figures_are_written_to_a_sensible_precision():
     assert figure(None, "fps") == "not applicable"
 
 
+def test_a_browser_stage_the_reader_never_timed_is_not_measured_not_zero():
+    """A stage some frames skip counts 0 ms there; one no frame timed (renamed in reader.js, say)
+    is reported as not measured, never as a 0 ms that reads like a win."""
+    from soroban_vision.bench.markerless import _stage_median
+
+    reads = [{"stages": {"locate": 40.0, "views": 2.0}}, {"stages": {"locate": 50.0}}]
+    reads.append({"stages": {"locate": 45.0}})
+    assert _stage_median(reads, "locate") == 45.0
+    assert _stage_median(reads, "views") == 0.0  # skipped by two of three frames
+    assert _stage_median(reads, "crops") == "not measured: the browser reader gave no time for crops"
+    why = "not measured: cannot start Chromium"
+    assert _stage_median(why, "locate") == why  # no frames at all: the reason, for every stage
+
+
 def test_an_unknown_part_is_one_line():
     assert_one_line_error(run_cli("bench", "--only", "frames"), 2, "--only", "markerless")
 

@@ -266,26 +266,80 @@ def test_uint8_outlier_is_caught_and_the_tensor_named(outlier):
     assert json.loads(json.dumps(report.to_json()))["checks"][2]["id"] == "quantization"
 
 
-def test_a_deployment_converted_without_folding_is_held_against_the_plain_conversion(outlier, zoo):
-    """A model converted elsewhere, by the converter alone, names the tensors export folds away:
-    the reference is then converted as plainly, and the outlier is still found by name."""
+@pytest.fixture(scope="module")
+def plain_outlier(outlier, zoo) -> Path:
+    """The outlier model's uint8 deployment converted elsewhere: by the converter alone, unfolded."""
     import keras
 
     from soroban_vision.export import convert, saved_model
 
     broken, _ = outlier
-    plain = convert(
-        saved_model(keras.models.load_model(broken), zoo / "plain-saved", folded=False),
-        zoo / "plain",
-        "uint8",
-    )
-    report = diagnose(keras=broken, tfjs=plain, runtimes=FAST)
+    saved = saved_model(keras.models.load_model(broken), zoo / "plain-saved", folded=False)
+    return convert(saved, zoo / "plain", "uint8")
+
+
+def test_a_deployment_converted_without_folding_is_held_against_the_plain_conversion(outlier, plain_outlier):
+    """A model converted elsewhere, by the converter alone, names the tensors export folds away:
+    the reference is then converted as plainly, and the outlier is still found by name."""
+    broken, _ = outlier
+    report = diagnose(keras=broken, tfjs=plain_outlier, runtimes=FAST)
     q = report.check("quantization")
     assert q.status == "fail" and q.evidence["matched_by"] == "name", q.summary
     assert "features" in q.evidence["ranking"][0]["tensor"]
     # held against the folded conversion, the depthwise kernels would seem to lose half their range
     worst = max(r["relative_to_range"] for r in q.evidence["ranking"] if "_dw" in r["tensor"])
     assert worst < 0.01, q.evidence["ranking"][:3]
+
+
+def test_when_the_plain_conversion_fails_the_folded_reference_ranks(outlier, plain_outlier, monkeypatch):
+    """The plain reference is a second try: if that conversion fails, the check keeps the folded
+    one and ranks the tensors the two share, instead of losing the ranking or crashing."""
+    from soroban_vision.doctor import reference
+    from soroban_vision.errors import SorobanError
+
+    real, asked = reference.float32_graph, []
+
+    def folded_only(*args, folded=True, **kwargs):
+        asked.append(folded)
+        if not folded:
+            raise SorobanError("tensorflowjs_converter failed: out of memory")
+        return real(*args, folded=folded, **kwargs)
+
+    monkeypatch.setattr(reference, "float32_graph", folded_only)
+    broken, _ = outlier
+    report = diagnose(keras=broken, tfjs=plain_outlier, runtimes=FAST)
+    q = report.check("quantization")
+    assert asked == [True, False]  # the plain conversion was tried, and failed
+    assert q.status == "fail" and q.evidence["matched_by"] == "name", q.summary
+    assert "ranking_error" not in q.evidence
+    assert "features" in q.evidence["ranking"][0]["tensor"]
+
+
+def test_a_reference_cached_by_an_older_fold_is_converted_anew(good_model, monkeypatch, tmp_path):
+    """The cache is keyed by fold's version: a change to the fold must not reuse the weights an
+    older fold made, and a plain conversion is cached apart from a folded one."""
+    import keras
+
+    from soroban_vision import export, fold
+    from soroban_vision.doctor.reference import float32_graph
+
+    real, converted = export.convert, []
+
+    def counted(*args, **kwargs):
+        converted.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(export, "convert", counted)
+    monkeypatch.setenv("SOROBAN_VISION_CACHE", str(tmp_path))  # empty: this module's cache may hold it
+    model = keras.models.load_model(good_model)
+    first = float32_graph(good_model, model)
+    assert float32_graph(good_model, model) == first and len(converted) == 1  # cached
+    monkeypatch.setattr(fold, "VERSION", fold.VERSION + 1)
+    newer = float32_graph(good_model, model)
+    assert newer != first and len(converted) == 2
+    assert (newer / "model.json").is_file() and (first / "model.json").is_file()
+    plain = float32_graph(good_model, model, folded=False)
+    assert plain not in (first, newer) and len(converted) == 3
 
 
 @pytest.fixture(scope="module")
