@@ -317,7 +317,9 @@ def test_when_the_plain_conversion_fails_the_folded_reference_ranks(outlier, pla
 
 def test_a_reference_cached_by_an_older_fold_is_converted_anew(good_model, monkeypatch, tmp_path):
     """The cache is keyed by fold's version: a change to the fold must not reuse the weights an
-    older fold made, and a plain conversion is cached apart from a folded one."""
+    older fold made. (That a plain conversion is cached apart from a folded one, the test of a
+    deployment converted without folding shows: held against folded weights, its depthwise
+    kernels would seem to lose half their range.)"""
     import keras
 
     from soroban_vision import export, fold
@@ -338,8 +340,6 @@ def test_a_reference_cached_by_an_older_fold_is_converted_anew(good_model, monke
     newer = float32_graph(good_model, model)
     assert newer != first and len(converted) == 2
     assert (newer / "model.json").is_file() and (first / "model.json").is_file()
-    plain = float32_graph(good_model, model, folded=False)
-    assert plain not in (first, newer) and len(converted) == 3
 
 
 @pytest.fixture(scope="module")
