@@ -34,8 +34,11 @@ lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
+# Test files run on TEST_WORKERS processes (pytest-xdist); a file's tests stay on one, so a module's
+# expensive fixture (a bench run, a trained model) is built once
+TEST_WORKERS ?= 2
 test: lint $(PHOTOREAL_VENV)/.installed
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 demo: setup
 	@rm -rf $(OUT)/demo-data $(OUT)/demo-test $(OUT)/demo-run

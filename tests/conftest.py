@@ -26,7 +26,8 @@ def run_cli(
         text=True,
         timeout=timeout,
         cwd=cwd,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        # tables wrap to COLUMNS, which pytest-xdist workers set (80): the width a pipe gets instead
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "COLUMNS": "120"},
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
