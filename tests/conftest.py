@@ -14,6 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# tables wrap to COLUMNS, which pytest-xdist workers set to 80: every test and the commands it
+# starts see the width a pipe gets instead
+os.environ["COLUMNS"] = "120"
 
 
 def run_cli(
@@ -26,8 +29,7 @@ def run_cli(
         text=True,
         timeout=timeout,
         cwd=cwd,
-        # tables wrap to COLUMNS, which pytest-xdist workers set (80): the width a pipe gets instead
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "COLUMNS": "120"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
