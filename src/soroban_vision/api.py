@@ -44,6 +44,7 @@ def read_abacus(
     threshold: float | None = None,
     max_megapixels: float = MAX_MEGAPIXELS,
     frame_model: bool = True,
+    track=None,
 ):
     """Read the number on the soroban in `image` (a file path, a PIL image, or pixels as a
     uint8 array [H,W], [H,W,3] or [H,W,4]).
@@ -58,9 +59,11 @@ def read_abacus(
     PIL image with more pixels is refused (too_many_pixels) before it is decoded. frame_model:
     without markers, ask the learned frame detector (models/frame) first, as the browser does,
     and the outline search only when it sees no frame (True, the default); False: the outline
-    search only. Returns an `AbacusReading`: number, digits, confidences, flagged_columns,
-    corners, method, warnings. Raises `FrameNotFound` when there
-    is no soroban to read, `UsageError` on bad input; both have a stable `.code`."""
+    search only. track: for the frames of one video, one `FrameTrack` (soroban_vision.frame.track)
+    passed with each: the frame model's frame is then kept while the model sees it still, as
+    the browser's `track` option does. Returns an `AbacusReading`: number, digits, confidences,
+    flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there is no soroban
+    to read, `UsageError` on bad input; both have a stable `.code`."""
     from soroban_vision import abacus
 
     abacus.check_options(columns, markers)  # before decoding a photo for nothing
@@ -68,7 +71,7 @@ def read_abacus(
     classifier = classifier if classifier is not None else _shipped_classifier()
     options = {} if threshold is None else {"threshold": threshold}
     options["frame_model"] = "shipped" if frame_model else None
-    return abacus.read_abacus(photo, classifier, columns, markers, corners=corners, **options)
+    return abacus.read_abacus(photo, classifier, columns, markers, corners=corners, track=track, **options)
 
 
 def _photo(image, max_megapixels: float):

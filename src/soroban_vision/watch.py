@@ -99,11 +99,14 @@ def watch(
     too small) counts as no reading. `on_frame(frame, reading or None, steady number or None)`
     sees every frame (the preview window); when it returns False, watching stops. Frames are
     read with the Stabilizer's min_confidence as their flag threshold, so one number decides
-    both which columns are read and which digits are held."""
+    both which columns are read and which digits are held. Without markers, the frame found
+    in full is kept while the frame model sees it still (`frame.track`), as in the browser."""
     from soroban_vision import abacus
+    from soroban_vision.frame.track import FrameTrack
 
     abacus.check_options(columns, markers)
     stabilizer = stabilizer if stabilizer is not None else abacus.Stabilizer()
+    track = FrameTrack()
     shown, seen, read, steady, ms, stopped = None, 0, 0, 0, [], False
     try:
         for frame in frames:
@@ -111,7 +114,8 @@ def watch(
                 break
             seen += 1
             t0 = time.perf_counter()
-            reading = _read(frame, classifier, columns, markers, frame_model, stabilizer.min_confidence)
+            threshold = stabilizer.min_confidence
+            reading = _read(frame, classifier, columns, markers, frame_model, threshold, track)
             ms.append((time.perf_counter() - t0) * 1000)
             number = None
             if reading is None:
@@ -142,12 +146,18 @@ def watch(
     }
 
 
-def _read(frame: Frame, classifier, columns, markers, frame_model: bool, threshold: float):
+def _read(frame: Frame, classifier, columns, markers, frame_model: bool, threshold: float, track):
     from soroban_vision.api import read_abacus
 
     try:
         return read_abacus(
-            frame.rgb, columns, markers, classifier=classifier, frame_model=frame_model, threshold=threshold
+            frame.rgb,
+            columns,
+            markers,
+            classifier=classifier,
+            frame_model=frame_model,
+            threshold=threshold,
+            track=track,
         )
     except SorobanError:
         return None

@@ -49,13 +49,15 @@ def frame_options(
     count: int = 1,
     corners: np.ndarray | None = None,
     frame_model=None,
+    track=None,
 ):
     """Up to `count` frames the soroban may have, the likeliest first, each with its candidate
     (rods, side) layouts; the method that found them; warnings. Given corners ("corners")
     and markers ("markers", "markers-3") give one frame; markers "off" skips the markers,
     "on" looks for nothing else. Without markers `frame_model` (a `frame.FrameDetector`), if
     given, is asked first ("model"); the outline search ("contour") runs when it sees no
-    frame. FrameNotFound when there is no frame."""
+    frame. `track`: a video's `frame.track.FrameTrack`, for the frame model to keep its frame
+    while it sees it still. FrameNotFound when there is no frame."""
     if corners is not None:
         return [_frame(gray, check_frame(corners), columns)], "corners", []
     warnings: list[str] = []
@@ -65,7 +67,7 @@ def frame_options(
             return [_frame(gray, check_frame(found), columns)], method, warnings
         if markers == "on":
             raise frame_not_found("no_markers")
-    frames = _model_frames(gray, columns, frame_model)
+    frames = _model_frames(gray, columns, frame_model, track)
     if frames:
         return frames, "model", warnings
     frames = _outline_frames(gray, columns, colour, count)
@@ -79,7 +81,7 @@ def _frame(gray: np.ndarray, corners: np.ndarray, columns: int | None):
     return corners, _layouts(gray, corners, columns)[:LAYOUTS_READ]
 
 
-def _model_frames(gray: np.ndarray, columns: int | None, frame_model) -> list:
+def _model_frames(gray: np.ndarray, columns: int | None, frame_model, track=None) -> list:
     """The frame model's frame, its corners snapped to the frame's edges, with its layouts; []
     when there is no model, it sees no whole frame, or what it sees is no soroban by the
     outline search's own tests (then the outline search decides)."""
@@ -87,7 +89,7 @@ def _model_frames(gray: np.ndarray, columns: int | None, frame_model) -> list:
         return []
     from soroban_vision.frame.locate import model_frame
 
-    found = model_frame(gray, frame_model)
+    found = model_frame(gray, frame_model, track)
     layouts = None if found is None else _soroban_layouts(gray, found, columns, [])
     return [] if layouts is None else [(found, layouts)]
 

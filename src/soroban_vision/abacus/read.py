@@ -122,6 +122,7 @@ def read_abacus(
     threshold: float = LOW_CONFIDENCE,
     corners=None,
     frame_model="shipped",
+    track=None,
 ) -> AbacusReading:
     """Read the number on the soroban in a photo (a `Photo`, or float64 gray [H,W] in 0..255).
     `markers`: "auto" (markers when found, else the frame without them), "on" (markers only)
@@ -129,8 +130,9 @@ def read_abacus(
     pixels, clockwise from the top-left, used as given (method "corners"). `frame_model`:
     without markers, the frame model asked first ("model"), the outline search ("contour")
     only when it sees no frame: "shipped" (the default, models/frame), a `frame.FrameDetector`,
-    or None (the outline search only). Corners and column quads are given in the original
-    photo's pixels."""
+    or None (the outline search only). `track`: a video's `frame.track.FrameTrack`, the same
+    one for each of its frames: the frame model's frame is kept while the model sees it still.
+    Corners and column quads are given in the original photo's pixels."""
     photo = photo if isinstance(photo, Photo) else Photo(np.asarray(photo, np.float64))
     check_options(columns, markers)
     given = None if corners is None else photo.from_photo(check_corners(corners))
@@ -140,12 +142,14 @@ def read_abacus(
 
         frame_model = shipped_detector() if markers != "on" and given is None else None
     frames, method, warnings = frame_options(
-        photo.gray, columns, markers, photo.colour, FRAMES_READ, given, frame_model
+        photo.gray, columns, markers, photo.colour, FRAMES_READ, given, frame_model, track
     )
     found, quads, homs, results, rods = _most_confident(photo.gray, frames, reader, columns is not None)
     cols, rods = _flagged(photo, quads, homs, results, rods, threshold, reader)
     if method not in MARKER_METHODS and columns is None:  # markers mark the frame's true ends
         rods = _beyond_ends(photo, found, rods, reader)
+    if track is not None and method == "model":
+        track.read(not rods.uncertain)
     warnings += _flag_warnings(cols, rods)
     digits = [c.digit for c in cols]
     return AbacusReading(

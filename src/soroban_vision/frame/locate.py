@@ -14,6 +14,7 @@ from soroban_vision.abacus.spec import SPEC, frame_not_found
 from soroban_vision.frame.detector import FrameDetector
 from soroban_vision.frame.input import HEIGHT, PRESENT, WIDTH, frame_input, to_normalized, to_pixels
 from soroban_vision.frame.refine import polished, refine_corners
+from soroban_vision.frame.track import FrameTrack
 
 LOOK = SPEC["frame_search"]["model"]
 INSIDE_PX = LOOK["inside_px"]  # a frame this far past the photo's border is cut by it: not one to read
@@ -28,16 +29,34 @@ MIN_SCORE = LOOK["min_score"]
 TWO_SOROBANS = LOOK["two_sorobans"]  # soroban_score of a second frame that makes the photo ambiguous
 
 
-def model_frame(gray: np.ndarray, detector: FrameDetector) -> np.ndarray | None:
+def model_frame(gray: np.ndarray, detector: FrameDetector, track: FrameTrack | None = None):
     """The frame's corners [4,2] in `gray`'s pixels, or None: no frame seen, or a frame the
-    photo's border cuts. FrameNotFound (two_sorobans) when a second soroban is seen."""
+    photo's border cuts. FrameNotFound (two_sorobans) when a second soroban is seen. `track`:
+    a video's FrameTrack, which keeps the frame while the model sees it still."""
     x = frame_input(gray)
     out = detector.run(x[None])
+    h, w = gray.shape
     if out["frame"][0, 0] < PRESENT:
+        if track is not None:
+            track.forget()
         return None
+    look = to_pixels(out["corners"][0], w, h)
+    if track is not None:
+        kept = track.still(look, (h, w))
+        if kept is not None:
+            return kept
+        track.forget()  # also when the search below raises
+    corners = _searched(gray, detector, x, look)
+    if track is not None and corners is not None:
+        track.found(look, corners, (h, w))
+    return corners
+
+
+def _searched(gray: np.ndarray, detector: FrameDetector, x: np.ndarray, look: np.ndarray):
+    """The frame in full from the model's first look: its closer look, snapped and polished."""
     h, w = gray.shape
     img = smoothed(gray)
-    corners = polished(img, closer(detector, gray, to_pixels(out["corners"][0], w, h)))
+    corners = polished(img, closer(detector, gray, look))
     if degenerate(corners) or not within(corners, w, h, INSIDE_PX) or soroban_score(img, corners) < MIN_SCORE:
         return None
     if _another_soroban(detector, x, img, corners):

@@ -18,14 +18,16 @@ const ACCEPT = spec.frame_search.accept;
  * `markers` as Python's: "auto" markers if found, "on" markers only, "off" no markers. Without
  * markers, `frame` ({detector: a FrameDetector, cv: OpenCV.js}) looks ("model"); the browser has
  * no outline search, so without a frame model, no corners given and no markers found it is
- * FrameNotFound `no_frame_in_browser` (`no_markers` when markers are "on").
+ * FrameNotFound `no_frame_in_browser` (`no_markers` when markers are "on"). `track` (a video):
+ * the markers are first looked for where they were, and the frame model's frame is kept while
+ * the model sees it still (`frame.track`, a FrameTrack).
  */
 export async function locate(photo, columns, markers, givenCorners, detector, track = false, frame = null) {
   let corners = givenCorners, method = "corners", warnings = [], layouts = null;
   if (!corners && markers !== "off") ({ corners, method, warnings } = findMarkers(photo, detector, { track }));
   if (!corners && markers === "on") throw frameNotFound("no_markers");
   if (!corners && frame) {
-    ({ corners, layouts } = await modelLook(photo, columns, frame));
+    ({ corners, layouts } = await modelLook(photo, columns, frame, track));
     method = "model";
     if (!corners) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
   }
@@ -47,14 +49,15 @@ function layoutsOf(photo, corners, columns) {
 }
 
 /**
- * The frame model's frame with its layouts (abacus/locate.py _model_frames): {corners: null}
+ * The frame model's frame with its layouts (abacus/locate.py _model_frames), kept in
+ * `frame.track` with `track`: {corners: null}
  * when it sees no whole frame, or what it sees is no soroban by the outline search's own tests:
  * wide enough, and holding rods or plainly a soroban's frame.
  */
-async function modelLook(photo, columns, { detector, cv }) {
+async function modelLook(photo, columns, { detector, cv, track: kept }, track) {
   const gray = new SmoothGray(cv, photo.gray, photo.width, photo.height);
   try {
-    const found = await modelFrame(photo, gray, detector);
+    const found = await modelFrame(photo, gray, detector, track ? kept : null);
     if (found === null) return { corners: null };
     const dist = (p, q) => Math.sqrt((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
     if (degenerate(found) || dist(found[1], found[0]) / dist(found[3], found[0]) < ACCEPT.wider_than_tall) return { corners: null };

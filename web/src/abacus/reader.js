@@ -32,6 +32,7 @@ import { locate } from "./locate.js";
 import { loadMarkerDetector, MARKER_METHODS } from "./markers.js";
 import { loadOpenCV } from "./opencv.js";
 import { loadFrameDetector } from "../frame/load.js";
+import { FrameTrack } from "../frame/track.js";
 import { prepare } from "./photo.js";
 import { chooseCount, withBeyond, withHidden } from "./rods.js";
 import { FLAGS, LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
@@ -53,7 +54,7 @@ export async function loadAbacusReader(baseUrl, options = {}) {
     if (!frameDetector && options.frameModel) frameDetector = await loadFrameDetector(options.frameModel, options);
     reader = new AbacusReader(classifier, { ...options, markers, owns: !options.classifier });
     if (markers === "auto" || markers === "on") await reader.markerDetector();
-    if (frameDetector) reader.frame = { detector: frameDetector, cv: await loadOpenCV(options.arucoUrl), owns: !options.frameDetector };
+    if (frameDetector) reader.frame = { detector: frameDetector, cv: await loadOpenCV(options.arucoUrl), owns: !options.frameDetector, track: new FrameTrack() };
   } catch (e) {
     if (!options.classifier) classifier.dispose();
     if (frameDetector && !options.frameDetector) frameDetector.dispose();
@@ -70,7 +71,7 @@ class AbacusReader {
     this.arucoUrl = arucoUrl;
     this.owns = owns;
     this.detector = null;
-    this.frame = null; // {detector, cv, owns}: the frame model, to read without markers
+    this.frame = null; // {detector, cv, owns, track}: the frame model, to read without markers
     const crop = classifier.contract.preprocessing?.crop?.width_pitches;
     if (!(crop > 0)) {
       throw new ContractError("contract_unsupported", "the contract gives no crop width (preprocessing.crop.width_pitches)");
@@ -88,7 +89,8 @@ class AbacusReader {
    * VideoFrame). Options: columns (1-31, else fitted), corners (the frame's four corners in
    * the source's pixels, clockwise from the top-left: always used as given, whatever
    * `markers` says), markers (overrides the loader's), threshold, track (a video: look for
-   * the markers where they were in the previous frame first; same corners, less work),
+   * the markers where they were in the previous frame first, same corners, less work; and
+   * keep the frame model's frame while the model sees it still, frame/track.js),
    * debug (adds the layouts and the chosen crops).
    * Throws FrameNotFound when there is no soroban to read, UsageError on a bad option.
    */
@@ -143,6 +145,7 @@ class AbacusReader {
       rods = await this.beyondEnds(photo, corners, layouts[best.k], rods);
       lap("ends");
     }
+    if (options.track === true && method === "model") this.frame.track.read(!rods.uncertain);
     warnings.push(...flagWarnings(cols, rods));
     const digits = cols.map((c) => c.digit);
     const text = numberText(digits);

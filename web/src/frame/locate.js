@@ -13,13 +13,29 @@ const LOOK = spec.frame_search.model;
 /**
  * The frame's corners [4][2] in the photo's working pixels, or null: no frame seen, or a frame
  * the photo's border cuts. FrameNotFound (two_sorobans) when a second soroban is seen.
- * `photo`: abacus/photo.js prepare's; `gray`: its SmoothGray; `detector`: a FrameDetector.
+ * `photo`: abacus/photo.js prepare's; `gray`: its SmoothGray; `detector`: a FrameDetector;
+ * `track`: a video's FrameTrack (track.js), which keeps the frame while the model sees it still.
  */
-export async function modelFrame(photo, gray, detector) {
+export async function modelFrame(photo, gray, detector, track = null) {
   const x = frameInput(photo.gray, photo.width, photo.height);
   const first = await look(detector, x, photo.width, photo.height);
-  if (!(first.score >= detector.heads.threshold)) return null;
-  const corners = polished(gray, await closer(detector, photo, first.corners));
+  if (!(first.score >= detector.heads.threshold)) {
+    track?.forget();
+    return null;
+  }
+  if (track) {
+    const kept = track.still(first.corners, photo.width, photo.height);
+    if (kept !== null) return kept;
+    track.forget(); // also when the search below throws
+  }
+  const corners = await searched(photo, gray, detector, x, first.corners);
+  if (track && corners !== null) track.found(first.corners, corners, photo.width, photo.height);
+  return corners;
+}
+
+/** The frame in full from the model's first look: its closer look, snapped and polished. */
+async function searched(photo, gray, detector, x, look) {
+  const corners = polished(gray, await closer(detector, photo, look));
   const outside = degenerate(corners) || !within(corners, photo.width, photo.height, LOOK.inside_px);
   if (outside || sorobanScore(gray, corners) < LOOK.min_score) return null; // snapped to a rod or a hand, not the rails
   if (await anotherSoroban(detector, x, gray, corners)) throw frameNotFound("two_sorobans", { why: "2 frames seen by the frame model" });

@@ -1,0 +1,63 @@
+"""The frame in a video: found in full once, then kept while the frame model sees it still.
+
+Finding the frame in full (the closer look, the snapping, the second soroban's look) is most of
+a markerless read. In a video the soroban mostly stays put while a hand moves its beads, so the
+frame found in full is kept for the next frames while the model's first look, which every frame
+still gets, puts the frame where it put it then. Only a frame whose reading was sure of its rod
+count is kept: one found while a hand covers rods may be cut short at the hand. A move of more
+than `still` of the photo's width, a photo of another size, no frame seen, a reading unsure of
+its rods, or `keep` frames kept, and the next frame is searched in full again. The browser keeps
+its frame alike (web/src/frame/track.js).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from soroban_vision.abacus.spec import SPEC
+
+TRACK = SPEC["frame_search"]["track"]
+STILL = TRACK["still"]  # of the photo's width: how far the first look's corners may move
+# frames a frame found in full is kept for, at most: a second soroban is seen within a second
+KEEP = TRACK["keep"]
+
+
+class FrameTrack:
+    """What one video's reads remember of its frame: pass the same FrameTrack to each frame's
+    `read_abacus(..., track=...)`. `kept` counts the frames read with the kept frame."""
+
+    def __init__(self) -> None:
+        self.look: np.ndarray | None = None  # the first look's corners when the frame was found in full
+        self.corners: np.ndarray | None = None  # the frame found then, in the gray's pixels
+        self.shape: tuple[int, int] | None = None
+        self.since = 0  # frames kept since that full search
+        self.sure = False  # its reading was sure of the rod count
+        self.kept = 0
+
+    def still(self, look: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+        """The kept frame's corners (a copy) when the first look `look` of a gray of `shape`
+        puts the frame where it was found; None when it must be searched in full."""
+        if self.corners is None or not self.sure or shape != self.shape or self.since >= KEEP:
+            return None
+        if float(np.abs(look - self.look).max()) > STILL * shape[1]:
+            return None
+        self.since += 1
+        self.kept += 1
+        return self.corners.copy()
+
+    def found(self, look: np.ndarray, corners: np.ndarray | None, shape: tuple[int, int]) -> None:
+        """After a full search: keep its frame (None: nothing to keep)."""
+        self.look, self.shape, self.since, self.sure = look.copy(), shape, 0, False
+        self.corners = None if corners is None else corners.copy()
+
+    def read(self, sure: bool) -> None:
+        """After a reading with the frame model's frame: keep the frame only if the reading was
+        sure of its rod count."""
+        if sure:
+            self.sure = self.corners is not None
+        else:
+            self.forget()
+
+    def forget(self) -> None:
+        self.look = self.corners = self.shape = None
+        self.since, self.sure = 0, False

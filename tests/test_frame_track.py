@@ -1,0 +1,122 @@
+"""A video read without markers keeps the frame found in full while the frame model sees it still
+(frame/track.py, web/src/frame/track.js): the frames of a still soroban are read with the first
+frame's corners, a moved soroban is searched again, and so is every `keep`+1-th frame, a photo
+of another size, the first frame after one with no soroban, and any frame after a reading unsure
+of its rod count. The browser keeps and searches
+on the same frames as Python, with the same corners and numbers. Real renders, the shipped
+frame and column models, real headless Chromium."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from soroban_vision import abacus
+from soroban_vision.frame.detector import FRAME_MODEL_DIR
+from soroban_vision.frame.track import KEEP, STILL, FrameTrack
+from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
+from soroban_vision.render.video import Segment, feed_frames
+
+pytestmark = pytest.mark.slow
+
+RODS, SEED, NUMBER = 13, 31, 4071958263105  # a dev seed, not picked to pass
+STILL_FRAMES = 4
+SHIFT = (0.03, 0.02)  # of the width: the soroban moved, far more than STILL
+CORNER_PX = 0.5  # Python and Chromium, as in test_frame_model_reading
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return ColumnReader.open()
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[np.ndarray]:
+    """A still soroban (its own sensor noise on each frame), then the same soroban moved."""
+    still, _ = feed_frames([Segment(NUMBER, STILL_FRAMES)], RODS, SEED, markers=False)
+    h, w = still[0].shape[:2]
+    moved = np.float32([[1, 0, SHIFT[0] * w], [0, 1, SHIFT[1] * w]])
+    return [*still, cv2.warpAffine(still[-1], moved, (w, h), borderMode=cv2.BORDER_REPLICATE)]
+
+
+def _read(frame: np.ndarray, reader, track: FrameTrack | None):
+    return abacus.read_abacus(abacus.prepare(frame), reader, markers="off", track=track)
+
+
+def test_a_still_frame_is_kept_and_a_moved_one_searched_again(frames, reader):
+    track = FrameTrack()
+    readings = [_read(f, reader, track) for f in frames]
+    first, *still, moved = readings
+    assert track.kept == STILL_FRAMES - 1
+    assert all(r.method == "model" for r in readings)
+    assert all(r.corners == first.corners for r in still)  # the first frame's, exactly
+    w = frames[0].shape[1]
+    shift = np.subtract(moved.corners, first.corners)
+    assert np.abs(shift - np.multiply(SHIFT, w)).max() <= 1.0  # found where it went
+    searched = _read(frames[-1], reader, None)  # the moved frame, read on its own
+    assert moved.corners == searched.corners and moved.text == searched.text
+    # a kept frame reads what a search in full reads on it
+    assert [r.text for r in still] == [_read(f, reader, None).text for f in frames[1:-1]]
+    assert first.number == NUMBER
+
+
+def test_the_kept_frame_is_searched_again_after_keep_frames_another_size_or_no_soroban(frames, reader):
+    track = FrameTrack()
+    still = frames[1]
+    for _ in range(KEEP + 1):
+        _read(still, reader, track)
+    assert (track.kept, track.since) == (KEEP, KEEP)
+    _read(still, reader, track)  # KEEP frames kept: searched in full, and kept again from there
+    assert (track.kept, track.since) == (KEEP, 0)
+    _read(still, reader, track)
+    assert track.kept == KEEP + 1
+    larger = cv2.resize(still, (800, 600), interpolation=cv2.INTER_LINEAR)
+    _read(larger, reader, track)  # another size: searched, its frame kept from there
+    assert track.kept == KEEP + 1 and track.since == 0 and track.shape == (600, 800)
+    blank = np.full_like(still, 128)
+    with pytest.raises(abacus.FrameNotFound):
+        _read(blank, reader, track)
+    assert track.corners is None  # no soroban: nothing kept
+    _read(still, reader, track)
+    assert track.kept == KEEP + 1  # searched in full, not kept from before the blank frame
+
+
+def test_only_a_frame_read_sure_of_its_rods_is_kept_and_not_past_a_look_that_moved():
+    track = FrameTrack()
+    look = np.array([[100.0, 100], [500, 100], [500, 300], [100, 300]])
+    track.found(look, look + 2.0, (480, 640))
+    assert track.still(look, (480, 640)) is None  # not read yet
+    track.read(False)  # its reading was unsure of the rod count: a hand may have cut it short
+    assert track.corners is None and track.still(look, (480, 640)) is None
+    track.found(look, look + 2.0, (480, 640))
+    track.read(True)
+    near = look + [STILL * 640 * 0.9, 0]
+    assert np.array_equal(track.still(near, (480, 640)), look + 2.0)
+    far = look.copy()
+    far[2, 1] += STILL * 640 * 1.1  # one corner is enough
+    assert track.still(far, (480, 640)) is None
+    assert track.still(look, (480, 641)) is None
+
+
+def test_the_browser_keeps_and_searches_as_python_does(frames, reader, tmp_path):
+    from soroban_vision.runners.chromium import ChromiumRunner
+
+    paths = []
+    for k, f in enumerate(frames):
+        paths.append(tmp_path / f"frame-{k}.png")
+        Image.fromarray(f).save(paths[-1])
+    track = FrameTrack()
+    mine = [_read(f, reader, track) for f in frames]
+    with ChromiumRunner(DEFAULT_MODEL / "tfjs", "wasm") as runner:
+        options = {"frame_model": FRAME_MODEL_DIR / "tfjs", "markers": "off"}
+        got = [runner.read_abacus([p], track=True, **options)[0] for p in paths]
+        alone = runner.read_abacus([paths[1]], **options)[0]  # no track: searched in full
+    for g, m in zip(got, mine, strict=True):
+        assert g["method"] == m.method == "model"
+        assert np.abs(np.subtract(g["corners"], m.corners)).max() <= CORNER_PX
+        assert g["text"] == m.text
+    assert all(g["corners"] == got[0]["corners"] for g in got[1:-1])  # kept: the first frame's
+    assert got[-1]["corners"] != got[0]["corners"]
+    assert np.abs(np.subtract(alone["corners"], mine[1].corners)).max() <= CORNER_PX
