@@ -5,19 +5,32 @@
 import { spec } from "./spec.js";
 
 export class SmoothGray {
-  /** From a float64 gray [height*width] (0..255), as numpy's astype(float32), then blurred. */
+  /**
+   * From a float64 gray [height*width] (0..255), as numpy's astype(float32), then blurred when
+   * first sampled: a video frame whose frame is kept (frame/track.js) may never need it.
+   */
   constructor(cv, gray, width, height) {
     this.cv = cv;
     this.width = width;
     this.height = height;
-    const src = cv.matFromArray(height, width, cv.CV_32FC1, Float32Array.from(gray));
-    this.mat = new cv.Mat();
-    try {
-      const sigma = spec.frame_search.smooth_sigma;
-      cv.GaussianBlur(src, this.mat, new cv.Size(0, 0), sigma, 0, cv.BORDER_DEFAULT);
-    } finally {
-      src.delete();
+    this.gray = gray;
+    this.blurred = null;
+  }
+
+  /** The blurred gray, an OpenCV Mat, made on first use. */
+  get mat() {
+    if (this.blurred === null) {
+      const cv = this.cv;
+      const src = cv.matFromArray(this.height, this.width, cv.CV_32FC1, Float32Array.from(this.gray));
+      this.blurred = new cv.Mat();
+      try {
+        const sigma = spec.frame_search.smooth_sigma;
+        cv.GaussianBlur(src, this.blurred, new cv.Size(0, 0), sigma, 0, cv.BORDER_DEFAULT);
+      } finally {
+        src.delete();
+      }
     }
+    return this.blurred;
   }
 
   /** Bilinear samples at float32 points (xs, ys: [rows*cols]), edges replicated: [rows*cols]. */
@@ -54,7 +67,7 @@ export class SmoothGray {
   }
 
   delete() {
-    this.mat?.delete();
-    this.mat = null;
+    this.blurred?.delete();
+    this.blurred = null;
   }
 }
