@@ -307,12 +307,15 @@ class ChromiumRunner(BaseRunner):
         median ms of each (harness timeMarkers)."""
         return self.call("timeMarkers", self.url_for(path), runs)
 
-    def watch_camera(self, seconds: float, **options) -> dict:
+    def watch_camera(self, seconds: float, frame_model: str | Path | None = None, **options) -> dict:
         """The page's reader on the camera (the runner's `camera` file) for `seconds`: per video
         frame read, its stamp, text, rod count and the Stabilizer's answer (harness watchCamera).
-        Options: columns, frames (the Stabilizer's), track."""
+        Options: columns, frames (the Stabilizer's), track. `frame_model` (a frame model's TF.js
+        folder): read without markers, the frame from that model."""
         if self.camera is None:
             raise UsageError("this runner has no camera: give ChromiumRunner(camera=FILE.y4m)")
+        if frame_model is not None:
+            options["frameModel"] = self.serve_dir(frame_model)
         return self.call("watchCamera", seconds, options)
 
     def new_page(self, path: str):
