@@ -55,6 +55,13 @@ MODEL_ONLY = ["markerless.found_by_model", "markerless.inference.median", "marke
 MODEL_ONLY += ["markerless.size", "markerless.browser.wasm.median", "markerless.browser.wasm.p95"]
 STAGES = ("pixels", "prepare", "locate", "crops", "model", "views", "ends")  # the browser reader's
 MODEL_ONLY += [f"markerless.browser.wasm.stage.{s}" for s in STAGES]
+VIDEO_MODES = ("track", "each_alone")
+VIDEO_TIMES = [f"markerless.browser.wasm.video.{m}.{s}" for m in VIDEO_MODES for s in ("median", "p95")]
+VIDEO_TIMES += [
+    f"markerless.browser.wasm.video.{m}.{w}.median" for m in VIDEO_MODES for w in ("clear", "hand")
+]
+MODEL_ONLY += [*VIDEO_TIMES, "markerless.browser.wasm.video.same_text"]
+MODEL_ONLY += [f"markerless.browser.wasm.video.{m}.exact" for m in VIDEO_MODES]
 # the only sentences allowed where a number could be: honest statements, never a stand-in number
 NOT_REACHED = re.compile(r"^not reached in \d+ epochs? \(best \d+\.\d\d%\)$")
 PLACEHOLDERS = re.compile(r"\b(TODO|TBD|XXX|N/?A|nan|inf|placeholder|lorem)\b", re.IGNORECASE)
@@ -257,3 +264,22 @@ def test_markerless_timings_are_statistics_of_the_recorded_samples(quick):
             assert len(samples) == scenes and all(number(s) and s > 0 for s in samples), key
             want = p95(samples) if key.endswith("p95") else statistics.median(samples)
             assert r[side] == pytest.approx(want), (key, side)
+
+
+def test_the_markerless_video_is_read_with_and_without_track_and_timed_from_its_samples(quick):
+    doc, md = quick
+    rows, video = {r["key"]: r for r in doc["rows"]}, doc["meta"]["markerless"]["video"]
+    frames = video["numbers"] * video["frames_per_number"] * video["passes"]
+    for key in VIDEO_TIMES:
+        mode = key.split(".")[4]
+        samples = rows[key]["samples"][mode]
+        assert 0 < len(samples) <= frames and all(number(s) and s > 0 for s in samples), key
+        want = p95(samples) if key.endswith("p95") else statistics.median(samples)
+        assert rows[key]["ours"] == pytest.approx(want), key
+    video_row = lambda mode, what: rows[f"markerless.browser.wasm.video.{mode}.{what}"]  # noqa: E731
+    for mode in VIDEO_MODES:  # the hand-free frames and those with a hand are all the frames
+        parts = [video_row(mode, f"{w}.median")["samples"][mode] for w in ("clear", "hand")]
+        assert sorted(parts[0] + parts[1]) == sorted(video_row(mode, "median")["samples"][mode])
+        assert 0 <= video_row(mode, "exact")["ours"] <= 100
+    assert 0 <= rows["markerless.browser.wasm.video.same_text"]["ours"] <= 100
+    assert f"(seed {video['seed']}" in md

@@ -130,7 +130,7 @@ export interface ReadOptions {
   corners?: Point[];
   markers?: MarkerMode;
   threshold?: number;
-  /** Video: look for the markers where they were in the previous frame first. */
+  /** Video: look for the markers where they were in the previous frame first, and keep the frame model's frame while the model sees it still. */
   track?: boolean;
   /** Adds the candidate layouts and the chosen layout's crops as `debug`. */
   debug?: boolean;

@@ -35,6 +35,9 @@ class BenchConfig:
     render_runs: int = 3
     markerless_scenes: int = 100  # per variety (wide, classic), 640x480, no markers
     markerless_warmup: int = 2  # untimed reads of each method first
+    video_frames: int = 20  # the markerless video: frames per number
+    video_numbers: int = 3
+    video_passes: int = 2  # of each mode, alternating
     workers: int = 0  # processes for rendering and exports (0: all cores)
     parts: tuple[str, ...] = PARTS
 
@@ -56,6 +59,9 @@ class BenchConfig:
             render_runs=1,
             markerless_scenes=2,  # the CI run only proves every markerless figure is measured
             markerless_warmup=1,
+            video_frames=4,
+            video_numbers=1,
+            video_passes=1,
         )
 
     def with_budget(

@@ -19,6 +19,7 @@ from soroban_vision.bench.markerless_reads import (
     render_scenes,
     variety_seed,
 )
+from soroban_vision.bench.markerless_video import video_rows
 from soroban_vision.bench.results import FRAME_MODEL, OUTLINE, Row, Value
 from soroban_vision.bench.timing import median, p95
 from soroban_vision.errors import UsageError
@@ -40,6 +41,7 @@ def markerless_rows(cfg: BenchConfig, root: Path, say) -> list[Row]:
         *accuracy_rows(scenes, runs),
         *model_rows(runs),
         *browser_rows(cfg, root, scenes, runs[FRAME_MODEL], say),
+        *video_rows(cfg, root, say),
     ]
 
 

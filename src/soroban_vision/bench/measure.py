@@ -30,7 +30,7 @@ from soroban_vision.bench.targets import targets
 from soroban_vision.bench.timing import cpu_seconds
 from soroban_vision.bench.training import render_sets, train_both, training_rows
 from soroban_vision.folders import fresh_folder
-from soroban_vision.seeds import CHECK_SEED, TEST_SEED, TRAIN_SEED
+from soroban_vision.seeds import CHECK_SEED, MARKERLESS_VIDEO_SEED, TEST_SEED, TRAIN_SEED
 
 # the tables' order (by how a section's name starts)
 SECTIONS = ["Accuracy", "Size", "Python inference", "Browser", "Training", "Rendering", "Markerless"]
@@ -115,6 +115,12 @@ def _what_was_measured(cfg: BenchConfig) -> dict:
         out["markerless"] = {
             "scenes_per_variety": cfg.markerless_scenes,
             "seeds": {v: variety_seed(v) for v in VARIETIES},
+            "video": {
+                "seed": MARKERLESS_VIDEO_SEED,
+                "numbers": cfg.video_numbers,
+                "frames_per_number": cfg.video_frames,
+                "passes": cfg.video_passes,
+            },
             "rods": RODS,
             "size": [640, 480],
             "methods": {

@@ -138,6 +138,13 @@ def header_lines(results: Results) -> list[str]:
             f"{ml['size'][0]}×{ml['size'][1]}, {ml['rods']} rods (the reader fits the count); seeds the "
             "frame model never trained on."
         )
+        if "video" in ml:  # results saved before the video was measured have none
+            v = ml["video"]
+            out.append(
+                f"- **Markerless video**: {v['numbers']} number(s) of {v['frames_per_number']} frames each "
+                f"(seed {v['seed']}, `render/video.py` without markers, a hand crossing the soroban as the "
+                f"number changes), read in the browser {v['passes']} time(s) with `track` and without."
+            )
     return out
 
 
