@@ -44,18 +44,23 @@ def report(what: str, value) -> None:
     print(f"\n[browser camera] {what}: {value}")
 
 
-@pytest.fixture(scope="module")
-def feed(tmp_path_factory) -> dict:
-    """The feed's file, its frames as the page sees them, and each frame's truth."""
-    rng = np.random.default_rng(SEED)
+def camera_feed(folder, seed: int, segment_frames: int, hand_frames: int, markers: bool = True) -> dict:
+    """Three numbers of a 13-rod soroban: the feed's file, its frames as the page sees them,
+    each frame's truth (number, hand) and the numbers."""
+    rng = np.random.default_rng(seed)
     # a leading 1-9: a dropped rod would show as a shorter number, not hide as a leading zero
     numbers = [int(rng.integers(10 ** (RODS - 1), 10**RODS)) for _ in range(3)]
-    segments = [Segment(n, SEGMENT_FRAMES, HAND_FRAMES) for n in numbers]
-    frames, truth = feed_frames(segments, RODS, SEED)
-    path = write_y4m(tmp_path_factory.mktemp("camera") / "feed.y4m", frames)
+    segments = [Segment(n, segment_frames, hand_frames) for n in numbers]
+    frames, truth = feed_frames(segments, RODS, seed, markers=markers)
+    path = write_y4m(folder / "feed.y4m", frames)
     decoded, fps = read_y4m(path)
-    assert fps == FPS and len(decoded) == len(frames) == 3 * SEGMENT_FRAMES
+    assert fps == FPS and len(decoded) == len(frames) == 3 * segment_frames
     return {"path": path, "frames": decoded, "truth": truth, "numbers": numbers}
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory) -> dict:
+    return camera_feed(tmp_path_factory.mktemp("camera"), SEED, SEGMENT_FRAMES, HAND_FRAMES)
 
 
 @pytest.fixture(scope="module")

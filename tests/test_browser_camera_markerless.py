@@ -19,13 +19,12 @@ from soroban_vision import abacus
 from soroban_vision.frame.detector import FRAME_MODEL_DIR
 from soroban_vision.frame.track import FrameTrack
 from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
-from soroban_vision.render.video import FPS, Segment, feed_frames, read_y4m, write_y4m
+from soroban_vision.render.video import FPS
 from soroban_vision.runners.chromium import ChromiumRunner
-from tests.test_browser_camera import first_pass
+from tests.test_browser_camera import camera_feed, first_pass
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-RODS = 13
 SEED = 23  # not the markers feed's 18
 SEGMENT_FRAMES = 40
 HAND_FRAMES = 12
@@ -38,13 +37,8 @@ def report(what: str, value) -> None:
 
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory) -> dict:
-    rng = np.random.default_rng(SEED)
-    numbers = [int(rng.integers(10 ** (RODS - 1), 10**RODS)) for _ in range(3)]
-    segments = [Segment(n, SEGMENT_FRAMES, HAND_FRAMES) for n in numbers]
-    frames, truth = feed_frames(segments, RODS, SEED, markers=False)
-    path = write_y4m(tmp_path_factory.mktemp("camera-markerless") / "feed.y4m", frames)
-    decoded, _ = read_y4m(path)
-    return {"path": path, "frames": decoded, "truth": truth, "numbers": numbers}
+    folder = tmp_path_factory.mktemp("camera-markerless")
+    return camera_feed(folder, SEED, SEGMENT_FRAMES, HAND_FRAMES, markers=False)
 
 
 @pytest.fixture(scope="module")
