@@ -59,8 +59,8 @@ def read_abacus(
     PIL image with more pixels is refused (too_many_pixels) before it is decoded. frame_model:
     without markers, ask the learned frame detector (models/frame) first, as the browser does,
     and the outline search only when it sees no frame (True, the default); False: the outline
-    search only. track: for the frames of one video, one `FrameTrack` (soroban_vision.frame.track)
-    passed with each: the frame model's frame is then kept while the model sees it still, as
+    search only. track: for the frames of one video, one `soroban_vision.FrameTrack` passed with
+    each: the frame model's frame is then kept while the model sees it still, as
     the browser's `track` option does. Returns an `AbacusReading`: number, digits, confidences,
     flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there is no soroban
     to read, `UsageError` on bad input; both have a stable `.code`."""
