@@ -21,7 +21,7 @@ FIRST, SECOND = 4_031_200_598_761, 27_182_818_284
 FPS = 10
 
 
-def write_clip(path: Path, shots: list[tuple[int | None, int]], fps: int = FPS) -> Path:
+def write_clip(path: Path, shots: list[tuple[int | None, int]], fps: int = FPS, markers: bool = True) -> Path:
     """An MJPG .avi: each shot is a rendered soroban showing `number` (None: an empty black
     frame) held for `frames` frames."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
@@ -30,7 +30,7 @@ def write_clip(path: Path, shots: list[tuple[int | None, int]], fps: int = FPS) 
         if number is None:
             rgb = np.zeros((480, 640, 3), np.uint8)
         else:
-            rgb, _ = render_scene(number, 13, seed=31 + k, markers=True)
+            rgb, _ = render_scene(number, 13, seed=31 + k, markers=markers)
         for _ in range(frames):
             writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     writer.release()
@@ -55,6 +55,23 @@ def test_each_number_is_reported_once_when_it_is_steady(clip):
     end = events[-1]
     assert end["event"] == "end" and end["frames"] == 19 and end["frames_read"] == 16
     assert end["steady"] == 2 and end["last"] == SECOND and not end["stopped"]
+    assert end["frames_kept"] == 0  # the markers give the frame
+
+
+def test_without_markers_the_frame_found_in_full_is_kept_while_the_soroban_stays_still(tmp_path):
+    """Each shot's first frame is searched in full; the next ones keep its frame (the frame
+    model's first look does not move on a still soroban), up to the spec's `keep`."""
+    from soroban_vision.frame.track import KEEP
+
+    shots = [(FIRST, 6), (SECOND, KEEP + 3)]
+    clip = write_clip(tmp_path / "markerless.avi", shots, markers=False)
+    with open_video(clip) as video:
+        events = list(watch(video, load_column_classifier(), markers="off"))
+    steady = [e for e in events if e["event"] == "steady"]
+    assert [e["number"] for e in steady] == [FIRST, SECOND]
+    assert {e["method"] for e in steady} == {"model"}
+    # searched: frames 0, 6 (the soroban moved) and 6 + KEEP + 1; every other frame kept
+    assert events[-1]["frames_kept"] == sum(frames for _, frames in shots) - 3
 
 
 def test_cli_prints_a_line_per_steady_number_and_ndjson_with_json_dash(clip, tmp_path):

@@ -101,9 +101,10 @@ def _line(event: dict) -> str:
             f"({event['method']}, {len(event['digits'])} columns{flagged})"
         )
     timing = f", {event['ms_per_frame']:.0f} ms per frame" if event["ms_per_frame"] is not None else ""
+    kept = f", the frame kept on {event['frames_kept']}" if event["frames_kept"] else ""
     return (
         f"{'stopped' if event['stopped'] else 'end'}: {event['frames']} frames, {event['frames_read']} read, "
-        f"{event['steady']} steady numbers{timing}"
+        f"{event['steady']} steady numbers{timing}{kept}"
     )
 
 
