@@ -2,11 +2,13 @@
 (frame/track.py, web/src/frame/track.js): the frames of a still soroban are read with the first
 frame's corners, a moved soroban is searched again, and so is every `keep`+1-th frame, a photo
 of another size, the first frame after one with no soroban, and any frame after a reading unsure
-of its rod count. The browser keeps and searches
-on the same frames as Python, with the same corners and numbers. Real renders, the shipped
+of its rod count with a frame no reading was sure of. The browser keeps and searches on the same
+frames as Python, with the same corners and numbers. Real renders, the shipped
 frame and column models, real headless Chromium."""
 
 from __future__ import annotations
+
+import json
 
 import cv2
 import numpy as np
@@ -83,7 +85,7 @@ def test_the_kept_frame_is_searched_again_after_keep_frames_another_size_or_no_s
     assert track.kept == KEEP + 1  # searched in full, not kept from before the blank frame
 
 
-def test_only_a_frame_read_sure_of_its_rods_is_kept_and_not_past_a_look_that_moved():
+def test_a_frame_is_kept_once_read_sure_of_its_rods_and_not_past_a_look_that_moved():
     track = FrameTrack()
     look = np.array([[100.0, 100], [500, 100], [500, 300], [100, 300]])
     track.found(look, look + 2.0, (480, 640))
@@ -92,12 +94,19 @@ def test_only_a_frame_read_sure_of_its_rods_is_kept_and_not_past_a_look_that_mov
     assert track.corners is None and track.still(look, (480, 640)) is None
     track.found(look, look + 2.0, (480, 640))
     track.read(True)
+    track.read(False)  # read sure once: a hand over some rods later does not forget it
+    assert track.sure
+    track.found(look, look + 2.0 + STILL * 640 * 0.9, (480, 640))  # found again after `keep`: still sure
+    assert track.sure
+    track.found(look, look + 2.0, (480, 640))
     near = look + [STILL * 640 * 0.9, 0]
     assert np.array_equal(track.still(near, (480, 640)), look + 2.0)
     far = look.copy()
     far[2, 1] += STILL * 640 * 1.1  # one corner is enough
     assert track.still(far, (480, 640)) is None
     assert track.still(look, (480, 641)) is None
+    track.found(look, look + 2.0 + STILL * 640 * 1.1, (480, 640))  # another frame: not read yet
+    assert not track.sure and track.still(look, (480, 640)) is None
 
 
 def test_the_browser_keeps_and_searches_as_python_does(frames, reader, tmp_path):
@@ -130,3 +139,56 @@ def test_the_public_api_takes_a_track(frames):
     assert isinstance(track, FrameTrack)
     first, second = (soroban_vision.read_abacus(f, markers="off", track=track) for f in frames[:2])
     assert track.kept == 1 and second.corners == first.corners and first.number == NUMBER
+
+
+# One sequence of a video's events, the frame track's answers compared in Node and Python:
+# ["found", look, corners, [h, w]], ["read", sure], ["still", look, [h, w]], ["forget"].
+NODE_TRACK = """
+import { FrameTrack } from "./src/frame/track.js";
+const t = new FrameTrack();
+const out = JSON.parse(process.argv[1]).map(([op, ...a]) => {
+  if (op === "found") t.found(a[0], a[1], a[2][1], a[2][0]);
+  else if (op === "read") t.read(a[0]);
+  else if (op === "forget") t.forget();
+  else return t.still(a[0], a[1][1], a[1][0]);
+  return [t.sure, t.corners];
+});
+console.log(JSON.stringify({ out, kept: t.kept }));
+"""
+
+
+def test_the_browser_s_frame_track_answers_a_sequence_as_python_s_does():
+    from tests.conftest import run_node
+
+    rng = np.random.default_rng(7)
+    base = np.array([[100.0, 100], [500, 110], [495, 300], [98, 290]])
+    ops, size, unit = [], [480, 640], STILL * 640
+    for _ in range(400):  # looks and frames within about one `still` of each other
+        kind = rng.choice(["found", "read", "still", "forget"], p=[0.15, 0.25, 0.5, 0.1])
+        near = lambda: (base + rng.uniform(-0.6, 0.6, (4, 2)) * unit).round(3).tolist()  # noqa: E731
+        other = [480, 641] if rng.random() < 0.05 else size
+        if kind == "found":
+            ops.append(["found", near(), near(), other])
+        elif kind == "read":
+            ops.append(["read", bool(rng.random() < 0.6)])
+        elif kind == "still":
+            ops.append(["still", near(), other])
+        else:
+            ops.append(["forget"])
+    got = run_node(NODE_TRACK, json.dumps(ops))
+    track, want = FrameTrack(), []
+    for op, *a in ops:
+        if op == "found":
+            track.found(np.array(a[0]), np.array(a[1]), tuple(a[2]))
+        elif op == "read":
+            track.read(a[0])
+        elif op == "forget":
+            track.forget()
+        else:
+            kept = track.still(np.array(a[0]), tuple(a[1]))
+            want.append(None if kept is None else kept.tolist())
+            continue
+        want.append([track.sure, None if track.corners is None else track.corners.tolist()])
+    assert got["out"] == want and got["kept"] == track.kept
+    assert track.kept > 20  # the sequence kept frames, and refused some: it tests both
+    assert sum(w is None for (op, *_), w in zip(ops, want, strict=True) if op == "still") > 20

@@ -10,7 +10,7 @@ from soroban_vision.abacus.corners import degenerate, overlap, within
 from soroban_vision.abacus.edges import smoothed
 from soroban_vision.abacus.photo import MIN_SIDE as MIN_CROP
 from soroban_vision.abacus.score import soroban_score
-from soroban_vision.abacus.spec import SPEC, frame_not_found
+from soroban_vision.abacus.spec import SPEC, FrameNotFound, frame_not_found
 from soroban_vision.frame.detector import FrameDetector
 from soroban_vision.frame.input import HEIGHT, PRESENT, WIDTH, frame_input, to_normalized, to_pixels
 from soroban_vision.frame.refine import polished, refine_corners
@@ -41,13 +41,18 @@ def model_frame(gray: np.ndarray, detector: FrameDetector, track: FrameTrack | N
             track.forget()
         return None
     look = to_pixels(out["corners"][0], w, h)
-    if track is not None:
-        kept = track.still(look, (h, w))
-        if kept is not None:
-            return kept
-        track.forget()  # also when the search below raises
-    corners = _searched(gray, detector, x, look)
-    if track is not None and corners is not None:
+    kept = None if track is None else track.still(look, (h, w))
+    if kept is not None:
+        return kept
+    try:
+        corners = _searched(gray, detector, x, look)
+    except FrameNotFound:
+        if track is not None:
+            track.forget()
+        raise
+    if track is not None and corners is None:
+        track.forget()
+    elif track is not None:
         track.found(look, corners, (h, w))
     return corners
 

@@ -4,10 +4,12 @@ Finding the frame in full (the closer look, the snapping, the second soroban's l
 a markerless read. In a video the soroban mostly stays put while a hand moves its beads, so the
 frame found in full is kept for the next frames while the model's first look, which every frame
 still gets, puts the frame where it put it then. Only a frame whose reading was sure of its rod
-count is kept: one found while a hand covers rods may be cut short at the hand. A move of more
-than `still` of the photo's width, a photo of another size, no frame seen, a reading unsure of
-its rods, or `keep` frames kept, and the next frame is searched in full again. The browser keeps
-its frame alike (web/src/frame/track.js).
+count is kept: one found while a hand covers rods may be cut short at the hand. Once it was, it
+is kept through readings unsure for a hand over the rods (the soroban has not moved), and a search
+in full after `keep` kept frames that finds it again keeps it so. A move of more than `still` of
+the photo's width, a photo of another size, no frame seen, or an unsure reading of a frame not
+yet read sure, and the next frame is searched in full again. The browser keeps its frame alike
+(web/src/frame/track.js).
 """
 
 from __future__ import annotations
@@ -45,18 +47,22 @@ class FrameTrack:
         self.kept += 1
         return self.corners.copy()
 
-    def found(self, look: np.ndarray, corners: np.ndarray | None, shape: tuple[int, int]) -> None:
-        """After a full search: keep its frame (None: nothing to keep)."""
-        self.look, self.shape, self.since, self.sure = look.copy(), shape, 0, False
-        self.corners = None if corners is None else corners.copy()
+    def found(self, look: np.ndarray, corners: np.ndarray, shape: tuple[int, int]) -> None:
+        """After a full search: keep its frame, still sure if it is the sure frame found again."""
+        again = self.sure and shape == self.shape and self._near(corners, shape)
+        self.look, self.shape, self.since, self.sure = look.copy(), shape, 0, again
+        self.corners = corners.copy()
 
     def read(self, sure: bool) -> None:
-        """After a reading with the frame model's frame: keep the frame only if the reading was
-        sure of its rod count."""
+        """After a reading with the frame model's frame: a frame is kept once a reading with it
+        was sure of its rod count; before that, an unsure reading forgets it."""
         if sure:
             self.sure = self.corners is not None
-        else:
+        elif not self.sure:
             self.forget()
+
+    def _near(self, corners: np.ndarray, shape: tuple[int, int]) -> bool:
+        return self.corners is not None and float(np.abs(corners - self.corners).max()) <= STILL * shape[1]
 
     def forget(self) -> None:
         self.look = self.corners = self.shape = None

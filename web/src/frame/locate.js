@@ -23,13 +23,17 @@ export async function modelFrame(photo, gray, detector, track = null) {
     track?.forget();
     return null;
   }
-  if (track) {
-    const kept = track.still(first.corners, photo.width, photo.height);
-    if (kept !== null) return kept;
-    track.forget(); // also when the search below throws
+  const kept = track ? track.still(first.corners, photo.width, photo.height) : null;
+  if (kept !== null) return kept;
+  let corners;
+  try {
+    corners = await searched(photo, gray, detector, x, first.corners);
+  } catch (e) {
+    track?.forget();
+    throw e;
   }
-  const corners = await searched(photo, gray, detector, x, first.corners);
-  if (track && corners !== null) track.found(first.corners, corners, photo.width, photo.height);
+  if (track && corners === null) track.forget();
+  else if (track) track.found(first.corners, corners, photo.width, photo.height);
   return corners;
 }
 
