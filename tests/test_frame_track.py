@@ -192,3 +192,29 @@ def test_the_browser_s_frame_track_answers_a_sequence_as_python_s_does():
     assert got["out"] == want and got["kept"] == track.kept
     assert track.kept > 20  # the sequence kept frames, and refused some: it tests both
     assert sum(w is None for (op, *_), w in zip(ops, want, strict=True) if op == "still") > 20
+
+
+def test_a_second_soroban_that_arrives_while_the_frame_is_kept_is_refused_within_keep_frames(reader):
+    """A kept frame skips the look for a second soroban; the search in full after at most `keep`
+    kept frames makes it, so a photo of two sorobans is refused within keep + 1 frames."""
+    from soroban_vision.render.scene import render_scene
+
+    top, _ = render_scene(1234, 13, seed=11, markers=False, size=(640, 240))
+    bottom, _ = render_scene(98765, 13, seed=12, markers=False, size=(640, 240))
+    table = np.broadcast_to(np.median(bottom.reshape(-1, 3), axis=0).astype(np.uint8), bottom.shape)
+    one, two = np.vstack([top, table]), np.vstack([top, bottom])
+    rng = np.random.default_rng(5)
+    track, codes = FrameTrack(), []
+    for k, photo in enumerate([one] * 3 + [two] * (KEEP + 3)):
+        grain = np.clip(photo + rng.normal(0, 1.5, photo.shape), 0, 255).astype(np.uint8)
+        try:
+            r = abacus.read_abacus(abacus.prepare(grain), reader, markers="off", track=track)
+            codes.append(r.text)
+        except abacus.FrameNotFound as e:
+            codes.append(e.code)
+        if k == 2:
+            assert codes == ["1234"] * 3 and track.kept == 2  # one soroban, its frame kept
+    arrived = codes[3:]
+    assert "two_sorobans" in arrived[: KEEP + 1]
+    first = arrived.index("two_sorobans")
+    assert arrived[first:] == ["two_sorobans"] * len(arrived[first:])
