@@ -194,6 +194,8 @@ export interface AbacusReader {
   readonly classifier: ColumnClassifier;
   /** Read the number on the soroban in `source`; rejects with FrameNotFound when there is none. */
   read(source: ImageSource, options?: ReadOptions): Promise<AbacusReading>;
+  /** Start another video: forgets what `track` remembers of the last one; returns the frames it read with a kept frame. */
+  newVideo(): number;
   /** Frees the classifier too, unless it was given as an option. */
   dispose(): void;
 }

@@ -148,8 +148,8 @@ def read_abacus(
     cols, rods = _flagged(photo, quads, homs, results, rods, threshold, reader)
     if method not in MARKER_METHODS and columns is None:  # markers mark the frame's true ends
         rods = _beyond_ends(photo, found, rods, reader)
-    if track is not None and method == "model":
-        track.read(not rods.uncertain)
+    if track is not None:
+        _tracked(track, method, rods, cols)
     warnings += _flag_warnings(cols, rods)
     digits = [c.digit for c in cols]
     return AbacusReading(
@@ -162,6 +162,17 @@ def read_abacus(
         warnings=warnings,
         rods=rods,
     )
+
+
+def _tracked(track, method: str, rods: RodCount, cols: list[Column]) -> None:
+    """Tell a video's FrameTrack how its frame read: the frame model's frame is kept once a
+    reading is sure of its rods with every column read (a given count is never unsure); markers
+    or given corners make the kept frame stale; Python's outline search, which the browser does
+    not have, leaves it as the browser leaves it."""
+    if method == "model":
+        track.read(not rods.uncertain and all(c.status == READ for c in cols))
+    elif method != "contour":
+        track.forget()
 
 
 def _flagged(photo: Photo, quads, homs, results, rods: RodCount, threshold: float, reader):

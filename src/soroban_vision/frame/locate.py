@@ -10,7 +10,7 @@ from soroban_vision.abacus.corners import degenerate, overlap, within
 from soroban_vision.abacus.edges import smoothed
 from soroban_vision.abacus.photo import MIN_SIDE as MIN_CROP
 from soroban_vision.abacus.score import soroban_score
-from soroban_vision.abacus.spec import SPEC, FrameNotFound, frame_not_found
+from soroban_vision.abacus.spec import SPEC, frame_not_found
 from soroban_vision.frame.detector import FrameDetector
 from soroban_vision.frame.input import HEIGHT, PRESENT, WIDTH, frame_input, to_normalized, to_pixels
 from soroban_vision.frame.refine import polished, refine_corners
@@ -29,7 +29,9 @@ MIN_SCORE = LOOK["min_score"]
 TWO_SOROBANS = LOOK["two_sorobans"]  # soroban_score of a second frame that makes the photo ambiguous
 
 
-def model_frame(gray: np.ndarray, detector: FrameDetector, track: FrameTrack | None = None):
+def model_frame(
+    gray: np.ndarray, detector: FrameDetector, track: FrameTrack | None = None
+) -> np.ndarray | None:
     """The frame's corners [4,2] in `gray`'s pixels, or None: no frame seen, or a frame the
     photo's border cuts. FrameNotFound (two_sorobans) when a second soroban is seen. `track`:
     a video's FrameTrack, which keeps the frame while the model sees it still."""
@@ -41,12 +43,12 @@ def model_frame(gray: np.ndarray, detector: FrameDetector, track: FrameTrack | N
             track.forget()
         return None
     look = to_pixels(out["corners"][0], w, h)
-    kept = None if track is None else track.still(look, (h, w))
+    kept = None if track is None else track.kept_corners(look, (h, w))
     if kept is not None:
         return kept
     try:
         corners = _searched(gray, detector, x, look)
-    except FrameNotFound:
+    except Exception:  # two sorobans, or worse: nothing half-found is kept
         if track is not None:
             track.forget()
         raise
@@ -57,7 +59,9 @@ def model_frame(gray: np.ndarray, detector: FrameDetector, track: FrameTrack | N
     return corners
 
 
-def _searched(gray: np.ndarray, detector: FrameDetector, x: np.ndarray, look: np.ndarray):
+def _searched(
+    gray: np.ndarray, detector: FrameDetector, x: np.ndarray, look: np.ndarray
+) -> np.ndarray | None:
     """The frame in full from the model's first look: its closer look, snapped and polished."""
     h, w = gray.shape
     img = smoothed(gray)

@@ -4,12 +4,13 @@ Finding the frame in full (the closer look, the snapping, the second soroban's l
 a markerless read. In a video the soroban mostly stays put while a hand moves its beads, so the
 frame found in full is kept for the next frames while the model's first look, which every frame
 still gets, puts the frame where it put it then. Only a frame whose reading was sure of its rod
-count is kept: one found while a hand covers rods may be cut short at the hand. Once it was, it
-is kept through readings unsure for a hand over the rods (the soroban has not moved), and a search
-in full after `keep` kept frames that finds it again keeps it so. A move of more than `still` of
-the photo's width, a photo of another size, no frame seen, or an unsure reading of a frame not
-yet read sure, and the next frame is searched in full again. The browser keeps its frame alike
-(web/src/frame/track.js).
+count, with every column read, is kept: one found while a hand covers rods may be cut short at
+the hand. Once it was, it is kept through readings unsure for a hand over the rods (the soroban
+has not moved), and a search in full after `keep` kept frames that finds it again keeps it so.
+A move of more than `still` of the photo's width, a photo of another size, no frame seen, or an
+unsure reading of a frame not yet read sure, and the next frame is searched in full again.
+Markers or given corners make it stale (abacus/read.py _tracked). The browser keeps its frame
+alike (web/src/frame/track.js).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ KEEP = TRACK["keep"]
 
 class FrameTrack:
     """What one video's reads remember of its frame: pass the same FrameTrack to each frame's
-    `read_abacus(..., track=...)`. `kept` counts the frames read with the kept frame."""
+    `read_abacus(..., track=...)`. `kept` counts the frames the kept frame was handed to (a
+    reading may still refuse it: a hand over every rod)."""
 
     def __init__(self) -> None:
         self.look: np.ndarray | None = None  # the first look's corners when the frame was found in full
@@ -36,9 +38,9 @@ class FrameTrack:
         self.sure = False  # its reading was sure of the rod count
         self.kept = 0
 
-    def still(self, look: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    def kept_corners(self, look: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
         """The kept frame's corners (a copy) when the first look `look` of a gray of `shape`
-        puts the frame where it was found; None when it must be searched in full."""
+        puts the frame where it was found, counted as kept; None when it must be searched in full."""
         if self.corners is None or not self.sure or shape != self.shape or self.since >= KEEP:
             return None
         if float(np.abs(look - self.look).max()) > STILL * shape[1]:
@@ -55,7 +57,8 @@ class FrameTrack:
 
     def read(self, sure: bool) -> None:
         """After a reading with the frame model's frame: a frame is kept once a reading with it
-        was sure of its rod count; before that, an unsure reading forgets it."""
+        was sure (of its rod count, with every column read); before that, an unsure reading
+        forgets it."""
         if sure:
             self.sure = self.corners is not None
         elif not self.sure:

@@ -54,10 +54,10 @@ function layoutsOf(photo, corners, columns) {
  * when it sees no whole frame, or what it sees is no soroban by the outline search's own tests:
  * wide enough, and holding rods or plainly a soroban's frame.
  */
-async function modelLook(photo, columns, { detector, cv, track: kept }, track) {
+async function modelLook(photo, columns, { detector, cv, track: frameTrack }, track) {
   const gray = new SmoothGray(cv, photo.gray, photo.width, photo.height);
   try {
-    const found = await modelFrame(photo, gray, detector, track ? kept : null);
+    const found = await modelFrame(photo, gray, detector, track ? frameTrack : null);
     if (found === null) return { corners: null };
     const dist = (p, q) => Math.sqrt((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
     if (degenerate(found) || dist(found[1], found[0]) / dist(found[3], found[0]) < ACCEPT.wider_than_tall) return { corners: null };

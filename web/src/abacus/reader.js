@@ -145,7 +145,7 @@ class AbacusReader {
       rods = await this.beyondEnds(photo, corners, layouts[best.k], rods);
       lap("ends");
     }
-    if (options.track === true && method === "model") this.frame.track.read(!rods.uncertain);
+    if (options.track === true && this.frame) tracked(this.frame.track, method, rods, cols);
     warnings.push(...flagWarnings(cols, rods));
     const digits = cols.map((c) => c.digit);
     const text = numberText(digits);
@@ -205,6 +205,17 @@ class AbacusReader {
     return withBeyond(rods, readings.map((r) => r.confidence), outsides);
   }
 
+  /**
+   * Start another video: what `track` remembers of the last one (where its markers were, the
+   * frame kept) is forgotten. Returns how many frames that video read with a kept frame.
+   */
+  newVideo() {
+    if (this.detector) this.detector.previous = null;
+    const kept = this.frame?.track.kept ?? 0;
+    if (this.frame) this.frame.track = new FrameTrack();
+    return kept;
+  }
+
   dispose() {
     if (this.owns) this.classifier?.dispose();
     if (this.frame?.owns) this.frame.detector.dispose();
@@ -261,4 +272,14 @@ function checkCorners(corners) {
     corners.every((p) => (Array.isArray(p) || ArrayBuffer.isView(p)) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]));
   if (!ok) throw usageError("bad_corners");
   return corners.map((p) => [Number(p[0]), Number(p[1])]);
+}
+
+/**
+ * Tell a video's FrameTrack how its frame read (abacus/read.py _tracked): the frame model's frame
+ * is kept once a reading is sure of its rods with every column read (a given count is never
+ * unsure); markers or given corners make the kept frame stale.
+ */
+function tracked(track, method, rods, cols) {
+  if (method === "model") track.read(!rods.uncertain && cols.every((c) => c.status === READ));
+  else track.forget();
 }

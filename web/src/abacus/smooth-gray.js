@@ -19,6 +19,7 @@ export class SmoothGray {
 
   /** The blurred gray, an OpenCV Mat, made on first use. */
   get mat() {
+    if (this.gray === null) throw new Error("SmoothGray used after delete()");
     if (this.blurred === null) {
       const cv = this.cv;
       const src = cv.matFromArray(this.height, this.width, cv.CV_32FC1, Float32Array.from(this.gray));
@@ -69,5 +70,6 @@ export class SmoothGray {
   delete() {
     this.blurred?.delete();
     this.blurred = null;
+    this.gray = null;
   }
 }

@@ -23,7 +23,7 @@ export async function modelFrame(photo, gray, detector, track = null) {
     track?.forget();
     return null;
   }
-  const kept = track ? track.still(first.corners, photo.width, photo.height) : null;
+  const kept = track ? track.keptCorners(first.corners, photo.width, photo.height) : null;
   if (kept !== null) return kept;
   let corners;
   try {

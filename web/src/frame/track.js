@@ -1,10 +1,11 @@
 // The frame in a video (frame/track.py): found in full once, then kept while the frame model's
 // first look, which every frame still gets, puts the frame where it put it then. Only a frame
-// whose reading was sure of its rod count is kept: one found while a hand covers rods may be cut
-// short at the hand. Once it was, it is kept through readings unsure for a hand over the rods,
-// and a search in full after `keep` kept frames that finds it again keeps it so. A move of more
-// than `still` of the photo's width, a photo of another size, no frame seen, or an unsure reading
-// of a frame not yet read sure, and the next frame is searched in full again.
+// whose reading was sure of its rod count, with every column read, is kept: one found while a
+// hand covers rods may be cut short at the hand. Once it was, it is kept through readings unsure
+// for a hand over the rods, and a search in full after `keep` kept frames that finds it again
+// keeps it so. A move of more than `still` of the photo's width, a photo of another size, no
+// frame seen, or an unsure reading of a frame not yet read sure, and the next frame is searched
+// in full again. Markers or given corners make it stale (abacus/reader.js tracked).
 
 import { spec } from "../abacus/spec.js";
 
@@ -27,8 +28,8 @@ export class FrameTrack {
     this.kept = 0;
   }
 
-  /** The kept frame's corners (a copy) when this first look puts the frame where it was found; else null. */
-  still(look, width, height) {
+  /** The kept frame's corners (a copy) when this first look puts the frame where it was found, counted as kept; else null. */
+  keptCorners(look, width, height) {
     if (this.corners === null || !this.sure || this.size[0] !== width || this.size[1] !== height || this.since >= TRACK.keep) return null;
     if (moved(look, this.look) > TRACK.still * width) return null;
     this.since += 1;
@@ -46,7 +47,7 @@ export class FrameTrack {
     this.sure = again;
   }
 
-  /** After a reading with the frame model's frame: kept once a reading was sure of its rod count; before that, an unsure one forgets it. */
+  /** After a reading with the frame model's frame: kept once a reading was sure (its rod count, every column read); before that, an unsure one forgets it. */
   read(sure) {
     if (sure) this.sure = this.corners !== null;
     else if (!this.sure) this.forget();
