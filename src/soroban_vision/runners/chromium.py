@@ -301,6 +301,12 @@ class ChromiumRunner(BaseRunner):
             options["frameModel"] = self.serve_dir(frame_model)
         return self.call("timeAbacus", self.url_for(path), runs, warmup, options)
 
+    def new_video(self, frame_model: str | Path | None = None) -> int:
+        """Start another video on the page's reader (of `frame_model`, a frame model's TF.js
+        folder, or the markers' one): what `track` remembers is forgotten. Returns how many
+        frames the video before read with a kept frame (reader.newVideo)."""
+        return self.call("newVideo", None if frame_model is None else self.serve_dir(frame_model))
+
     def time_markers(self, path: str | Path, runs: int = 10) -> dict:
         """The page's marker detector alone on one photo: its load time (OpenCV.js, once per page),
         the frame of a full search and of a tracked one ({corners, method, warnings}), and the
