@@ -22,15 +22,18 @@ HAND_SHARE = 0.4  # of each number's frames: the hand crosses the soroban in the
 MODES = (("track", True), ("each_alone", False))
 # each mode's rows when none could be measured: (key, unit)
 KEYS = (("median", "ms"), ("p95", "ms"), ("clear.median", "ms"), ("hand.median", "ms"), ("exact", "%"))
+BOTH_KEYS = (("track.kept", "%"), ("same_text", "%"))  # the rows that are not per mode
 
 
 def video_rows(cfg: BenchConfig, root: Path, say) -> list[Row]:
     """ms per frame with and without `track` (all frames, those with no hand, those with one),
-    the share of hand-free frames read to the true number, and how often the two agree."""
+    the share of hand-free frames read to the true number, the share of frames read with a kept
+    frame, and how often the two modes agree."""
     got = _read_feed(cfg, root, say)
     if isinstance(got, str):
-        return [_row(f"{mode}.{key}", f"{mode}, {key}", got, unit) for mode, _ in MODES for key, unit in KEYS]
-    reads, truth = got
+        keys = [(f"{mode}.{key}", unit) for mode, _ in MODES for key, unit in KEYS] + list(BOTH_KEYS)
+        return [_row(key, key.replace(".", ", "), got, unit) for key, unit in keys]
+    reads, truth, kept = got
     note = (
         f"{len(truth)} frames of {cfg.video_numbers} number(s), a hand over the soroban on "
         f"{sum(hand for _, hand in truth)}; 640×480, wasm, {cfg.video_passes} pass(es) of each mode; the "
@@ -55,6 +58,15 @@ def video_rows(cfg: BenchConfig, root: Path, say) -> list[Row]:
         rows.append(
             _row(f"{mode}.exact", f"hand-free frames read exactly, {how}", 100.0 * float(np.mean(exact)), "%")
         )
+    rows.append(
+        _row(
+            "track.kept",
+            "frames read with the frame kept from an earlier one, with track",
+            100.0 * kept / (len(truth) * cfg.video_passes),
+            "%",
+            "reader.newVideo's count after each pass",
+        )
+    )
     same = [a["text"] == b["text"] for a, b in zip(reads["track"][0], reads["each_alone"][0], strict=True)]
     rows.append(
         _row(
@@ -104,9 +116,10 @@ def _feed(cfg: BenchConfig, root: Path) -> tuple[list[Path], list[tuple[int, boo
     return paths, truth
 
 
-def _read_feed(cfg: BenchConfig, root: Path, say) -> tuple[dict, list] | str:
-    """({mode: [one pass's readings, ...]} (each reading: ms, text), each frame's (number, hand)),
-    or why there are none."""
+def _read_feed(cfg: BenchConfig, root: Path, say) -> tuple[dict, list, int] | str:
+    """({mode: [one pass's readings, ...]} (each reading: ms, text), each frame's (number, hand),
+    the frames read with a kept frame over the passes with track), or why there are none. Each
+    pass is a video of its own (`new_video`)."""
     from soroban_vision.frame.detector import FRAME_MODEL_DIR
     from soroban_vision.reader import DEFAULT_MODEL
     from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
@@ -117,15 +130,18 @@ def _read_feed(cfg: BenchConfig, root: Path, say) -> tuple[dict, list] | str:
     say(f"reading a {len(paths)}-frame video without markers in the browser, with and without track")
     options = {"markers": "off", "frame_model": FRAME_MODEL_DIR / "tfjs"}
     reads: dict[str, list] = {mode: [] for mode, _ in MODES}
+    kept = 0
     try:
         with ChromiumRunner(DEFAULT_MODEL / "tfjs", "wasm") as runner:
             runner.read_abacus(paths[:1], **options)  # warm-up: models loaded, kernels compiled
             for _ in range(cfg.video_passes):
                 for mode, track in MODES:
+                    runner.new_video(options["frame_model"])
                     reads[mode].append([_reading(runner, p, options, track) for p in paths])
+                    kept += runner.new_video(options["frame_model"]) if track else 0
     except (BrowserError, UsageError) as e:
         return f"not measured: {str(e).splitlines()[0]}"
-    return reads, truth
+    return reads, truth, kept
 
 
 def _reading(runner, path: Path, options: dict, track: bool) -> dict:
