@@ -154,6 +154,7 @@ async function startCamera() {
   mode = "camera";
   source = video;
   stabilizer = new Stabilizer({ frames: Number($("set-frames").value) });
+  reader?.newVideo(); // nothing kept from an earlier camera session
   steady = reading = failure = null;
   $("empty").hidden = true;
   $("camera").textContent = "Stop the camera";
