@@ -158,6 +158,16 @@ def test_the_browser_keeps_and_searches_as_python_does(frames, reader, tmp_path)
     assert np.abs(np.subtract(alone["corners"], mine[1].corners)).max() <= CORNER_PX
 
 
+def test_the_public_api_takes_a_track(frames):
+    """`from soroban_vision import FrameTrack, read_abacus`: pixels in, the same frame kept."""
+    import soroban_vision
+
+    track = soroban_vision.FrameTrack()
+    assert isinstance(track, FrameTrack)
+    first, second = (soroban_vision.read_abacus(f, markers="off", track=track) for f in frames[:2])
+    assert track.kept == 1 and second.corners == first.corners and first.number == NUMBER
+
+
 # One sequence of a video's events, the frame track's answers compared in Node and Python:
 # ["found", look, corners, [h, w]], ["read", sure], ["still", look, [h, w]], ["forget"].
 NODE_TRACK = """
