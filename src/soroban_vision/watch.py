@@ -139,7 +139,7 @@ def watch(
         "event": "end",
         "frames": seen,
         "frames_read": read,
-        "frames_kept": track.kept,  # read with the frame found in full on an earlier frame (no markers)
+        "frames_kept": track.kept,  # handed the frame found in full on an earlier frame (no markers)
         "steady": steady,
         "last": shown,
         "ms_per_frame": round(statistics.median(ms), 1) if ms else None,

@@ -20,8 +20,14 @@ SECTION = "Markerless reading: browser, a video"
 RODS = 13
 HAND_SHARE = 0.4  # of each number's frames: the hand crosses the soroban in the first ones
 MODES = (("track", True), ("each_alone", False))
-# each mode's rows when none could be measured: (key, unit)
-KEYS = (("median", "ms"), ("p95", "ms"), ("clear.median", "ms"), ("hand.median", "ms"), ("exact", "%"))
+# each mode's timings: (key, which frames (None: all, else: a hand over them?), statistic, label)
+TIMES = (
+    ("median", None, median, ", median"),
+    ("p95", None, p95, ", p95"),
+    ("clear.median", False, median, ", no hand, median"),
+    ("hand.median", True, median, ", a hand over it, median"),
+)
+KEYS = (*((key, "ms") for key, *_ in TIMES), ("exact", "%"))  # each mode's rows: (key, unit)
 BOTH_KEYS = (("track.kept", "%"), ("same_text", "%"))  # the rows that are not per mode
 
 
@@ -43,12 +49,9 @@ def video_rows(cfg: BenchConfig, root: Path, say) -> list[Row]:
     for mode, track in MODES:
         how = "with track" if track else "each read alone"
         timed = [(r["ms"], hand) for run in reads[mode] for r, (_, hand) in zip(run, truth, strict=True)]
-        for key, which in (("all", None), ("clear", False), ("hand", True)):
+        for key, which, fn, label in TIMES:
             ms = [t for t, hand in timed if t is not None and which in (None, hand)]
-            what = {"all": "", "clear": ", no hand", "hand": ", a hand over it"}[key]
-            for stat, fn in (("median", median), ("p95", p95)) if key == "all" else (("median", median),):
-                k = f"{mode}.{stat}" if key == "all" else f"{mode}.{key}.median"
-                rows.append(_row(k, f"a video frame {how}{what}, {stat}", fn(ms), "ms", note, {mode: ms}))
+            rows.append(_row(f"{mode}.{key}", f"a video frame {how}{label}", fn(ms), "ms", note, {mode: ms}))
         exact = [
             str(r["text"]) == str(n)
             for run in reads[mode]

@@ -27,7 +27,7 @@ export async function locate(photo, columns, markers, givenCorners, detector, tr
   if (!corners && markers !== "off") ({ corners, method, warnings } = findMarkers(photo, detector, { track }));
   if (!corners && markers === "on") throw frameNotFound("no_markers");
   if (!corners && frame) {
-    ({ corners, layouts } = await modelLook(photo, columns, frame, track));
+    ({ corners, layouts } = await modelLook(photo, columns, frame, track ? frame.track : null));
     method = "model";
     if (!corners) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
   }
@@ -50,14 +50,14 @@ function layoutsOf(photo, corners, columns) {
 
 /**
  * The frame model's frame with its layouts (abacus/locate.py _model_frames), kept in
- * `frame.track` with `track`: {corners: null}
+ * `frameTrack` (a video's FrameTrack, or null): {corners: null}
  * when it sees no whole frame, or what it sees is no soroban by the outline search's own tests:
  * wide enough, and holding rods or plainly a soroban's frame.
  */
-async function modelLook(photo, columns, { detector, cv, track: frameTrack }, track) {
+async function modelLook(photo, columns, { detector, cv }, frameTrack) {
   const gray = new SmoothGray(cv, photo.gray, photo.width, photo.height);
   try {
-    const found = await modelFrame(photo, gray, detector, track ? frameTrack : null);
+    const found = await modelFrame(photo, gray, detector, frameTrack);
     if (found === null) return { corners: null };
     const dist = (p, q) => Math.sqrt((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
     if (degenerate(found) || dist(found[1], found[0]) / dist(found[3], found[0]) < ACCEPT.wider_than_tall) return { corners: null };
