@@ -24,17 +24,23 @@ from soroban_vision.abacus.rough import blob_quads, contour_quads, line_quads
 from soroban_vision.abacus.score import soroban_score
 from soroban_vision.abacus.spec import SPEC, frame_not_found
 
-ROUGH_SIDE = 640  # rough quads are looked for in a copy no larger than this
-ROUGH_SAME = 0.005  # of the image's size: rough quads this close are one
-SNAPS_TO = 0.05  # of a found quad's height: a rough quad this close to it snaps to it too
-CONVINCING = 0.6  # soroban_score of a frame that needs no other look at the same place
-SEARCHED = 3  # best candidates whose sides are searched for better edges
-MIN_SCORE = 0.2  # soroban_score below which a quad is not a soroban's frame
-NESTED_MARGIN = 0.1  # soroban_score: quads around one soroban this close are alike
+OUTLINE = SPEC["frame_search"]["outline"]  # the browser's outline.js reads the same
+ROUGH_SIDE = OUTLINE["rough_side"]  # rough quads are looked for in a copy no larger than this
+ROUGH_SAME = OUTLINE["rough_same"]  # of the image's size: rough quads this close are one
+SNAPS_TO = OUTLINE["snaps_to"]  # of a found quad's height: a rough quad this close to it snaps to it too
+CONVINCING = OUTLINE["convincing"]  # soroban_score of a frame that needs no other look at the same place
+SEARCHED = OUTLINE["searched"]  # best candidates whose sides are searched for better edges
+MIN_SCORE = OUTLINE["min_score"]  # soroban_score below which a quad is not a soroban's frame
+NESTED_MARGIN = OUTLINE["nested_margin"]  # soroban_score: quads around one soroban this close are alike
+INSIDE, SAME = OUTLINE["inside_px"], OUTLINE["same_px"]  # pixels: inside the photo; one quad
+SAME_SOROBAN = OUTLINE["same_soroban"]  # the share of the smaller quad two quads around one soroban share
+SHORTENED = OUTLINE["shortened"]  # `_shortened`'s tolerances
 TWO_SOROBANS = SPEC["frame_search"]["model"]["two_sorobans"]  # a second soroban this soroban-like: ambiguous
 
 
-def quad_candidates(gray: np.ndarray, limit: int = 12, colour: np.ndarray | None = None) -> list[np.ndarray]:
+def quad_candidates(
+    gray: np.ndarray, limit: int = OUTLINE["candidates"], colour: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Frame candidates ([4,2] float, clockwise from the top-left), the most soroban-like
     first; only quads that look like a soroban frame (soroban_score >= MIN_SCORE).
 
@@ -49,7 +55,7 @@ def quad_candidates(gray: np.ndarray, limit: int = 12, colour: np.ndarray | None
     gray = np.asarray(gray, np.float64)
     h, w = gray.shape
     found = _found_in(gray)
-    sorobans = _one_per_soroban([(sc, q) for sc, q, _ in found if within(q, w, h, 2.0)])
+    sorobans = _one_per_soroban([(sc, q) for sc, q, _ in found if within(q, w, h, INSIDE)])
     if len(sorobans) > 1 and sorobans[1][0] >= TWO_SOROBANS:
         outlines = sum(sc >= TWO_SOROBANS for sc, _ in sorobans)
         raise frame_not_found("two_sorobans", why=f"{outlines} frame outlines")
@@ -63,13 +69,13 @@ def quad_candidates(gray: np.ndarray, limit: int = 12, colour: np.ndarray | None
             found.sort(key=lambda x: -x[0])
             if found and found[0][0] >= CONVINCING:
                 break
-    inside = [(sc, q, im) for sc, q, im in found if within(q, w, h, 2.0)]
+    inside = [(sc, q, im) for sc, q, im in found if within(q, w, h, INSIDE)]
     images = {id(q): im for _, q, im in inside}
     groups = _one_per_soroban([(sc, q) for sc, q, _ in inside])
     ordered = [q for group in groups for q in group[1]]
     if ordered:  # the one to read, fitted to the half pixel however it was found
         ordered[0] = polish(images[id(ordered[0])], ordered[0])
-    return dedupe(ordered, 2.0)[:limit]
+    return dedupe(ordered, SAME)[:limit]
 
 
 def _colour_channels(colour: np.ndarray):
@@ -79,7 +85,7 @@ def _colour_channels(colour: np.ndarray):
     rgb = np.asarray(colour, np.float64)[..., :3]
     lab = cv2.cvtColor(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
     for k in (2, 1):
-        yield np.clip((lab[..., k].astype(np.float64) - 128.0) * 2.0 + 128.0, 0, 255)
+        yield np.clip((lab[..., k].astype(np.float64) - 128.0) * OUTLINE["opponent_stretch"] + 128.0, 0, 255)
     for k in (0, 2, 1):
         yield rgb[..., k]
 
@@ -101,14 +107,14 @@ def _found_in(gray: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
             q = order_corners(q)
             if any(np.abs(q - f).max() <= SNAPS_TO * quad_height(f) for _, f, _ in found):
                 continue  # close enough to a quad already found to snap to the same edges
-            if any(sc >= CONVINCING and overlap(q, f) >= 0.5 for sc, f, _ in found):
+            if any(sc >= CONVINCING and overlap(q, f) >= SAME_SOROBAN for sc, f, _ in found):
                 continue  # on a soroban already found, and well
             analysis = analyse(img, q)
             r = refine_quad(img, q, search=False, fine=False, analysis=analysis)
             if r is None:
                 continue
             r = order_corners(r)
-            if any(np.abs(r - f).max() <= 2.0 for _, f, _ in found):
+            if any(np.abs(r - f).max() <= SAME for _, f, _ in found):
                 continue
             found.append((soroban_score(img, r), r, analysis))
     found.sort(key=lambda x: -x[0])
@@ -132,7 +138,7 @@ def _one_per_soroban(found: list[tuple[float, np.ndarray]]) -> list[tuple[float,
     groups = []
     while found:
         best = found[0]
-        group = [f for f in found if overlap(f[1], best[1]) >= 0.5]
+        group = [f for f in found if overlap(f[1], best[1]) >= SAME_SOROBAN]
         close = [f for f in group if f[0] >= best[0] - NESTED_MARGIN and _shortened(f[1], best[1])]
         pick = min([best] + close, key=lambda f: cv2.contourArea(f[1].astype(np.float32)))
         groups.append((best[0], [pick[1]] + [f[1] for f in group if f is not pick]))
@@ -145,7 +151,7 @@ def _shortened(a: np.ndarray, b: np.ndarray) -> bool:
     a few pixels to a fifth of its height (a side rail's width, give or take), and nothing
     else moved?"""
     height = quad_height(b)
-    tol = max(2.0, 0.02 * height)
+    tol = max(SHORTENED["tol_px"], SHORTENED["tol"] * height)
     moved = []
     centre = b.mean(axis=0)
     for k in range(4):
@@ -157,11 +163,13 @@ def _shortened(a: np.ndarray, b: np.ndarray) -> bool:
         if max(abs(ends[0] - ends[1]), 0) > 2 * tol or ends[0] > tol or ends[1] > tol:
             return False  # tilted or moved out
     top_bottom, ends = (moved[0], moved[2]), (moved[1], moved[3])
-    return max(abs(v) for v in top_bottom) <= tol and 3.0 <= max(ends) <= 0.2 * height
+    level = max(abs(v) for v in top_bottom) <= tol
+    return level and SHORTENED["least_px"] <= max(ends) <= SHORTENED["most"] * height
 
 
 def _plausible(quad: np.ndarray) -> bool:
     """Could this rough quad be a soroban frame: convex, wider than tall, not tiny?"""
     quad = order_corners(quad)
     top, left = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[3] - quad[0])
-    return cv2.isContourConvex(quad.astype(np.float32)) and left >= 8 and top >= 1.1 * left
+    least, wider = OUTLINE["plausible"]["min_side_px"], OUTLINE["plausible"]["wider_than_tall"]
+    return cv2.isContourConvex(quad.astype(np.float32)) and left >= least and top >= wider * left

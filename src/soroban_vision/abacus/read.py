@@ -47,9 +47,10 @@ from soroban_vision.beads import to_number
 from soroban_vision.errors import UsageError
 from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
 
-FRAMES_READ = 3  # frames found without markers read, the one read most confidently kept
-SURE = float(np.log(0.95))  # mean log confidence of the likeliest frame's reading that needs no other
-OTHER_FRAME_MARGIN = 0.05  # mean log confidence by which another frame must read better
+OUTLINE = SPEC["frame_search"]["outline"]
+FRAMES_READ = OUTLINE["frames_read"]  # frames the outline search gives that are read, the surest kept
+SURE = float(np.log(OUTLINE["sure"]))  # mean log confidence of a likeliest frame that needs no other
+OTHER_FRAME_MARGIN = OUTLINE["other_frame_margin"]  # mean log confidence another frame must read better by
 
 
 @dataclass
@@ -167,8 +168,7 @@ def read_abacus(
 def _tracked(track, method: str, rods: RodCount, cols: list[Column]) -> None:
     """Tell a video's FrameTrack how its frame read: the frame model's frame is kept once a
     reading is sure of its rods with every column read (a given count is never unsure); markers
-    or given corners make the kept frame stale; Python's outline search, which the browser does
-    not have, leaves it as the browser leaves it."""
+    or given corners make the kept frame stale; the outline search leaves it."""
     if method == "model":
         track.read(not rods.uncertain and all(c.status == READ for c in cols))
     elif method != "contour":

@@ -4,7 +4,9 @@ search's first step; `edges.refine_quad` then snaps them to the frame's outer ed
 - the outlines in three Canny edge maps (convex hull, then approxPolyDP to four corners);
 - the blob the beads' dense gradients make (closed, opened: its hull or rectangle), where the
   frame's own outline is faint or touches something else;
-- pairs of long near-parallel LSD line segments (the frame's long sides, whatever touches them).
+- pairs of long near-parallel straight edges (the frame's long sides, whatever touches them), from
+  probabilistic Hough segments on a Canny edge map: OpenCV.js, which the browser runs, has no line
+  segment detector (LSD), and the same segments on both sides give the same frame.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import cv2
 import numpy as np
 
 from soroban_vision.abacus.corners import order_corners
+from soroban_vision.abacus.spec import SPEC
 
-LINE_PAIRS = 4  # pairs of long straight edges tried as a frame's long sides
+OUTLINE = SPEC["frame_search"]["outline"]  # the browser's rough.js reads the same
+BLOB, LINES = OUTLINE["blob"], OUTLINE["lines"]
 
 
 def contour_quads(u8: np.ndarray) -> list[np.ndarray]:
@@ -22,7 +26,7 @@ def contour_quads(u8: np.ndarray) -> list[np.ndarray]:
     h, w = u8.shape
     blurred = cv2.GaussianBlur(u8, (5, 5), 0)
     quads = []
-    for lo, hi in ((20, 60), (40, 120), (80, 200)):
+    for lo, hi in OUTLINE["contour_canny"]:
         edges = cv2.Canny(blurred, lo, hi)
         edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
         contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
@@ -32,9 +36,9 @@ def contour_quads(u8: np.ndarray) -> list[np.ndarray]:
 
 def _large_hull_quads(contours, area: float):
     """(contour, the quadrilateral of its convex hull or None) for each contour that covers at
-    least 2% of `area`."""
+    least the spec's min_area of `area`."""
     for c in contours:
-        if cv2.contourArea(c) >= 0.02 * area:
+        if cv2.contourArea(c) >= OUTLINE["min_area"] * area:
             yield c, _hull_quad(cv2.convexHull(c))
 
 
@@ -45,10 +49,11 @@ def blob_quads(u8: np.ndarray) -> list[np.ndarray]:
     full = u8.shape
     u8 = cv2.resize(u8, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # a blob needs no detail
     h, w = u8.shape
-    g = cv2.GaussianBlur(u8, (0, 0), 0.7)
+    g = cv2.GaussianBlur(u8, (0, 0), BLOB["sigma"])
     mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
-    mask = (mag > max(40.0, float(np.percentile(mag, 80)))).astype(np.uint8) * 255
-    for op, frac in ((cv2.MORPH_CLOSE, 0.02), (cv2.MORPH_OPEN, 0.03)):
+    strong = max(BLOB["min_gradient"], float(np.percentile(mag.astype(np.float64), BLOB["percentile"])))
+    mask = (mag > np.float32(strong)).astype(np.uint8) * 255  # in float32, as the browser compares
+    for op, frac in ((cv2.MORPH_CLOSE, BLOB["close"]), (cv2.MORPH_OPEN, BLOB["open"])):
         k = max(3, int(frac * max(h, w))) | 1
         mask = cv2.morphologyEx(mask, op, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -62,7 +67,7 @@ def blob_quads(u8: np.ndarray) -> list[np.ndarray]:
 
 
 class _Line:
-    """Collinear LSD segments merged into one line: a point, a unit direction, the normal
+    """Collinear segments merged into one line: a point, a unit direction, the normal
     offset, and the extent (min, max of the projections on the direction)."""
 
     def __init__(self, seg: np.ndarray):
@@ -90,7 +95,7 @@ class _Line:
     def accepts(self, seg: np.ndarray, tol: float, max_gap: float) -> bool:
         d = seg[2:] - seg[:2]
         length = np.hypot(*d)
-        if (d / length) @ self.d < np.cos(np.deg2rad(3.0)):
+        if (d / length) @ self.d < np.cos(np.deg2rad(LINES["same_angle_deg"])):
             return False  # a different direction, or the other polarity
         if max(abs((seg[:2] - self.p) @ self.n), abs((seg[2:] - self.p) @ self.n)) > tol:
             return False
@@ -105,26 +110,53 @@ class _Line:
         return self.p + t * self.d
 
 
+def segments(u8: np.ndarray, min_length: float) -> np.ndarray:
+    """Straight edges [n, 4] (x1, y1, x2, y2), each pointed so that the brighter side is on its
+    left (image coordinates, y down), as LSD points them: a frame's two long sides then point
+    opposite ways."""
+    blurred = cv2.GaussianBlur(u8, (5, 5), 0)
+    edges = cv2.Canny(blurred, *LINES["canny"])
+    votes = max(10, int(LINES["votes"] * min_length))
+    shortest = LINES["shortest"] * min_length
+    found = cv2.HoughLinesP(edges, 1, np.pi / 360, votes, minLineLength=shortest, maxLineGap=LINES["gap_px"])
+    if found is None:
+        return np.zeros((0, 4), np.float64)
+    segs = found.reshape(-1, 4).astype(np.float64)
+    h, w = u8.shape
+    for seg in segs:
+        dx, dy = seg[2] - seg[0], seg[3] - seg[1]
+        # one pixel axis across the edge, on the side of its left normal (dy, -dx); whole
+        # pixels, so that both runtimes read the same ones
+        ax = (int(np.sign(dy)), 0) if abs(dy) > abs(dx) else (0, -int(np.sign(dx)))
+        contrast = 0
+        for t in (0.25, 0.5, 0.75):
+            x, y = int(np.floor(seg[0] + t * dx + 0.5)), int(np.floor(seg[1] + t * dy + 0.5))
+            for sign in (1, -1):
+                u, v = x + sign * LINES["side_look_px"] * ax[0], y + sign * LINES["side_look_px"] * ax[1]
+                if 0 <= u < w and 0 <= v < h:
+                    contrast += sign * int(blurred[v, u])
+        if contrast < 0:
+            seg[:] = seg[[2, 3, 0, 1]]
+    return segs
+
+
 def _merged_lines(u8: np.ndarray, min_length: float) -> list[_Line]:
-    segs = cv2.createLineSegmentDetector(cv2.LSD_REFINE_STD).detect(u8)[0]
-    if segs is None:
-        return []
-    segs = segs.reshape(-1, 4).astype(np.float64)
+    segs = segments(u8, min_length)
     lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
-    keep = lengths >= 0.3 * min_length
-    segs, lengths = segs[keep], lengths[keep]
     lines: list[_Line] = []
     size = max(u8.shape)
-    for seg in segs[np.argsort(-lengths)]:
+    tol, gap = max(LINES["offset_px"], LINES["offset"] * size), LINES["join_gap"] * size
+    for seg in segs[np.argsort(-lengths, kind="stable")]:
         for line in lines:
-            if line.accepts(seg, max(2.0, 0.004 * size), 0.25 * size):
+            if line.accepts(seg, tol, gap):
                 line.add(seg)
                 break
         else:
             lines.append(_Line(seg))
-    lines = [ln for ln in lines if ln.hi - ln.lo >= min_length and ln.support >= 0.5 * (ln.hi - ln.lo)]
+    long_enough = [ln for ln in lines if ln.hi - ln.lo >= min_length]
+    lines = [ln for ln in long_enough if ln.support >= LINES["support"] * (ln.hi - ln.lo)]
     lines.sort(key=lambda ln: -ln.support)
-    return lines[:30]
+    return lines[: LINES["kept"]]
 
 
 def line_quads(u8: np.ndarray) -> list[np.ndarray]:
@@ -132,32 +164,34 @@ def line_quads(u8: np.ndarray) -> list[np.ndarray]:
     extent, a fifth to two thirds of their length apart: each such pair gives a quad whose
     ends are where the edges end (whatever else touches the frame's outline)."""
     h, w = u8.shape
-    lines = _merged_lines(u8, 0.12 * max(h, w))
+    lines = _merged_lines(u8, LINES["min_length"] * max(h, w))
+    lo_apart, hi_apart = LINES["apart"]
     scored = []
     for i, a in enumerate(lines):
         for b in lines[i + 1 :]:
-            if abs(a.d @ b.d) < np.cos(np.deg2rad(10)):
+            if abs(a.d @ b.d) < np.cos(np.deg2rad(LINES["parallel_deg"])):
                 continue  # not parallel enough
             d = a.d if a.d @ b.d > 0 else -a.d
             lo_b, hi_b = sorted(((b.at(b.lo) - a.p) @ d, (b.at(b.hi) - a.p) @ d))
             lo_a, hi_a = sorted(((a.at(a.lo) - a.p) @ d, (a.at(a.hi) - a.p) @ d))
             la, lb = hi_a - lo_a, hi_b - lo_b
-            if min(hi_a, hi_b) - max(lo_a, lo_b) < 0.5 * min(la, lb) or min(la, lb) < 0.5 * max(la, lb):
+            shared = min(hi_a, hi_b) - max(lo_a, lo_b)
+            if shared < LINES["overlap"] * min(la, lb) or min(la, lb) < LINES["length_ratio"] * max(la, lb):
                 continue  # not over the same extent
             gap = abs((b.p - a.p) @ a.n)
-            if not 0.15 * max(la, lb) <= gap <= 0.7 * max(la, lb):
+            if not lo_apart * max(la, lb) <= gap <= hi_apart * max(la, lb):
                 continue  # not a soroban's proportions
             lo, hi = min(lo_a, lo_b), max(hi_a, hi_b)
             pb = b.p + ((a.p - b.p) @ b.d) * b.d  # b's point level with a.p
             quad = np.array([a.p + lo * d, a.p + hi * d, pb + hi * d, pb + lo * d])
             scored.append((min(a.support, b.support), order_corners(quad)))
     scored.sort(key=lambda x: -x[0])
-    return [q for _, q in scored[:LINE_PAIRS]]
+    return [q for _, q in scored[: LINES["pairs"]]]
 
 
 def _hull_quad(hull: np.ndarray) -> np.ndarray | None:
     peri = cv2.arcLength(hull, True)
-    for eps in (0.01, 0.02, 0.04):
+    for eps in OUTLINE["hull_epsilons"]:
         approx = cv2.approxPolyDP(hull, eps * peri, True)
         if len(approx) == 4 and cv2.isContourConvex(approx):
             return order_corners(approx.reshape(4, 2))

@@ -1,7 +1,6 @@
 """The whole-soroban reader's spec: web/src/abacus/spec.json, the one copy of the constants,
 limits, rod-fit grid, Stabilizer defaults and error messages that Python and the browser
-(web/src/abacus/spec.js) both load. Numbers only Python uses (the outline search's tuning)
-stay next to the Python code that uses them."""
+(web/src/abacus/spec.js) both load."""
 
 from __future__ import annotations
 
