@@ -341,7 +341,7 @@ def test_bad_pictures_are_clear_errors_and_never_break_the_page(browser, scenes,
     two = _save(np.concatenate([rgb, other], axis=1), tmp_path / "two.png")
     frame, usage = "FrameNotFound", "UsageError"
     bad = {  # case: (file, options, the error's class and code, its message)
-        "noise": (noise, {}, (frame, "no_frame_in_browser"), r"no soroban frame found"),
+        "noise": (noise, {}, (frame, "no_frame_outline"), r"no soroban frame found .*no frame outline"),
         "noise, markers on": (
             noise,
             {"markers": "on"},
@@ -382,11 +382,11 @@ def test_bad_pictures_are_clear_errors_and_never_break_the_page(browser, scenes,
             (usage, "bad_markers"),
             r"markers must be auto, on or off",
         ),
-        "markers off without corners": (
-            path,
+        "noise, markers off": (
+            noise,
             {"markers": "off"},
-            (frame, "no_frame_in_browser"),
-            r"no soroban frame found .*give the frame's four corners",
+            (frame, "no_frame"),
+            r"no soroban frame found in the image$",
         ),
     }
     (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not a picture")

@@ -2,7 +2,7 @@
 import { spec } from "../src/index.js";
 
 /** A failure that clicking the frame's corners would cure: no frame found, by markers or the frame model. */
-export const wantsCorners = (e) => ["no_frame_in_browser", "no_markers", "no_frame", "no_frame_outline"].includes(e?.code);
+export const wantsCorners = (e) => ["no_markers", "no_frame", "no_frame_outline"].includes(e?.code);
 
 /** 4 644 935: thin spaces every three digits, as the unit dots on a soroban's bar. */
 export const grouped = (text) => [...text].map((ch, i) => (i > 0 && (text.length - i) % 3 === 0 ? "\u2009" : "") + ch).join("");

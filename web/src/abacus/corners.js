@@ -69,3 +69,12 @@ export function convex(cv, quad) {
     m.delete();
   }
 }
+
+/** The quads, less any within `tol` pixels (every corner) of one before it. */
+export function dedupe(quads, tol) {
+  const unique = [];
+  for (const q of quads) {
+    if (unique.every((u) => q.some((p, k) => Math.abs(p[0] - u[k][0]) > tol || Math.abs(p[1] - u[k][1]) > tol))) unique.push(q);
+  }
+  return unique;
+}

@@ -8,7 +8,7 @@
 // chosen edge (Huber weights); corners are where lines meet. Float32 steps round as numpy's do.
 
 import { median, median32 } from "../numeric/median.js";
-import { pairwiseSum, linspace } from "../numeric/numpy.js";
+import { pairwiseSum, linspace, percentile } from "../numeric/numpy.js";
 import { rint } from "../numeric/round.js";
 import { convex, orderCorners, quadHeight } from "./corners.js";
 import { sorobanScore } from "./score.js";
@@ -18,15 +18,6 @@ export const EDGES = spec.frame_search.edges;
 const f32 = Math.fround;
 const norm = (x, y) => Math.sqrt(x * x + y * y);
 const pyRound = rint; // Python's round() of a float: half to even
-
-/** np.percentile(values, q), linear, numpy's lerp. */
-function percentile(values, q) {
-  const v = Float64Array.from(values).sort();
-  const index = (q / 100) * (v.length - 1), lo = Math.floor(index), t = index - lo;
-  if (lo + 1 >= v.length) return v[lo];
-  const a = v[lo], b = v[lo + 1], diff = b - a;
-  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
-}
 
 /**
  * The image across one side of a quad: gray samples on lines parallel to the side at `offsets`
@@ -331,7 +322,7 @@ export const outwardOf = (a, b, centre) => [0.5 * (a[0] + b[0]) - centre[0], 0.5
  * Each side of a rough quad looked at (Side), its outer edge picked (outerEdge) and, where that
  * edge is no rail's, where a rail as wide as the opposite one would end. Null for a tiny quad.
  */
-function analyse(gray, quad) {
+export function analyse(gray, quad) {
   const centre = mean4(quad), height = quadHeight(quad);
   const lengths = quad.map((p, k) => norm(quad[(k + 1) % 4][0] - p[0], quad[(k + 1) % 4][1] - p[1]));
   if (height < 8 || Math.min(...lengths) < 8) return null;
@@ -363,12 +354,14 @@ function analyse(gray, quad) {
 /**
  * refine_quad: snap each side of a rough quad to the frame's outer edge. With `search`, one side
  * at a time, another strong edge of that side (or a rail as wide as the opposite one) replaces
- * it if that makes the quad look more like a soroban's frame (sorobanScore); then a sub-pixel
- * line fit along each chosen edge. Null if it fails.
+ * it if that makes the quad look more like a soroban's frame (sorobanScore); then, with `fine`, a
+ * sub-pixel line fit along each chosen edge. `analysis`: analyse(gray, quad), if already made.
+ * Null if it fails.
  */
-export function refineQuad(gray, quad, search = true) {
-  const found = analyse(gray, quad);
+export function refineQuad(gray, quad, search = true, { fine = true, analysis = null } = {}) {
+  const found = analysis ?? analyse(gray, quad);
   if (found === null) return null;
+  quad = found.quad;
   const { height, sides } = found;
   const options = sides.map((side, k) => { // per side: [[line, sign]], the picked edge first
     const pick = found.picks[k];
@@ -394,9 +387,16 @@ export function refineQuad(gray, quad, search = true) {
     }
   }
   let out = cornersOf(choice.map((c, k) => options[k][c][0]));
-  if (out !== null) out = cornersOf(fineLines(gray, out, choice.map((c, k) => options[k][c][1])));
+  if (out !== null && fine) out = cornersOf(fineLines(gray, out, choice.map((c, k) => options[k][c][1])));
   if (out === null || maxMove(out, quad) > 0.5 * height || !convex(cv, out)) return null;
   return out;
+}
+
+/** The quad with each side fitted to its edge to the half pixel, if that moves it little (edges.py polish). */
+export function polish(gray, quad) {
+  const out = cornersOf(fineLines(gray, quad, null));
+  if (out === null || maxMove(out, quad) > 2.0) return quad;
+  return orderCorners(out);
 }
 
 /** The largest coordinate change between two quads. */

@@ -1,6 +1,6 @@
-// The frame and its candidate layouts (abacus.locate): corners as given, from the markers, or
-// from the frame model; then the rectified frame and the (rods, side rail) fit. Nothing after
-// this knows which.
+// The frame and its candidate layouts (abacus.locate): corners as given, from the markers, from
+// the frame model, or from the outline search; then the rectified frame and the (rods, side
+// rail) fit. Nothing after this knows which.
 
 import { modelFrame } from "../frame/locate.js";
 import { degenerate } from "./corners.js";
@@ -8,33 +8,74 @@ import { findMarkers } from "./markers.js";
 import { columnProfile, fitRods } from "./rods.js";
 import { sorobanScore } from "./score.js";
 import { SmoothGray } from "./smooth-gray.js";
+import { quadCandidates } from "./outline.js";
 import { frameNotFound, LAYOUTS_READ, RECTIFY, spec } from "./spec.js";
 import { frameHomography, warpGray } from "./warp.js";
 
 const ACCEPT = spec.frame_search.accept;
+const OUTLINE = spec.frame_search.outline;
 
 /**
- * Frame corners, the method, candidate layouts (the best LAYOUTS_READ) and warnings.
- * `markers` as Python's: "auto" markers if found, "on" markers only, "off" no markers. Without
- * markers, `frame` ({detector: a FrameDetector, cv: OpenCV.js}) looks ("model"); the browser has
- * no outline search, so without a frame model, no corners given and no markers found it is
- * FrameNotFound `no_frame_in_browser` (`no_markers` when markers are "on"). `track` (a video):
- * the markers are first looked for where they were, and the frame model's frame is kept while
- * the model sees it still (`frame.track`, a FrameTrack).
+ * The frames the soroban may have, each {corners, layouts} (its best LAYOUTS_READ layouts), the
+ * likeliest first; the method; warnings (abacus/locate.py frame_options). `markers` as Python's:
+ * "auto" markers if found, "on" markers only, "off" no markers. Given corners, markers and the
+ * frame model give one frame. Without markers `frame` ({detector: a FrameDetector, cv}) looks
+ * first ("model"); where it sees no frame (except in a video), or there is none, the outline
+ * search (`cv`, OpenCV.js) gives up to the spec's frames_read ("contour"). FrameNotFound when there is no frame
+ * (`no_markers` when markers are "on"). `track` (a video): the markers are first looked for where
+ * they were, and the frame model's frame is kept while the model sees it still (`frame.track`).
  */
-export async function locate(photo, columns, markers, givenCorners, detector, track = false, frame = null) {
+export async function locate(photo, columns, markers, givenCorners, detector, track = false, frame = null, cv = null) {
   let corners = givenCorners, method = "corners", warnings = [], layouts = null;
   if (!corners && markers !== "off") ({ corners, method, warnings } = findMarkers(photo, detector, { track }));
   if (!corners && markers === "on") throw frameNotFound("no_markers");
   if (!corners && frame) {
     ({ corners, layouts } = await modelLook(photo, columns, frame, track ? frame.track : null));
     method = "model";
-    if (!corners) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
   }
-  if (!corners) throw frameNotFound("no_frame_in_browser");
+  if (!corners) {
+    // in a video the frame model alone: the outline search takes about half a second, which a
+    // live camera cannot wait for on each frame without a soroban
+    const frames = frame && track ? [] : outlineFrames(cv, photo, columns);
+    if (!frames.length) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
+    return { frames, method: "contour", warnings };
+  }
   if (degenerate(corners)) throw frameNotFound("degenerate_corners");
   layouts ??= layoutsOf(photo, corners, columns);
-  return { corners, method, layouts: layouts.slice(0, LAYOUTS_READ), warnings };
+  return { frames: [{ corners, layouts: layouts.slice(0, LAYOUTS_READ) }], method, warnings };
+}
+
+/**
+ * Up to frames_read frames from the outline search, the likeliest first, that are wide enough
+ * and hold rods or plainly look like a soroban's frame (abacus/locate.py _outline_frames).
+ */
+function outlineFrames(cv, photo, columns) {
+  const frames = [];
+  const gray = new SmoothGray(cv, photo.gray, photo.width, photo.height);
+  try {
+    for (const quad of quadCandidates(cv, photo.gray, photo.width, photo.height, photo.colour)) {
+      const layouts = sorobanLayouts(photo, gray, quad, columns);
+      if (layouts === null) continue;
+      frames.push({ corners: quad, layouts: layouts.slice(0, LAYOUTS_READ) });
+      if (frames.length >= OUTLINE.frames_read) break; // candidates come best first
+    }
+  } finally {
+    gray.delete();
+  }
+  return frames;
+}
+
+/**
+ * The layouts of a quad that is wide enough and holds rods (or, whatever its rods fit, plainly
+ * looks like a soroban's frame); null for any other quad (abacus/locate.py _soroban_layouts).
+ */
+function sorobanLayouts(photo, gray, quad, columns) {
+  const dist = (p, q) => Math.sqrt((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
+  if (degenerate(quad) || dist(quad[1], quad[0]) / dist(quad[3], quad[0]) < ACCEPT.wider_than_tall) return null;
+  const layouts = layoutsOf(photo, quad, columns);
+  // no rods inside, nor a soroban's frame: not a soroban
+  if (layouts[0].score < ACCEPT.rod_fit_poor && sorobanScore(gray, quad) < ACCEPT.looks_like_a_frame) return null;
+  return layouts;
 }
 
 /** Every (rods, side rail) layout of the rods inside the frame, the best first. */
@@ -59,12 +100,8 @@ async function modelLook(photo, columns, { detector, cv }, frameTrack) {
   try {
     const found = await modelFrame(photo, gray, detector, frameTrack);
     if (found === null) return { corners: null };
-    const dist = (p, q) => Math.sqrt((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
-    if (degenerate(found) || dist(found[1], found[0]) / dist(found[3], found[0]) < ACCEPT.wider_than_tall) return { corners: null };
-    const layouts = layoutsOf(photo, found, columns);
-    // no rods inside, nor a soroban's frame: not a soroban
-    if (layouts[0].score < ACCEPT.rod_fit_poor && sorobanScore(gray, found) < ACCEPT.looks_like_a_frame) return { corners: null };
-    return { corners: found, layouts };
+    const layouts = sorobanLayouts(photo, gray, found, columns);
+    return layouts === null ? { corners: null } : { corners: found, layouts };
   } finally {
     gray.delete();
   }

@@ -7,8 +7,9 @@
 //   const r = await reader.read(video);  // {number, text, digits, columns, corners, method, rods, ms, ...}
 //
 // 1. Frame (locate.js): four corners the caller gives, ArUco markers (markers.js), or, with no
-//    markers, the frame model's corners snapped to the frame's edges (frame/locate.js).
-//    Nothing after this step knows which.
+//    markers, the frame model's corners snapped to the frame's edges (frame/locate.js), and
+//    where it sees none, the outline search (outline.js): up to three frames, the one read most
+//    confidently kept. Nothing after this step knows which.
 // 2. Rods (rods.js): the rectified frame's column profile, its period, the (rods, side rail) fit.
 // 3. Columns (crops.js): every candidate layout's crops, sampled straight from the photo
 //    through a homography, classified in ONE model call; the layout read most confidently wins
@@ -35,7 +36,10 @@ import { loadFrameDetector } from "../frame/load.js";
 import { FrameTrack } from "../frame/track.js";
 import { prepare } from "./photo.js";
 import { chooseCount, withBeyond, withHidden } from "./rods.js";
-import { FLAGS, LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, usageError, warningText } from "./spec.js";
+import { FLAGS, LOW_CONFIDENCE, MARKER_MODES, MAX_COLUMNS, MIN_COLUMNS, spec, usageError, warningText } from "./spec.js";
+
+const OUTLINE = spec.frame_search.outline;
+const SURE = Math.log(OUTLINE.sure); // mean log confidence of a likeliest frame that needs no other
 
 /**
  * Load the column classifier (contract, checksums, golden self-check) and, unless markers
@@ -104,7 +108,7 @@ class AbacusReader {
     let t = t0;
     const lap = (name) => {
       const now = performance.now();
-      times[name] = now - t;
+      times[name] = (times[name] ?? 0) + now - t; // summed: each frame the outline search gives is read
       t = now;
     };
 
@@ -115,18 +119,17 @@ class AbacusReader {
     const given = options.corners == null ? null : photo.fromPhoto(checkCorners(options.corners));
     const detector = given === null && markers !== "off" ? await this.markerDetector() : null;
     const frame = markers === "on" ? null : this.frame;
-    const { corners, method, layouts, warnings } = await locate(photo, columns, markers, given, detector, options.track === true, frame);
+    // OpenCV.js for the outline search, loaded when a photo may need it
+    const cv = given === null && markers !== "on" ? (this.frame?.cv ?? (await loadOpenCV(this.arucoUrl))) : null;
+    const { frames, method, warnings } = await locate(photo, columns, markers, given, detector, options.track === true, frame, cv);
     lap("locate");
-    const { crops, total, quadsOf, homsOf } = layoutCrops(photo, corners, layouts, this.spec);
-    lap("crops");
-    const readings = await this.readCrops(crops, total);
-    lap("model");
-    const best = mostConfident(layouts, readings, columns !== null);
+    const best = await this.mostConfidentFrame(photo, frames, columns !== null, lap);
+    const { corners, layouts, crops } = best;
 
-    const quads = quadsOf[best.k];
+    const quads = best.quadsOf[best.k];
     const confidences = best.results.map((r) => r.confidence);
     const outsides = quads.map((q) => outsideShare(q, photo.width, photo.height));
-    const steady = await this.steady(photo, homsOf[best.k], best.results, needsViews(confidences, outsides, threshold));
+    const steady = await this.steady(photo, best.homsOf[best.k], best.results, needsViews(confidences, outsides, threshold));
     lap("views");
     const statuses = columnStatuses(confidences, outsides, threshold, steady);
     const cols = best.results.map((r, i) => ({
@@ -172,6 +175,28 @@ class AbacusReader {
       };
     }
     return reading;
+  }
+
+  /**
+   * Of the frames found, the one read most confidently, with its chosen layout (abacus/read.py
+   * _most_confident): the frame, among the likeliest few, is settled by the column model itself,
+   * since misplaced crops read with low confidence; another frame must read better by a margin,
+   * and none is read once one reads surely. {corners, layouts, crops, quadsOf, homsOf, k, start,
+   * results, rods}.
+   */
+  async mostConfidentFrame(photo, frames, given, lap) {
+    let best = null;
+    for (const [f, { corners, layouts }] of frames.entries()) {
+      if (f > 0 && best.log >= SURE) break; // the likeliest frame reads well: the others are not looked at
+      const { crops, total, quadsOf, homsOf } = layoutCrops(photo, corners, layouts, this.spec);
+      lap("crops");
+      const readings = await this.readCrops(crops, total);
+      lap("model");
+      const chosen = mostConfident(layouts, readings, given);
+      const log = layouts[chosen.k].meanLogConfidence - (f > 0 ? OUTLINE.other_frame_margin : 0.0); // a part of the soroban may read well too
+      if (best === null || log > best.log) best = { log, corners, layouts, crops, quadsOf, homsOf, ...chosen };
+    }
+    return best;
   }
 
   /** The column model's readings (digit, confidence, heads) of `n` crops in one batch. */
@@ -277,9 +302,9 @@ function checkCorners(corners) {
 /**
  * Tell a video's FrameTrack how its frame read (abacus/read.py _tracked): the frame model's frame
  * is kept once a reading is sure of its rods with every column read (a given count is never
- * unsure); markers or given corners make the kept frame stale.
+ * unsure); markers or given corners make the kept frame stale; the outline search leaves it.
  */
 function tracked(track, method, rods, cols) {
   if (method === "model") track.read(!rods.uncertain && cols.every((c) => c.status === READ));
-  else track.forget();
+  else if (method !== "contour") track.forget();
 }

@@ -72,3 +72,12 @@ export function interpGrid(x, profile) {
   }
   return r;
 }
+
+/** np.percentile(values, q) of float64 values: linear, with numpy's lerp. */
+export function percentile(values, q) {
+  const v = Float64Array.from(values).sort();
+  const index = (q / 100) * (v.length - 1), lo = Math.floor(index), t = index - lo;
+  if (lo + 1 >= v.length) return v[lo];
+  const a = v[lo], b = v[lo + 1], diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
