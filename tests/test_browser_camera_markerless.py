@@ -95,8 +95,8 @@ def test_python_reading_the_same_frames_with_a_track_finds_what_the_page_finds(w
     is the model's and it is sure of its rod count: the same frame, rod count and confident
     number. Under a hand, and on a frame unsure of its rods, a level or two of difference in
     the pixels may tip a close call (a frame refused or snapped to the hand's edge) either way.
-    Python's outline search, which the browser does not have, may find a frame where the frame
-    model's was refused: there the page found none."""
+    In a video neither side runs the outline search: where Python's frame model finds no frame,
+    the page finds none."""
     log = first_pass(watched["log"])
     track = FrameTrack()
     compared, sure, differ = 0, 0, []

@@ -223,7 +223,9 @@ def test_the_browser_s_frame_track_answers_a_sequence_as_python_s_does():
 
 def test_a_second_soroban_that_arrives_while_the_frame_is_kept_is_refused_within_keep_frames(reader):
     """A kept frame skips the look for a second soroban; the search in full after at most `keep`
-    kept frames makes it, so a photo of two sorobans is refused within keep + 1 frames."""
+    kept frames makes it, so a photo of two sorobans is refused within keep + 1 frames, and from
+    then on. Refused as two sorobans, or as no frame where the frame model sees no whole one (in a
+    video the outline search, which would name the two, does not run)."""
     from soroban_vision.render.scene import render_scene
 
     top, _ = render_scene(1234, 13, seed=11, markers=False, size=(640, 240))
@@ -242,6 +244,7 @@ def test_a_second_soroban_that_arrives_while_the_frame_is_kept_is_refused_within
         if k == 2:
             assert codes == ["1234"] * 3 and track.kept == 2  # one soroban, its frame kept
     arrived = codes[3:]
-    assert "two_sorobans" in arrived[: KEEP + 1]
-    first = arrived.index("two_sorobans")
-    assert arrived[first:] == ["two_sorobans"] * len(arrived[first:])
+    refused = [c in ("two_sorobans", "no_frame") for c in arrived]
+    assert any(refused[: KEEP + 1]), arrived
+    first = refused.index(True)
+    assert all(refused[first:]), arrived
