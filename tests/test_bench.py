@@ -49,10 +49,13 @@ MARKERLESS = [
     *[f"markerless.{what}.{s}" for what in ("locate", "read") for s in ("median", "p95")],
     *[f"markerless.{what}.{g}" for what in ("frame_not_found", "exact", "silent_wrong") for g in GROUPS],
     *[f"markerless.corner.{s}.{g}" for s in ("median", "p95") for g in GROUPS],
+    # the browser's whole read, with its frame model and with its outline search alone
+    "markerless.browser.wasm.median",
+    "markerless.browser.wasm.p95",
 ]
 # what only the frame model has (the outline search's side is not applicable)
 MODEL_ONLY = ["markerless.found_by_model", "markerless.inference.median", "markerless.inference.p95"]
-MODEL_ONLY += ["markerless.size", "markerless.browser.wasm.median", "markerless.browser.wasm.p95"]
+MODEL_ONLY += ["markerless.size"]
 STAGES = ("pixels", "prepare", "locate", "crops", "model", "views", "ends")  # the browser reader's
 MODEL_ONLY += [f"markerless.browser.wasm.stage.{s}" for s in STAGES]
 VIDEO_MODES = ("track", "each_alone")

@@ -207,19 +207,21 @@ def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Metho
     """The browser's markerless read (wasm, 640×480, its own frame model): ms per frame on the
     first classic scene Python framed with the model, one frame at a time after a warm-up; and
     the median of each of its stages, so that where the time goes is measured, not guessed."""
-    reads = _browser_times(cfg, root, scenes, model, say)
-    times = reads if isinstance(reads, str) else [r["median"] for r in reads]
+    both = _browser_times(cfg, root, scenes, model, say)
+    reads = both if isinstance(both, str) else both[FRAME_MODEL]
+    times = {m: r if isinstance(r, str) else [x["median"] for x in r] for m, r in _per_method(both).items()}
     note = (
         f"{cfg.frame_runs} frames after {cfg.browser_warmup} warm-up; the frame model (two looks and a "
-        "look for a second soroban), snapping, rods and columns; the outline search runs in Python only"
+        "look for a second soroban), snapping, rods and columns; the outline search (the reader with no "
+        "frame model) on the same photo"
     )
     rows = [
         _browser_row(
             stat,
             f"640×480 frame, whole read without markers, wasm, {stat}",
-            times if isinstance(times, str) else fn(times),
+            *(t if isinstance(t, str) else fn(t) for t in (times[FRAME_MODEL], times[OUTLINE])),
             note,
-            {} if isinstance(times, str) else {FRAME_MODEL: times},
+            {m: t for m, t in times.items() if not isinstance(t, str)},
         )
         for stat, fn in STATS
     ]
@@ -229,6 +231,7 @@ def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Metho
                 f"stage.{stage}",
                 f"of which {stage}, median",
                 _stage_median(reads, stage),
+                None,
                 f"{what} (the reader's own `times`; 0 where a frame skips the stage)",
             )
         )
@@ -244,25 +247,31 @@ def _stage_median(reads: list[dict] | str, stage: str) -> Value:
     return median([r["stages"].get(stage, 0.0) for r in reads])
 
 
-def _browser_row(key: str, metric: str, value: Value, note: str, samples: dict | None = None) -> Row:
+def _per_method(both: dict | str) -> dict:
+    """Each method's timed reads, or the sentence that says why there are none."""
+    return {m: both if isinstance(both, str) else both[m] for m in (FRAME_MODEL, OUTLINE)}
+
+
+def _browser_row(
+    key: str, metric: str, value: Value, outline: Value, note: str, samples: dict | None = None
+) -> Row:
     return _row(
         f"browser.wasm.{key}",
         BROWSER,
         metric,
         "ms",
         value,
-        None,
+        outline,
         better="lower",
         note=note,
         samples=samples or {},
     )
 
 
-def _browser_times(
-    cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say
-) -> list[dict] | str:
-    """Each timed frame of the browser's markerless read ({median: ms, stages: {stage: ms}}), or
-    the sentence that says why there are none."""
+def _browser_times(cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say) -> dict | str:
+    """Each timed frame of the browser's markerless read ({median: ms, stages: {stage: ms}}), with
+    the frame model and with the outline search alone ({method: frames, or why there are none}),
+    or the sentence that says why there are none."""
     from soroban_vision.frame.detector import FRAME_MODEL_DIR
     from soroban_vision.reader import DEFAULT_MODEL
     from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
@@ -277,8 +286,16 @@ def _browser_times(
     say("timing the browser's markerless read (wasm)")
     try:
         with ChromiumRunner(DEFAULT_MODEL / "tfjs", "wasm") as runner:
-            options = {"markers": "off", "frame_model": frame}
-            runner.time_abacus(photo, runs=1, warmup=cfg.browser_warmup, **options)
-            return [runner.time_abacus(photo, runs=1, warmup=0, **options) for _ in range(cfg.frame_runs)]
+            out = {}
+            for method, options in ((FRAME_MODEL, {"frame_model": frame}), (OUTLINE, {})):
+                try:
+                    runner.time_abacus(photo, runs=1, warmup=cfg.browser_warmup, markers="off", **options)
+                    out[method] = [
+                        runner.time_abacus(photo, runs=1, warmup=0, markers="off", **options)
+                        for _ in range(cfg.frame_runs)
+                    ]
+                except BrowserError as e:  # this photo's frame not found this way, say
+                    out[method] = f"not measured: {str(e).splitlines()[0]}"
+            return out
     except (BrowserError, UsageError) as e:
         return f"not measured: {str(e).splitlines()[0]}"
