@@ -160,8 +160,11 @@ export interface AbacusReading {
   columns: AbacusColumn[];
   /** The frame, clockwise from the top-left, in the source's pixels. */
   corners: Point[];
-  /** Where the frame came from: the markers (all four, or three), the frame model, or the corners given. */
-  method: "markers" | "markers-3" | "model" | "corners";
+  /**
+   * Where the frame came from: the markers (all four, or three), the frame model, the outline
+   * search (where the frame model sees no frame, or none is loaded), or the corners given.
+   */
+  method: "markers" | "markers-3" | "model" | "contour" | "corners";
   /**
    * The rod count and how sure it is; `uncertain` readings carry a warning, and `doubt` says why,
    * the first that holds: another count reads about as well (`"rival"`: `confidence` below 1,
