@@ -67,6 +67,10 @@ def _photos() -> list[tuple[str, np.ndarray]]:
     for seed in SEEDS:
         number = int(np.random.default_rng(seed).integers(0, 10**13))
         out.append((f"wide-{seed}", render_scene(number, 13, seed, markers=False, variety="wide")[0]))
+    # a 1280x720 photo: the rough quads are looked for in a copy half as large
+    out.append(
+        ("wide-502-720p", render_scene(4321, 13, 502, markers=False, size=(1280, 720), variety="wide")[0])
+    )
     out.append(("table", _clutter(5)))
     halves = ((1234, 11), (98765, 12))
     two = [render_scene(n, 13, seed=s, markers=False, size=(640, 240))[0] for n, s in halves]
