@@ -3,9 +3,9 @@
 // gray, then, when gray shows no convincing frame, in single colour channels too. The frame
 // model asks first; this runs where it sees no frame, as in Python.
 
-import { dedupe, orderCorners, overlap, quadHeight, within, convex } from "./corners.js";
-import { analyse, maxMove, polish, refineQuad } from "./edges.js";
 import { rint } from "../numeric/round.js";
+import { convex, dedupe, orderCorners, overlap, quadHeight, within } from "./corners.js";
+import { analyse, maxMove, polish, refineQuad } from "./edges.js";
 import { blobQuads, contourQuads, lineQuads } from "./rough.js";
 import { sorobanScore } from "./score.js";
 import { SmoothGray } from "./smooth-gray.js";
@@ -73,8 +73,8 @@ function* colourChannels(cv, rgb, width, height) {
     src.delete();
     lab.delete();
   }
-  const stretch = OUTLINE.opponent_stretch;
-  for (const k of [2, 1]) yield Float64Array.from({ length: n }, (_, i) => Math.min(Math.max((labData[3 * i + k] - 128.0) * stretch + 128.0, 0), 255));
+  const stretched = (v) => Math.min(Math.max((v - 128.0) * OUTLINE.opponent_stretch + 128.0, 0), 255);
+  for (const k of [2, 1]) yield Float64Array.from({ length: n }, (_, i) => stretched(labData[3 * i + k]));
   for (const k of [0, 2, 1]) yield Float64Array.from({ length: n }, (_, i) => rgb[3 * i + k]);
 }
 
