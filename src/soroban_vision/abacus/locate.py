@@ -70,7 +70,7 @@ def frame_options(
     frames = _model_frames(gray, columns, frame_model, track)
     if frames:
         return frames, "model", warnings
-    # in a video the frame model alone: the outline search takes about half a second, which a
+    # in a video the frame model alone: the outline search can take a second, which a
     # live camera cannot wait for on each frame without a soroban
     frames = (
         [] if track is not None and frame_model is not None else _outline_frames(gray, columns, colour, count)

@@ -34,7 +34,7 @@ export async function locate(photo, columns, markers, givenCorners, detector, tr
     method = "model";
   }
   if (!corners) {
-    // in a video the frame model alone: the outline search takes about half a second, which a
+    // in a video the frame model alone: the outline search can take a second, which a
     // live camera cannot wait for on each frame without a soroban
     const frames = frame && track ? [] : outlineFrames(cv, photo, columns);
     if (!frames.length) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
