@@ -60,10 +60,11 @@ def read_abacus(
     without markers, ask the learned frame detector (models/frame) first, as the browser does,
     and the outline search only when it sees no frame (True, the default); False: the outline
     search only. track: for the frames of one video, one `soroban_vision.FrameTrack` passed with
-    each: the frame model's frame is then kept while the model sees it still, as
-    the browser's `track` option does. Returns an `AbacusReading`: number, digits, confidences,
-    flagged_columns, corners, method, warnings. Raises `FrameNotFound` when there is no soroban
-    to read, `UsageError` on bad input; both have a stable `.code`."""
+    each: the frame model's frame is then kept while the model sees it still, as the browser's
+    `track` option does, and the outline search does not run. Returns an `AbacusReading`:
+    number, digits, confidences, flagged_columns, corners, method, warnings. Raises
+    `FrameNotFound` when there is no soroban to read, `UsageError` on bad input; both have a
+    stable `.code`."""
     from soroban_vision import abacus
 
     abacus.check_options(columns, markers)  # before decoding a photo for nothing

@@ -100,13 +100,15 @@ def watch(
     sees every frame (the preview window); when it returns False, watching stops. Frames are
     read with the Stabilizer's min_confidence as their flag threshold, so one number decides
     both which columns are read and which digits are held. Without markers, the frame found
-    in full is kept while the frame model sees it still (`frame.track`), as in the browser."""
+    in full is kept while the frame model sees it still (`frame.track`), as in the browser, and
+    the outline search does not run; without a frame model (`frame_model` False) each frame is
+    searched alone by the outline search, as asked."""
     from soroban_vision import abacus
     from soroban_vision.frame.track import FrameTrack
 
     abacus.check_options(columns, markers)
     stabilizer = stabilizer if stabilizer is not None else abacus.Stabilizer()
-    track = FrameTrack()
+    track = FrameTrack() if frame_model else None
     shown, seen, read, steady, ms, stopped = None, 0, 0, 0, [], False
     try:
         for frame in frames:
@@ -139,7 +141,8 @@ def watch(
         "event": "end",
         "frames": seen,
         "frames_read": read,
-        "frames_kept": track.kept,  # handed the frame found in full on an earlier frame (no markers)
+        # handed the frame found in full on an earlier frame (no markers)
+        "frames_kept": 0 if track is None else track.kept,
         "steady": steady,
         "last": shown,
         "ms_per_frame": round(statistics.median(ms), 1) if ms else None,

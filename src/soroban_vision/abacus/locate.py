@@ -57,7 +57,8 @@ def frame_options(
     "on" looks for nothing else. Without markers `frame_model` (a `frame.FrameDetector`), if
     given, is asked first ("model"); the outline search ("contour") runs when it sees no
     frame, except in a video. `track`: a video's `frame.track.FrameTrack`, for the frame model to
-    keep its frame while it sees it still. FrameNotFound when there is no frame."""
+    keep its frame while it sees it still; with it the outline search does not run.
+    FrameNotFound when there is no frame."""
     if corners is not None:
         return [_frame(gray, check_frame(corners), columns)], "corners", []
     warnings: list[str] = []
@@ -70,11 +71,9 @@ def frame_options(
     frames = _model_frames(gray, columns, frame_model, track)
     if frames:
         return frames, "model", warnings
-    # in a video the frame model alone: the outline search can take a second, which a
-    # live camera cannot wait for on each frame without a soroban
-    frames = (
-        [] if track is not None and frame_model is not None else _outline_frames(gray, columns, colour, count)
-    )
+    # not in a video: the outline search can take a second, which a live camera cannot wait for
+    # on each frame without a soroban
+    frames = [] if track is not None else _outline_frames(gray, columns, colour, count)
     if not frames:
         raise frame_not_found("no_frame_outline" if markers == "auto" else "no_frame")
     return frames, "contour", warnings

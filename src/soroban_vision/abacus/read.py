@@ -132,8 +132,8 @@ def read_abacus(
     without markers, the frame model asked first ("model"), the outline search ("contour")
     only when it sees no frame: "shipped" (the default, models/frame), a `frame.FrameDetector`,
     or None (the outline search only). `track`: a video's `frame.track.FrameTrack`, the same
-    one for each of its frames: the frame model's frame is kept while the model sees it still.
-    Corners and column quads are given in the original photo's pixels."""
+    one for each of its frames: the frame model's frame is kept while the model sees it still,
+    and the outline search does not run. Corners and column quads are given in the original photo's pixels."""
     photo = photo if isinstance(photo, Photo) else Photo(np.asarray(photo, np.float64))
     check_options(columns, markers)
     given = None if corners is None else photo.from_photo(check_corners(corners))

@@ -5,10 +5,10 @@
 import { modelFrame } from "../frame/locate.js";
 import { degenerate } from "./corners.js";
 import { findMarkers } from "./markers.js";
+import { quadCandidates } from "./outline.js";
 import { columnProfile, fitRods } from "./rods.js";
 import { sorobanScore } from "./score.js";
 import { SmoothGray } from "./smooth-gray.js";
-import { quadCandidates } from "./outline.js";
 import { frameNotFound, LAYOUTS_READ, RECTIFY, spec } from "./spec.js";
 import { frameHomography, warpGray } from "./warp.js";
 
@@ -20,8 +20,8 @@ const OUTLINE = spec.frame_search.outline;
  * likeliest first; the method; warnings (abacus/locate.py frame_options). `markers` as Python's:
  * "auto" markers if found, "on" markers only, "off" no markers. Given corners, markers and the
  * frame model give one frame. Without markers `frame` ({detector: a FrameDetector, cv}) looks
- * first ("model"); where it sees no frame (except in a video), or there is none, the outline
- * search (`cv`, OpenCV.js) gives up to the spec's frames_read ("contour"). FrameNotFound when there is no frame
+ * first ("model"); where it sees no frame, or there is none, the outline search (`cv`,
+ * OpenCV.js) gives up to the spec's frames_read ("contour"), except in a video (`track`). FrameNotFound when there is no frame
  * (`no_markers` when markers are "on"). `track` (a video): the markers are first looked for where
  * they were, and the frame model's frame is kept while the model sees it still (`frame.track`).
  */
@@ -34,9 +34,9 @@ export async function locate(photo, columns, markers, givenCorners, detector, tr
     method = "model";
   }
   if (!corners) {
-    // in a video the frame model alone: the outline search can take a second, which a
-    // live camera cannot wait for on each frame without a soroban
-    const frames = frame && track ? [] : outlineFrames(cv, photo, columns);
+    // not in a video: the outline search can take a second, which a live camera cannot wait for
+    // on each frame without a soroban
+    const frames = track ? [] : outlineFrames(cv, photo, columns);
     if (!frames.length) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
     return { frames, method: "contour", warnings };
   }

@@ -59,6 +59,7 @@ export async function loadAbacusReader(baseUrl, options = {}) {
     reader = new AbacusReader(classifier, { ...options, markers, owns: !options.classifier });
     if (markers === "auto" || markers === "on") await reader.markerDetector();
     if (frameDetector) reader.frame = { detector: frameDetector, cv: await loadOpenCV(options.arucoUrl), owns: !options.frameDetector, track: new FrameTrack() };
+    else if (markers === "off") await loadOpenCV(options.arucoUrl); // the outline search's: a bad URL fails here, not on a read
   } catch (e) {
     if (!options.classifier) classifier.dispose();
     if (frameDetector && !options.frameDetector) frameDetector.dispose();
@@ -94,7 +95,8 @@ class AbacusReader {
    * the source's pixels, clockwise from the top-left: always used as given, whatever
    * `markers` says), markers (overrides the loader's), threshold, track (a video: look for
    * the markers where they were in the previous frame first, same corners, less work; and
-   * keep the frame model's frame while the model sees it still, frame/track.js),
+   * keep the frame model's frame while the model sees it still, frame/track.js; the outline
+   * search, which can take a second, does not run),
    * debug (adds the layouts and the chosen crops).
    * Throws FrameNotFound when there is no soroban to read, UsageError on a bad option.
    */
