@@ -240,7 +240,7 @@ def fine_lines(img: np.ndarray, quad: np.ndarray, signs) -> list | None:
 def polish(img: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """The quad with each side fitted to its edge to the half pixel (if it moves little)."""
     out = corners_of(fine_lines(img, quad, None))
-    if out is None or np.abs(out - quad).max() > 2.0:
+    if out is None or np.abs(out - quad).max() > SPEC["frame_search"]["outline"]["polish_px"]:
         return quad
     return order_corners(out)
 

@@ -116,9 +116,11 @@ def segments(u8: np.ndarray, min_length: float) -> np.ndarray:
     opposite ways."""
     blurred = cv2.GaussianBlur(u8, (5, 5), 0)
     edges = cv2.Canny(blurred, *LINES["canny"])
-    votes = max(10, int(LINES["votes"] * min_length))
-    shortest = LINES["shortest"] * min_length
-    found = cv2.HoughLinesP(edges, 1, np.pi / 360, votes, minLineLength=shortest, maxLineGap=LINES["gap_px"])
+    votes = max(LINES["least_votes"], int(LINES["votes"] * min_length))
+    shortest, theta = LINES["shortest"] * min_length, np.pi / LINES["theta_steps"]
+    found = cv2.HoughLinesP(
+        edges, LINES["rho_px"], theta, votes, minLineLength=shortest, maxLineGap=LINES["gap_px"]
+    )
     if found is None:
         return np.zeros((0, 4), np.float64)
     segs = found.reshape(-1, 4).astype(np.float64)
@@ -129,7 +131,7 @@ def segments(u8: np.ndarray, min_length: float) -> np.ndarray:
         # pixels, so that both runtimes read the same ones
         ax = (int(np.sign(dy)), 0) if abs(dy) > abs(dx) else (0, -int(np.sign(dx)))
         contrast = 0
-        for t in (0.25, 0.5, 0.75):
+        for t in LINES["side_at"]:
             x, y = int(np.floor(seg[0] + t * dx + 0.5)), int(np.floor(seg[1] + t * dy + 0.5))
             for sign in (1, -1):
                 u, v = x + sign * LINES["side_look_px"] * ax[0], y + sign * LINES["side_look_px"] * ax[1]

@@ -395,7 +395,7 @@ export function refineQuad(gray, quad, search = true, { fine = true, analysis = 
 /** The quad with each side fitted to its edge to the half pixel, if that moves it little (edges.py polish). */
 export function polish(gray, quad) {
   const out = cornersOf(fineLines(gray, quad, null));
-  if (out === null || maxMove(out, quad) > 2.0) return quad;
+  if (out === null || maxMove(out, quad) > spec.frame_search.outline.polish_px) return quad;
   return orderCorners(out);
 }
 

@@ -161,8 +161,8 @@ export function segments(cv, u8, minLength) {
   return withMats(cv, 3, (blurred, edges, found) => {
     blur5(cv, u8, blurred);
     cv.Canny(blurred, edges, LINES.canny[0], LINES.canny[1], 3, false);
-    const votes = Math.max(10, Math.trunc(LINES.votes * minLength));
-    cv.HoughLinesP(edges, found, 1, Math.PI / 360, votes, LINES.shortest * minLength, LINES.gap_px);
+    const votes = Math.max(LINES.least_votes, Math.trunc(LINES.votes * minLength));
+    cv.HoughLinesP(edges, found, LINES.rho_px, Math.PI / LINES.theta_steps, votes, LINES.shortest * minLength, LINES.gap_px);
     const px = blurred.data, w = u8.cols, h = u8.rows, look = LINES.side_look_px;
     const out = [];
     for (let i = 0; i < found.data32S.length / 4; i++) { // OpenCV.js gives 1 x n segments, Python n x 1
@@ -171,7 +171,7 @@ export function segments(cv, u8, minLength) {
       // one pixel axis across the edge, on the side of its left normal (dy, -dx): whole pixels
       const ax = Math.abs(dy) > Math.abs(dx) ? [Math.sign(dy), 0] : [0, -Math.sign(dx)];
       let contrast = 0;
-      for (const t of [0.25, 0.5, 0.75]) {
+      for (const t of LINES.side_at) {
         const x = Math.floor(seg[0] + t * dx + 0.5), y = Math.floor(seg[1] + t * dy + 0.5);
         for (const sign of [1, -1]) {
           const u = x + sign * look * ax[0], v = y + sign * look * ax[1];
