@@ -17,6 +17,7 @@ from soroban_vision import abacus
 from soroban_vision.abacus import FrameNotFound
 from soroban_vision.errors import UsageError
 from soroban_vision.frame.detector import FRAME_MODEL_DIR, FrameDetector
+from soroban_vision.frame.track import FrameTrack
 from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 from soroban_vision.render import camera
 from soroban_vision.render.clutter import distractors
@@ -95,6 +96,10 @@ def test_a_model_frame_unlike_a_soroban_s_is_left_to_the_outline_search(scenes, 
     path, truth = scenes[3]
     r = abacus.read_abacus(abacus.load_photo(path), reader, markers="off", frame_model="shipped")
     assert r.method == "contour" and _error(r.corners, truth) <= 0.015
+    # a video runs no outline search: there this photo has no frame
+    with pytest.raises(FrameNotFound) as e:
+        abacus.read_abacus(abacus.load_photo(path), reader, markers="off", track=FrameTrack())
+    assert e.value.code == "no_frame"
 
 
 def test_without_the_frame_model_the_outline_search_reads(scenes, reader):
@@ -244,6 +249,11 @@ def test_the_browser_reads_without_markers_as_python_does(scenes, reader):
             assert np.abs(np.array(got["corners"]) - mine.corners).max() <= CORNER_PX, path.name
             assert got["text"] == mine.text, path.name
             methods.append(mine.method)
+        # a video runs no outline search, in the browser as in Python
+        path = next(p for (p, _), method in zip(scenes, methods, strict=False) if method == "contour")
+        with pytest.raises(BrowserError) as e:
+            runner.read_abacus([path], frame_model=FRAME_MODEL_DIR / "tfjs", markers="off", track=True)
+        assert (e.value.js_name, e.value.code) == ("FrameNotFound", "no_frame")
         # markers "auto", none in the photo: the frame model, in the browser as in Python
         path = scenes[4][0]
         mine = abacus.read_abacus(abacus.load_photo(path), reader, markers="auto", frame_model="shipped")

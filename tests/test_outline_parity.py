@@ -100,10 +100,12 @@ def both(tmp_path_factory) -> list[tuple[str, dict, dict]]:
         except FrameNotFound as e:
             found = {"error": ["FrameNotFound", e.code]}
         gray_best = max((sc for sc, _, _ in _found_in(photo.gray)), default=0.0)
+        in_gray = quad_candidates(photo.gray) if "quads" in found else []
         python.append(
             {
                 **found,
                 "convincing_in_gray": gray_best >= CONVINCING,
+                "found_in_gray": bool(in_gray),
                 "segments": rough.segments(u8, min_length).tolist(),
                 "contour": [q.tolist() for q in rough.contour_quads(u8)],
                 "blob": [q.tolist() for q in rough.blob_quads(u8)],
@@ -147,5 +149,6 @@ def test_the_photos_take_every_path_of_the_search(both):
     assert all(py.get("quads") for py in scenes)
     assert any(py["convincing_in_gray"] for py in scenes)
     assert any(not py["convincing_in_gray"] for py in scenes)  # the colour channels looked too
+    assert any(not py["found_in_gray"] for py in scenes)  # and found a frame gray alone does not
     assert all(py["segments"] for py in scenes) and any(py["lines"] for py in scenes)
     assert any(py["blob"] for py in scenes) and any(py["contour"] for py in scenes)
