@@ -281,7 +281,7 @@ function show() {
   message.className = `message${failure ? " error" : ""}`;
   if (failure) {
     message.textContent = wantsCorners(failure)
-      ? `${frameDetector && failure.code !== "no_markers" ? "No soroban frame found" : "No frame markers to go by"}. Click the frame's four outer corners, top-left first, then clockwise.`
+      ? `${failure.code !== "no_markers" ? "No soroban frame found" : "No frame markers to go by"}. Click the frame's four outer corners, top-left first, then clockwise.`
       : failure.message;
   } else if (rivals.length) {
     message.replaceChildren(`Not sure how many rods this soroban has (${rivals.join(" or ")}): say it once and it is never guessed again. `);
@@ -313,7 +313,7 @@ function show() {
     bar.append(track, el("div", "digit", unread ? spec.flags.unread_mark : String(c.digit)));
     bars.append(bar);
   }
-  $("fact-method").textContent = live ? { markers: "4 markers", "markers-3": "3 markers", model: "frame model", corners: "your clicks" }[live.method] ?? live.method : "–";
+  $("fact-method").textContent = live ? { markers: "4 markers", "markers-3": "3 markers", model: "frame model", contour: "frame outline", corners: "your clicks" }[live.method] ?? live.method : "–";
   const camera = mode === "camera" && perFrame;
   $("fact-ms").textContent = live ? (camera ? `${(1000 / perFrame).toFixed(0)} fps` : `${Math.round(live.ms)} ms`) : "–";
   $("fact-ms").title = live ? `${Math.round(camera ? perFrame : live.ms)} ms per frame` : "";
@@ -358,7 +358,7 @@ $("set-frames").addEventListener("input", () => {
 });
 $("set-columns").addEventListener("change", () => setRods($("set-columns").value));
 $("set-markers").addEventListener("change", () => {
-  if ($("set-markers").value === "off" && !corners && !frameDetector) setPicking(true);
+  if ($("set-markers").value === "off" && !corners && !frameDetector && mode === "camera") setPicking(true); // a video runs no outline search
   if (mode === "photo") readOnce();
 });
 
@@ -480,7 +480,7 @@ try {
   const g = classifier.golden;
   say(`Ready: model “${classifier.contract.model.name}” (${classifier.contract.weights.precision}) on ${classifier.backend}; ` +
       `its golden self-check passed on ${g.vectors} images (max difference ${g.maxDiff.toExponential(1)}). ` +
-      (frameDetector ? "The frame model reads sorobans without markers." : "No frame model: without markers, click the frame's corners."), "ok");
+      (frameDetector ? "The frame model reads sorobans without markers." : "No frame model: without markers, photos are framed by their outline, and the camera needs markers or your clicks."), "ok");
   for (const id of ["camera", "example", "examples"]) $(id).disabled = false;
   if (!navigator.mediaDevices?.getUserMedia) {
     $("camera").disabled = true;

@@ -1,7 +1,7 @@
 // The demo's words for what the reader found: number formatting and why a column is unread.
 import { spec } from "../src/index.js";
 
-/** A failure that clicking the frame's corners would cure: no frame found, by markers or the frame model. */
+/** A failure that clicking the frame's corners would cure: no frame found, by markers, the frame model or the outline. */
 export const wantsCorners = (e) => ["no_markers", "no_frame", "no_frame_outline"].includes(e?.code);
 
 /** 4 644 935: thin spaces every three digits, as the unit dots on a soroban's bar. */

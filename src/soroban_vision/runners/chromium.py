@@ -275,8 +275,8 @@ class ChromiumRunner(BaseRunner):
     ) -> list[dict]:
         """Photos read by the page's whole-soroban reader (web/src/abacus/), one reading each, as
         `read` returns it: number (a string), text, digits, columns, corners (the frame, in the
-        photo's pixels), method (how the frame was found: "markers", "markers-3", "model" or
-        "corners"), rods, ms. `frame_model`: a frame model's TF.js folder, for a reader that
+        photo's pixels), method (how the frame was found: "markers", "markers-3", "model",
+        "contour" or "corners"), rods, ms. `frame_model`: a frame model's TF.js folder, for a reader that
         reads without markers. Options as `read(source, options)`: columns, corners, markers,
         threshold, debug (adds the layouts and the chosen layout's crops, as float32 arrays)."""
         if frame_model is not None:
