@@ -330,32 +330,6 @@ def _save(array: np.ndarray, path: Path, mode: str | None = None) -> Path:
     return path
 
 
-def test_without_markers_or_a_frame_model_the_outline_search_reads_alike(browser, scenes, python_reader):
-    """A reader with no frame model and markers off finds the frame by its outline, in both
-    runtimes: the same method, corners and number; and a video (`track`) runs no outline search,
-    so there it is no frame, in both."""
-    from soroban_vision.frame.track import FrameTrack
-
-    compared = 0
-    for path, truth in scenes["markers"] + scenes["plain"]:
-        mine = abacus.read_abacus(abacus.load_photo(path), python_reader, markers="off", frame_model=None)
-        got = browser.read_abacus([path], markers="off")[0]
-        assert got["method"] == mine.method == "contour", path.name
-        assert np.abs(np.subtract(got["corners"], mine.corners)).max() <= 0.05, path.name
-        assert got["text"] == mine.text == str(truth["number"]), path.name
-        compared += 1
-    path = scenes["plain"][0][0]
-    with pytest.raises(abacus.FrameNotFound) as refused:
-        abacus.read_abacus(
-            abacus.load_photo(path), python_reader, markers="off", frame_model=None, track=FrameTrack()
-        )
-    with pytest.raises(BrowserError) as e:
-        browser.read_abacus([path], markers="off", track=True)
-    assert (e.value.js_name, e.value.code) == ("FrameNotFound", refused.value.code)
-    assert refused.value.code == "no_frame"
-    report("outline search, Python and the browser", f"the same frame and number on {compared} photos")
-
-
 def test_bad_pictures_are_clear_errors_and_never_break_the_page(browser, scenes, python_reader, tmp_path):
     path, truth = scenes["markers"][0]
     rgb = np.asarray(Image.open(path).convert("RGB"))
