@@ -152,3 +152,37 @@ def test_the_photos_take_every_path_of_the_search(both):
     assert any(not py["found_in_gray"] for py in scenes)  # and found a frame gray alone does not
     assert all(py["segments"] for py in scenes) and any(py["lines"] for py in scenes)
     assert any(py["blob"] for py in scenes) and any(py["contour"] for py in scenes)
+
+
+COLOUR_SCRIPT = """
+import fs from "node:fs";
+const { prepare } = await import("./src/abacus/photo.js");
+const [path, w, h] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const rgba = new Uint8ClampedArray(fs.readFileSync(path));
+const photo = prepare(rgba, w, h, { coefficients: [0.299, 0.587, 0.114] });
+const colour = photo.colour();
+if (colour) fs.writeFileSync(path + ".colour", new Uint8Array(colour.buffer));
+console.log(JSON.stringify([photo.width, photo.height, photo.factor, colour !== null]));
+"""
+
+
+def test_the_browser_s_photo_colour_is_python_s_to_the_bit(tmp_path):
+    """The colour the outline search looks in (photo.js colour(), photo.py _box_colour): a photo
+    over the working size, box-averaged by 2, partly transparent, alike to the bit; a gray one has
+    none on either side."""
+    from soroban_vision.abacus.photo import prepare as python_prepare
+
+    rng = np.random.default_rng(7)
+    rgba = rng.integers(0, 256, (1700, 2100, 4), dtype=np.uint8)
+    rgba[100:, :, 3] = 255  # the top rows partly transparent, the rest opaque
+    (tmp_path / "photo.rgba").write_bytes(rgba.tobytes())
+    width, height, factor, has_colour = run_node(COLOUR_SCRIPT, tmp_path / "photo.rgba", 2100, 1700)
+    python = python_prepare(rgba)
+    assert (height, width, factor) == (*python.gray.shape, python.factor) == (850, 1050, 2) and has_colour
+    colour = np.frombuffer((tmp_path / "photo.rgba.colour").read_bytes(), np.float32)
+    np.testing.assert_array_equal(colour.reshape(height, width, 3), python.colour)
+    gray = np.repeat(rgba[:64, :80, :1], 4, axis=2)
+    gray[..., 3] = 255
+    (tmp_path / "gray.rgba").write_bytes(gray.tobytes())
+    assert python_prepare(gray).colour is None
+    assert run_node(COLOUR_SCRIPT, tmp_path / "gray.rgba", 80, 64)[3] is False
