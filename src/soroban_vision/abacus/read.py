@@ -168,10 +168,10 @@ def read_abacus(
 def _tracked(track, method: str, rods: RodCount, cols: list[Column]) -> None:
     """Tell a video's FrameTrack how its frame read: the frame model's frame is kept once a
     reading is sure of its rods with every column read (a given count is never unsure); markers
-    or given corners make the kept frame stale; the outline search leaves it."""
+    or given corners make the kept frame stale (a video runs no outline search)."""
     if method == "model":
         track.read(not rods.uncertain and all(c.status == READ for c in cols))
-    elif method != "contour":
+    else:
         track.forget()
 
 

@@ -207,9 +207,9 @@ def browser_rows(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Metho
     """The browser's markerless read (wasm, 640×480, its own frame model): ms per frame on the
     first classic scene Python framed with the model, one frame at a time after a warm-up; and
     the median of each of its stages, so that where the time goes is measured, not guessed."""
-    both = _browser_times(cfg, root, scenes, model, say)
-    reads = both if isinstance(both, str) else both[FRAME_MODEL]
-    times = {m: r if isinstance(r, str) else [x["median"] for x in r] for m, r in _per_method(both).items()}
+    per_method = _browser_times(cfg, root, scenes, model, say)
+    reads = per_method[FRAME_MODEL]
+    times = {m: r if isinstance(r, str) else [x["median"] for x in r] for m, r in per_method.items()}
     note = (
         f"{cfg.frame_runs} frames after {cfg.browser_warmup} warm-up; the frame model (two looks and a "
         "look for a second soroban), snapping, rods and columns; the outline search (the reader with no "
@@ -247,11 +247,6 @@ def _stage_median(reads: list[dict] | str, stage: str) -> Value:
     return median([r["stages"].get(stage, 0.0) for r in reads])
 
 
-def _per_method(both: dict | str) -> dict:
-    """Each method's timed reads, or the sentence that says why there are none."""
-    return {m: both if isinstance(both, str) else both[m] for m in (FRAME_MODEL, OUTLINE)}
-
-
 def _browser_row(
     key: str, metric: str, value: Value, outline: Value, note: str, samples: dict | None = None
 ) -> Row:
@@ -268,10 +263,10 @@ def _browser_row(
     )
 
 
-def _browser_times(cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say) -> dict | str:
+def _browser_times(cfg: BenchConfig, root: Path, scenes: list[Scene], model: MethodRun, say) -> dict:
     """Each timed frame of the browser's markerless read ({median: ms, stages: {stage: ms}}), with
-    the frame model and with the outline search alone ({method: frames, or why there are none}),
-    or the sentence that says why there are none."""
+    the frame model and with the outline search alone: {method: its frames, or the sentence that
+    says why there are none}."""
     from soroban_vision.frame.detector import FRAME_MODEL_DIR
     from soroban_vision.reader import DEFAULT_MODEL
     from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
@@ -280,7 +275,7 @@ def _browser_times(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Met
         s for s, m in zip(scenes, model.methods, strict=True) if m == "model" and s.variety == "classic"
     ]
     if not framed:
-        return "not measured: the frame model framed no classic scene"
+        return dict.fromkeys((FRAME_MODEL, OUTLINE), "not measured: the frame model framed no classic scene")
     photo = root / framed[0].variety / framed[0].item["file"]
     frame = FRAME_MODEL_DIR / "tfjs"
     say("timing the browser's markerless read (wasm)")
@@ -298,4 +293,4 @@ def _browser_times(cfg: BenchConfig, root: Path, scenes: list[Scene], model: Met
                     out[method] = f"not measured: {str(e).splitlines()[0]}"
             return out
     except (BrowserError, UsageError) as e:
-        return f"not measured: {str(e).splitlines()[0]}"
+        return dict.fromkeys((FRAME_MODEL, OUTLINE), f"not measured: {str(e).splitlines()[0]}")

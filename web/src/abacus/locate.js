@@ -21,8 +21,8 @@ const OUTLINE = spec.frame_search.outline;
  * "auto" markers if found, "on" markers only, "off" no markers. Given corners, markers and the
  * frame model give one frame. Without markers `frame` ({detector: a FrameDetector, cv}) looks
  * first ("model"); where it sees no frame, or there is none, the outline search (`cv`,
- * OpenCV.js) gives up to the spec's frames_read ("contour"), except in a video (`track`). FrameNotFound when there is no frame
- * (`no_markers` when markers are "on"). `track` (a video): the markers are first looked for where
+ * OpenCV.js) gives up to the spec's frames_read ("contour"), except in a video (`track`).
+ * FrameNotFound when there is no frame (`no_markers` when markers are "on"). `track` (a video): the markers are first looked for where
  * they were, and the frame model's frame is kept while the model sees it still (`frame.track`).
  */
 export async function locate(photo, columns, markers, givenCorners, detector, track = false, frame = null, cv = null) {

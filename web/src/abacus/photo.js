@@ -44,7 +44,7 @@ export function prepare(rgba, width, height, spec) {
 
 /**
  * The working photo's RGB as float32 [h*w*3] (abacus/photo.py _box_colour): box-averaged by
- * `factor` (summed in float32, which may differ from numpy's order by a float32 rounding), alpha
+ * `factor` (sums of whole bytes, exact in float32 in any order, so numpy's to the bit), alpha
  * composited over `background` after averaging. Null when every pixel is gray (R == G == B).
  */
 function colourOf(rgba, width, height, factor, background) {

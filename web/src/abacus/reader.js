@@ -121,8 +121,9 @@ class AbacusReader {
     const given = options.corners == null ? null : photo.fromPhoto(checkCorners(options.corners));
     const detector = given === null && markers !== "off" ? await this.markerDetector() : null;
     const frame = markers === "on" ? null : this.frame;
-    // OpenCV.js for the outline search, loaded when a photo may need it
-    const cv = given === null && markers !== "on" ? (this.frame?.cv ?? (await loadOpenCV(this.arucoUrl))) : null;
+    // OpenCV.js for the outline search, when a photo may need it (never in a video)
+    const search = given === null && markers !== "on" && options.track !== true;
+    const cv = search ? (this.frame?.cv ?? (await loadOpenCV(this.arucoUrl))) : null;
     const { frames, method, warnings } = await locate(photo, columns, markers, given, detector, options.track === true, frame, cv);
     lap("locate");
     const best = await this.mostConfidentFrame(photo, frames, columns !== null, lap);
@@ -304,9 +305,9 @@ function checkCorners(corners) {
 /**
  * Tell a video's FrameTrack how its frame read (abacus/read.py _tracked): the frame model's frame
  * is kept once a reading is sure of its rods with every column read (a given count is never
- * unsure); markers or given corners make the kept frame stale; the outline search leaves it.
+ * unsure); markers or given corners make the kept frame stale (a video runs no outline search).
  */
 function tracked(track, method, rods, cols) {
   if (method === "model") track.read(!rods.uncertain && cols.every((c) => c.status === READ));
-  else if (method !== "contour") track.forget();
+  else track.forget();
 }
