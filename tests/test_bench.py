@@ -58,6 +58,8 @@ MODEL_ONLY = ["markerless.found_by_model", "markerless.inference.median", "marke
 MODEL_ONLY += ["markerless.size"]
 STAGES = ("pixels", "prepare", "locate", "crops", "model", "views", "ends")  # the browser reader's
 MODEL_ONLY += [f"markerless.browser.wasm.stage.{s}" for s in STAGES]
+# stages a read does only when its columns need it: unsteady columns' views, the crops past each end
+SKIPPABLE_STAGES = [f"markerless.browser.wasm.stage.{s}" for s in ("views", "ends")]
 VIDEO_MODES = ("track", "each_alone")
 VIDEO_TIMES = [f"markerless.browser.wasm.video.{m}.{s}" for m in VIDEO_MODES for s in ("median", "p95")]
 VIDEO_TIMES += [
@@ -107,8 +109,11 @@ def test_every_figure_was_measured(quick):
                 assert rows[f"markerless.frame_not_found.{group}"][side] == pytest.approx(100), where
             elif number(v):
                 assert math.isfinite(v), where
-                # an accuracy or a rate may be 0; everything else is a real, positive amount
-                assert v >= 0 if r["unit"] == "%" else v > 0, where
+                # an accuracy or a rate may be 0, and so may a browser stage a frame can skip (its
+                # row says so: the page's clock ticks in 0.1 ms); everything else is a real,
+                # positive amount
+                may_be_zero = r["unit"] == "%" or key in SKIPPABLE_STAGES
+                assert v >= 0 if may_be_zero else v > 0, where
                 # a share of scenes or columns (a corner error, % of the frame's width, may pass 100)
                 assert v <= 100 if r["unit"] == "%" and ".corner." not in key else True, where
             elif key == "training.time_to_target":
