@@ -29,6 +29,7 @@ NODE_SCRIPT = """
 import fs from "node:fs";
 const { loadOpenCV } = await import("./src/abacus/opencv.js");
 const { quadCandidates } = await import("./src/abacus/outline.js");
+const { SmoothGray } = await import("./src/abacus/smooth-gray.js");
 const rough = await import("./src/abacus/rough.js");
 const cv = await loadOpenCV();
 const read = (path, Type) => {
@@ -39,11 +40,14 @@ const cases = JSON.parse(fs.readFileSync(process.argv[1]));
 const out = cases.map((c) => {
   const gray = read(c.gray, Float64Array), rgb = c.rgb ? read(c.rgb, Float32Array) : null;
   const u8 = cv.matFromArray(c.h, c.w, cv.CV_8UC1, read(c.u8, Uint8Array));
+  const smooth = new SmoothGray(cv, gray, c.w, c.h);
   let found;
   try {
-    found = { quads: quadCandidates(cv, gray, c.w, c.h, () => rgb) };
+    found = { quads: quadCandidates(smooth, () => rgb) };
   } catch (e) {
     found = { error: [e.name, e.code] };
+  } finally {
+    smooth.delete();
   }
   try {
     return {

@@ -29,16 +29,24 @@ export async function locate(photo, columns, markers, givenCorners, detector, tr
   let corners = givenCorners, method = "corners", warnings = [], layouts = null;
   if (!corners && markers !== "off") ({ corners, method, warnings } = findMarkers(photo, detector, { track }));
   if (!corners && markers === "on") throw frameNotFound("no_markers");
-  if (!corners && frame) {
-    ({ corners, layouts } = await modelLook(photo, columns, frame, track ? frame.track : null));
-    method = "model";
-  }
   if (!corners) {
-    // not in a video: the outline search can take a second, which a live camera cannot wait for
-    // on each frame without a soroban
-    const frames = track ? [] : outlineFrames(cv, photo, columns);
-    if (!frames.length) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
-    return { frames, method: "contour", warnings };
+    // blurred once, when first sampled, for the frame model's snapping and the outline search
+    const gray = frame || cv ? new SmoothGray(frame?.cv ?? cv, photo.gray, photo.width, photo.height) : null;
+    try {
+      if (frame) {
+        ({ corners, layouts } = await modelLook(photo, gray, columns, frame.detector, track ? frame.track : null));
+        method = "model";
+      }
+      if (!corners) {
+        // not in a video: the outline search can take a second, which a live camera cannot
+        // wait for on each frame without a soroban
+        const frames = track ? [] : outlineFrames(gray, photo, columns);
+        if (!frames.length) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
+        return { frames, method: "contour", warnings };
+      }
+    } finally {
+      gray?.delete();
+    }
   }
   if (degenerate(corners)) throw frameNotFound("degenerate_corners");
   layouts ??= layoutsOf(photo, corners, columns);
@@ -49,18 +57,13 @@ export async function locate(photo, columns, markers, givenCorners, detector, tr
  * Up to frames_read frames from the outline search, the likeliest first, that are wide enough
  * and hold rods or plainly look like a soroban's frame (abacus/locate.py _outline_frames).
  */
-function outlineFrames(cv, photo, columns) {
+function outlineFrames(gray, photo, columns) {
   const frames = [];
-  const gray = new SmoothGray(cv, photo.gray, photo.width, photo.height);
-  try {
-    for (const quad of quadCandidates(cv, photo.gray, photo.width, photo.height, photo.colour)) {
-      const layouts = sorobanLayouts(photo, gray, quad, columns);
-      if (layouts === null) continue;
-      frames.push({ corners: quad, layouts: layouts.slice(0, LAYOUTS_READ) });
-      if (frames.length >= OUTLINE.frames_read) break; // candidates come best first
-    }
-  } finally {
-    gray.delete();
+  for (const quad of quadCandidates(gray, photo.colour)) {
+    const layouts = sorobanLayouts(photo, gray, quad, columns);
+    if (layouts === null) continue;
+    frames.push({ corners: quad, layouts: layouts.slice(0, LAYOUTS_READ) });
+    if (frames.length >= OUTLINE.frames_read) break; // candidates come best first
   }
   return frames;
 }
@@ -95,14 +98,9 @@ function layoutsOf(photo, corners, columns) {
  * when it sees no whole frame, or what it sees is no soroban by the outline search's own tests:
  * wide enough, and holding rods or plainly a soroban's frame.
  */
-async function modelLook(photo, columns, { detector, cv }, frameTrack) {
-  const gray = new SmoothGray(cv, photo.gray, photo.width, photo.height);
-  try {
-    const found = await modelFrame(photo, gray, detector, frameTrack);
-    if (found === null) return { corners: null };
-    const layouts = sorobanLayouts(photo, gray, found, columns);
-    return layouts === null ? { corners: null } : { corners: found, layouts };
-  } finally {
-    gray.delete();
-  }
+async function modelLook(photo, gray, columns, detector, frameTrack) {
+  const found = await modelFrame(photo, gray, detector, frameTrack);
+  if (found === null) return { corners: null };
+  const layouts = sorobanLayouts(photo, gray, found, columns);
+  return layouts === null ? { corners: null } : { corners: found, layouts };
 }

@@ -17,19 +17,20 @@ const byScore = (a, b) => b.score - a.score; // stable, as Python's sort
 
 /**
  * Frame candidates ([4][2], clockwise from the top-left), the most soroban-like first; only
- * quads scoring at least the spec's min_score. `gray`: the working photo's float64 gray;
- * `colour()`: its RGB as float32 [height*width*3], or null when it has no colour. Two sorobans
- * seen in gray: FrameNotFound two_sorobans.
+ * quads scoring at least the spec's min_score. `smooth`: the working photo's SmoothGray (the
+ * caller's, left undeleted); `colour()`: its RGB as float32 [height*width*3], or null when it
+ * has no colour. Two sorobans seen in gray: FrameNotFound two_sorobans.
  */
-export function quadCandidates(cv, gray, width, height, colour = () => null, limit = OUTLINE.candidates) {
-  const images = [];
+export function quadCandidates(smooth, colour = () => null, limit = OUTLINE.candidates) {
+  const { cv, gray, width, height } = smooth;
+  const images = []; // the colour channels' own
   const image = (values) => {
     const img = new SmoothGray(cv, values, width, height);
     images.push(img);
     return img;
   };
   try {
-    let found = foundIn(cv, gray, width, height, image(gray));
+    let found = foundIn(cv, gray, width, height, smooth);
     const sorobans = onePerSoroban(cv, found.filter((f) => within(f.quad, width, height, OUTLINE.inside_px)));
     if (sorobans.length > 1 && sorobans[1].score >= TWO_SOROBANS) {
       const outlines = sorobans.filter((s) => s.score >= TWO_SOROBANS).length;
@@ -37,7 +38,6 @@ export function quadCandidates(cv, gray, width, height, colour = () => null, lim
     }
     const rgb = !found.length || found[0].score < OUTLINE.convincing ? colour() : null;
     if (rgb !== null) {
-      const smooth = images[0];
       for (const channel of colourChannels(cv, rgb, width, height)) {
         // scored in gray, like the rest: a frame's rails are plain and its beads busy in gray too
         const rescored = foundIn(cv, channel, width, height, image(channel)).map((f) => ({ ...f, score: sorobanScore(smooth, f.quad) }));

@@ -35,6 +35,14 @@ const joined = (a, b) => {
  * `gray`: a SmoothGray; `quad`: [4][2] clockwise from the top-left.
  */
 export function sorobanScore(gray, quad) {
+  // the frame model's snapping and the outline search score some quads more than once
+  const key = quad.flat().join(" ");
+  let known = gray.scores.get(key);
+  if (known === undefined) gray.scores.set(key, (known = scoreOf(gray, quad)));
+  return known;
+}
+
+function scoreOf(gray, quad) {
   const top = Math.hypot(quad[1][0] - quad[0][0], quad[1][1] - quad[0][1]);
   const left = Math.hypot(quad[3][0] - quad[0][0], quad[3][1] - quad[0][1]);
   const rows = 96;

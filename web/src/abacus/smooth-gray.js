@@ -15,6 +15,7 @@ export class SmoothGray {
     this.height = height;
     this.gray = gray;
     this.blurred = null;
+    this.scores = new Map(); // sorobanScore's, by quad: the same quad on the same gray scores alike
   }
 
   /** The blurred gray, an OpenCV Mat, made on first use. */
@@ -71,5 +72,6 @@ export class SmoothGray {
     this.blurred?.delete();
     this.blurred = null;
     this.gray = null;
+    this.scores.clear();
   }
 }

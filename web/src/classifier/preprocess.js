@@ -25,8 +25,8 @@ export function toGray(rgba, width, height, { coefficients, background = 255 }) 
   for (let i = 0, j = 0; i < n; i++, j += 4) {
     let r = rgba[j], g = rgba[j + 1], b = rgba[j + 2];
     const a = rgba[j + 3];
-    if (a === 255 && r === g && g === b) {
-      gray[i] = r;
+    if (a === 255) { // v * 1 + background * 0 is v: an opaque pixel needs no compositing
+      gray[i] = r === g && g === b ? r : kr * r + kg * g + kb * b;
       continue;
     }
     const alpha = a / 255;
