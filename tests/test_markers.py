@@ -215,7 +215,7 @@ def test_an_opencv_that_cannot_be_loaded_is_a_clear_error(both):
         r is not None and (r["name"], r["code"]) == ("SorobanError", "no_marker_detector") for r in refused
     )
     missing, other, bare = (r["message"] for r in refused)
-    assert "cannot load the marker detector (OpenCV.js)" in missing
-    assert "is OpenCV 4.9.0; markers are found with OpenCV 5.0.0, as in Python" in other
+    assert "cannot load OpenCV.js, which finds the markers and the frame without them, from" in missing
+    assert "is OpenCV 4.9.0; the frame is found with OpenCV 5.0.0, as in Python" in other
     assert "built without the ArUco detector" in bare
     assert not any("\n" in m for m in (missing, other, bare))

@@ -1,6 +1,7 @@
-// OpenCV's own ArUco detector in the page: OpenCV.js (@opencvjs/web, the wasm build of the same
-// OpenCV version as Python's opencv-python-headless), loaded on first need, once per page, and
-// run with the same dictionary and parameters as Python's cv2.aruco.ArucoDetector.
+// OpenCV in the page: OpenCV.js (@opencvjs/web, the wasm build of the same OpenCV version as
+// Python's opencv-python-headless), loaded on first need, once per page. It runs OpenCV's own
+// ArUco detector, with the same dictionary and parameters as Python's cv2.aruco.ArucoDetector,
+// and the frame search without markers (the frame model's snapping and the outline search).
 
 import { SorobanError } from "../errors.js";
 import { MARKERS } from "./spec.js";
@@ -28,12 +29,12 @@ async function load(url) {
   try {
     ({ default: factory } = await import(url));
   } catch (e) {
-    throw new SorobanError("no_marker_detector", `cannot load the marker detector (OpenCV.js) from ${url}: ${e?.message ?? e}`);
+    throw new SorobanError("no_marker_detector", `cannot load OpenCV.js, which finds the markers and the frame without them, from ${url}: ${e?.message ?? e}`);
   }
   const cv = await factory();
   const version = versionOf(cv);
   if (version !== MARKERS.opencv) {
-    throw new SorobanError("no_marker_detector", `OpenCV.js at ${url} is OpenCV ${version}; markers are found with OpenCV ${MARKERS.opencv}, as in Python`);
+    throw new SorobanError("no_marker_detector", `OpenCV.js at ${url} is OpenCV ${version}; the frame is found with OpenCV ${MARKERS.opencv}, as in Python`);
   }
   if (typeof cv.aruco_ArucoDetector !== "function") {
     throw new SorobanError("no_marker_detector", `OpenCV.js at ${url} was built without the ArUco detector (objdetect)`);
