@@ -36,6 +36,15 @@ def run_cli(
     return proc
 
 
+def reporter(tag: str):
+    """A test file's `report(what, value)`: a figure printed under its tag, for `pytest -s` and CI logs."""
+
+    def report(what: str, value) -> None:
+        print(f"\n[{tag}] {what}: {value}")
+
+    return report
+
+
 def run_node(script: str, *args, timeout: float = 60) -> object:
     """What a Node ES-module script, run in web/ with `args`, prints as JSON: how the tests run the
     browser library's own modules beside Python's."""

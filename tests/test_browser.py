@@ -19,6 +19,7 @@ from PIL import Image
 from soroban_vision import contract as contract_mod
 from soroban_vision.preprocess import SPEC, load_rgba_or_gray, preprocess_file, resize_bilinear
 from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
+from tests.conftest import reporter
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -130,8 +131,7 @@ def browser(models):
         runner.close()
 
 
-def report(what: str, value) -> None:
-    print(f"\n[browser parity] {what}: {value}")
+report = reporter("browser parity")
 
 
 # --------------------------------------------------------------------------- preprocessing

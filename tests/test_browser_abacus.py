@@ -25,6 +25,7 @@ from soroban_vision.preprocess import HEIGHT, WIDTH, warp_gray
 from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 from soroban_vision.render.scene import render_scene
 from soroban_vision.runners.chromium import BrowserError, ChromiumRunner
+from tests.conftest import reporter
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -38,8 +39,7 @@ MARKER_SCENES = [(None, 13, 101), (None, 13, 102), (None, 13, 103), (4321, 7, 55
 PLAIN_SCENES = [(None, 13, 202), (None, 11, 204)]
 
 
-def report(what: str, value) -> None:
-    print(f"\n[browser abacus] {what}: {value}")
+report = reporter("browser abacus")
 
 
 def _number(seed: int, columns: int) -> int:

@@ -29,6 +29,7 @@ from soroban_vision.render.video import (
     write_y4m,
 )
 from soroban_vision.runners.chromium import ChromiumRunner
+from tests.conftest import reporter
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -40,8 +41,7 @@ TARGET_SECONDS = 1.5  # time-to-steady target once the hand has gone (reported)
 CORNER_TOLERANCE_PX = 1.0  # page against Python: one marker detector (OpenCV 5.0) on both sides
 
 
-def report(what: str, value) -> None:
-    print(f"\n[browser camera] {what}: {value}")
+report = reporter("browser camera")
 
 
 def camera_feed(folder, seed: int, segment_frames: int, hand_frames: int, markers: bool = True) -> dict:

@@ -21,6 +21,7 @@ from soroban_vision.frame.track import FrameTrack
 from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 from soroban_vision.render.video import FPS
 from soroban_vision.runners.chromium import ChromiumRunner
+from tests.conftest import reporter
 from tests.test_browser_camera import camera_feed, first_pass
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -31,8 +32,7 @@ HAND_FRAMES = 12
 CORNER_TOLERANCE_PX = 1.0  # the page's frames and Python's differ by a level or two (test_browser_camera)
 
 
-def report(what: str, value) -> None:
-    print(f"\n[browser camera, no markers] {what}: {value}")
+report = reporter("browser camera, no markers")
 
 
 @pytest.fixture(scope="module")

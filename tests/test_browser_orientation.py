@@ -19,6 +19,7 @@ from soroban_vision import api
 from soroban_vision.preprocess import load_rgba_or_gray, preprocess_file
 from soroban_vision.reader import DEFAULT_MODEL, ColumnReader
 from soroban_vision.runners.chromium import ChromiumRunner
+from tests.conftest import reporter
 from tests.test_images import as_rgba, quirk_files, save_turned, upright_picture
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -27,8 +28,7 @@ KINDS = ["image", "bitmap"]  # an <img> (the library re-decodes it) and createIm
 CORNER_TOLERANCE_PX = 1.0  # one marker detector on both sides (OpenCV 5.0): corners agree
 
 
-def report(what: str, value) -> None:
-    print(f"\n[browser orientation] {what}: {value}")
+report = reporter("browser orientation")
 
 
 @pytest.fixture(scope="module")

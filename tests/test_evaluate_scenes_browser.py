@@ -8,13 +8,12 @@ import json
 import pytest
 
 from soroban_vision.reader import DEFAULT_MODEL
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, reporter, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def report(what: str, value) -> None:
-    print(f"\n[evaluate-scenes --browser] {what}: {value}")
+report = reporter("evaluate-scenes --browser")
 
 
 def test_evaluate_scenes_in_the_browser_finds_the_frame_with_its_own_frame_model(tmp_path):
