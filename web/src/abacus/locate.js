@@ -26,31 +26,34 @@ const OUTLINE = spec.frame_search.outline;
  * they were, and the frame model's frame is kept while the model sees it still (`frame.track`).
  */
 export async function locate(photo, columns, markers, givenCorners, detector, track = false, frame = null, cv = null) {
-  let corners = givenCorners, method = "corners", warnings = [], layouts = null;
+  let corners = givenCorners, method = "corners", warnings = [];
   if (!corners && markers !== "off") ({ corners, method, warnings } = findMarkers(photo, detector, { track }));
   if (!corners && markers === "on") throw frameNotFound("no_markers");
-  if (!corners) {
-    // blurred once, when first sampled, for the frame model's snapping and the outline search
-    const gray = frame || cv ? new SmoothGray(frame?.cv ?? cv, photo.gray, photo.width, photo.height) : null;
-    try {
-      if (frame) {
-        ({ corners, layouts } = await modelLook(photo, gray, columns, frame.detector, track ? frame.track : null));
-        method = "model";
-      }
-      if (!corners) {
-        // not in a video: the outline search can take a second, which a live camera cannot
-        // wait for on each frame without a soroban
-        const frames = track ? [] : outlineFrames(gray, photo, columns);
-        if (!frames.length) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
-        return { frames, method: "contour", warnings };
-      }
-    } finally {
-      gray?.delete();
-    }
-  }
+  if (!corners) return { ...(await unmarkedFrames(photo, columns, markers, track, frame, cv)), warnings };
   if (degenerate(corners)) throw frameNotFound("degenerate_corners");
-  layouts ??= layoutsOf(photo, corners, columns);
-  return { frames: [{ corners, layouts: layouts.slice(0, LAYOUTS_READ) }], method, warnings };
+  return { frames: [{ corners, layouts: layoutsOf(photo, corners, columns).slice(0, LAYOUTS_READ) }], method, warnings };
+}
+
+/**
+ * Without markers or corners: the frame model's frame ("model"), else, but in a video, the
+ * outline search's ("contour"). One SmoothGray serves both, blurred only when first sampled.
+ */
+async function unmarkedFrames(photo, columns, markers, track, frame, cv) {
+  const gray = new SmoothGray(frame?.cv ?? cv, photo.gray, photo.width, photo.height);
+  try {
+    const { corners, layouts } = frame ? await modelLook(photo, gray, columns, frame.detector, track ? frame.track : null) : {};
+    if (corners) {
+      if (degenerate(corners)) throw frameNotFound("degenerate_corners");
+      return { frames: [{ corners, layouts: layouts.slice(0, LAYOUTS_READ) }], method: "model" };
+    }
+    // not in a video: the outline search can take a second, which a live camera cannot wait for
+    // on each frame without a soroban
+    const frames = track ? [] : outlineFrames(gray, photo, columns);
+    if (!frames.length) throw frameNotFound(markers === "auto" ? "no_frame_outline" : "no_frame");
+    return { frames, method: "contour" };
+  } finally {
+    gray.delete();
+  }
 }
 
 /**
